@@ -1,0 +1,445 @@
+"""Distribution metrics between human (HJD) and model (MJD) label distributions.
+
+Conventions (stated in every report, matching the authors' evaluation notebook):
+
+- rows are distributions over (entailment, neutral, contradiction);
+- KL(human || model), natural log, both sides clipped to [1e-10, 1] and renormalised;
+- JSD is the Jensen-Shannon *distance*: sqrt((KL(h||m) + KL(q||m)) / 2), m = (h + q) / 2,
+  natural log, with the same clipping inside KL;
+- TVD is half the L1 distance;
+- D.Corr is the (V-statistic) distance correlation between the whole N x 3 human and model
+  matrices, one global number, as ``dcor.distance_correlation``.
+
+Everything is vectorised over N x 3 arrays. D.Corr is exact up to ``EXACT_DCORR_MAX_ROWS`` rows,
+computed in O(N) memory by a compiled pairwise kernel (no N x N matrix); above that it switches
+to a block estimator (unbiased moments averaged over random 4096-row blocks), labelled
+as such in the report; its error against exact is measured in benchmarks/metrics.py.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numba
+import numpy as np
+from scipy import stats
+
+from shared.labels import LABEL_NAMES, NUM_LABELS
+
+EPSILON = 1e-10
+EXACT_DCORR_MAX_ROWS = 100_000
+DEFAULT_BLOCK_ROWS = 4096
+DEFAULT_BOOTSTRAP = 1000
+DEFAULT_SEED = 0
+#: Edges of the human-entropy bins of the breakdown (natural log; ln 3 is the maximum).
+ENTROPY_BIN_EDGES = (0.0, math.log(3) / 3, 2 * math.log(3) / 3, math.log(3))
+
+CONVENTIONS = {
+    "label_order": list(LABEL_NAMES),
+    "kl": "KL(human || model), natural log, both sides clipped to [1e-10, 1] and renormalised",
+    "jsd": "Jensen-Shannon distance (sqrt of the divergence), natural log, same clipping",
+    "tvd": "total variation distance: half the L1 distance",
+    "dcorr": "distance correlation (V-statistic) between the N x 3 human and model matrices",
+    "entropy": "Shannon entropy, natural log (max ln 3 = 1.0986)",
+    "classification": "model argmax vs human majority (argmax; ties go to the earlier label E<N<C)",
+    "ci": "95% percentile bootstrap over items, seeded",
+    "entropy_bins": "human-entropy bins with edges "
+    + ", ".join(f"{e:.4f}" for e in ENTROPY_BIN_EDGES),
+}
+
+
+def as_distributions(values: Any, name: str = "distributions") -> np.ndarray:
+    """Check an N x 3 array of probability rows; raises ValueError naming the argument."""
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 2 or array.shape[1] != NUM_LABELS:
+        raise ValueError(f"{name}: expected shape (N, {NUM_LABELS}), got {array.shape}")
+    if array.shape[0] == 0:
+        raise ValueError(f"{name}: no rows")
+    if not np.isfinite(array).all() or (array < 0).any():
+        raise ValueError(f"{name}: values must be finite and non-negative")
+    if (np.abs(array.sum(axis=1) - 1.0) > 1e-6).any():
+        raise ValueError(f"{name}: rows must sum to 1 (within 1e-6)")
+    return array
+
+
+def _clip_renormalise(p: np.ndarray) -> np.ndarray:
+    clipped = np.clip(p, EPSILON, 1.0)
+    return clipped / clipped.sum(axis=-1, keepdims=True)
+
+
+def kl_divergence(human: np.ndarray, model: np.ndarray) -> np.ndarray:
+    """Per-row KL(human || model), natural log, with clipping (see module docstring)."""
+    p, q = _clip_renormalise(human), _clip_renormalise(model)
+    return np.sum(p * np.log(p / q), axis=-1)
+
+
+def js_distance(human: np.ndarray, model: np.ndarray) -> np.ndarray:
+    """Per-row Jensen-Shannon distance, natural log."""
+    mixture = (human + model) / 2
+    divergence = (kl_divergence(human, mixture) + kl_divergence(model, mixture)) / 2
+    return np.sqrt(np.maximum(divergence, 0.0))
+
+
+def total_variation(human: np.ndarray, model: np.ndarray) -> np.ndarray:
+    return np.abs(human - model).sum(axis=-1) / 2
+
+
+def entropy(p: np.ndarray) -> np.ndarray:
+    """Per-row Shannon entropy in nats, with 0 log 0 = 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, -p * np.log(p), 0.0)
+    return terms.sum(axis=-1)
+
+
+# ---------------------------------------------------------------------------- distance correlation
+
+_FAST = {"reassoc", "contract", "nsz"}  # allow vectorised sums; no approximate functions
+
+
+@numba.njit(parallel=True, cache=True, fastmath=_FAST)
+def _pairwise_sums(xt: np.ndarray, yt: np.ndarray, n_chunks: int) -> tuple:  # pragma: no cover
+    """Row sums of the two Euclidean distance matrices and the sums of a*b, a*a, b*b over
+    all pairs, visiting each unordered pair once; memory O(n_chunks * N)."""
+    n = xt.shape[1]
+    row_a = np.zeros((n_chunks, n))
+    row_b = np.zeros((n_chunks, n))
+    totals = np.zeros((n_chunks, 3))
+    for c in numba.prange(n_chunks):
+        da = np.empty(n)
+        db = np.empty(n)
+        for i in range(c, n, n_chunks):
+            m = n - i - 1
+            if m == 0:
+                continue
+            da[:m] = 0.0
+            db[:m] = 0.0
+            for d in range(xt.shape[0]):
+                xi = xt[d, i]
+                for k in range(m):
+                    t = xt[d, i + 1 + k] - xi
+                    da[k] += t * t
+            for d in range(yt.shape[0]):
+                yi = yt[d, i]
+                for k in range(m):
+                    t = yt[d, i + 1 + k] - yi
+                    db[k] += t * t
+            ra = 0.0
+            rb = 0.0
+            ab = 0.0
+            aa = 0.0
+            bb = 0.0
+            for k in range(m):
+                a = math.sqrt(da[k])
+                b = math.sqrt(db[k])
+                ra += a
+                rb += b
+                ab += a * b
+                aa += da[k]
+                bb += db[k]
+                row_a[c, i + 1 + k] += a
+                row_b[c, i + 1 + k] += b
+            row_a[c, i] += ra
+            row_b[c, i] += rb
+            totals[c, 0] += ab
+            totals[c, 1] += aa
+            totals[c, 2] += bb
+    return row_a.sum(axis=0), row_b.sum(axis=0), 2.0 * totals.sum(axis=0)
+
+
+def _as_matrix(values: Any) -> np.ndarray:
+    array = np.asarray(values, dtype=np.float64)
+    return array.reshape(-1, 1) if array.ndim == 1 else array
+
+
+def distance_correlation_exact(x: Any, y: Any) -> float:
+    """Exact V-statistic distance correlation, equal to ``dcor.distance_correlation``, in O(N)
+    memory: dCov^2 = S_ab/N^2 + mean(a) mean(b) - 2/N sum_i abar_i bbar_i, from row sums."""
+    x, y = _as_matrix(x), _as_matrix(y)
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"row counts differ: {x.shape[0]} vs {y.shape[0]}")
+    n = x.shape[0]
+    if n < 2:
+        return 0.0
+    chunks = max(1, 2 * numba.get_num_threads())
+    row_a, row_b, (s_ab, s_aa, s_bb) = _pairwise_sums(
+        np.ascontiguousarray(x.T), np.ascontiguousarray(y.T), chunks
+    )
+    abar, bbar = row_a / n, row_b / n
+    mean_a, mean_b = abar.mean(), bbar.mean()
+    dcov = s_ab / n**2 + mean_a * mean_b - 2 * np.dot(abar, bbar) / n
+    dvar_x = s_aa / n**2 + mean_a**2 - 2 * np.dot(abar, abar) / n
+    dvar_y = s_bb / n**2 + mean_b**2 - 2 * np.dot(bbar, bbar) / n
+    return _dcor_from_moments(dcov, dvar_x, dvar_y)
+
+
+def _dcor_from_moments(dcov: float, dvar_x: float, dvar_y: float) -> float:
+    denominator = dvar_x * dvar_y
+    if not denominator > 0:
+        return 0.0
+    return float(math.sqrt(max(dcov / math.sqrt(denominator), 0.0)))
+
+
+def _unbiased_moment(s_pairs: float, row_dot: float, total_product: float, n: int) -> float:
+    """Unbiased (U-statistic) squared distance covariance from pair sums (Huo & Szekely 2016):
+    (T1 - 2 T2 / (n-2) + T3 / ((n-1)(n-2))) / (n (n-3))."""
+    return (s_pairs - 2 * row_dot / (n - 2) + total_product / ((n - 1) * (n - 2))) / (n * (n - 3))
+
+
+def distance_correlation_blocks(
+    x: Any, y: Any, *, block_rows: int = DEFAULT_BLOCK_ROWS, seed: int = DEFAULT_SEED
+) -> float:
+    """Estimate distance correlation in O(N * block_rows) time and O(N) memory.
+
+    Rows are shuffled (seeded) into blocks of about ``block_rows``; each block gives unbiased
+    U-statistic estimates of dCov^2(x, y), dVar^2(x) and dVar^2(y), which are averaged over
+    blocks and combined. The full-sample V-statistic differs from these by O(1/N).
+    """
+    x, y = _as_matrix(x), _as_matrix(y)
+    n = x.shape[0]
+    if n < 2 * block_rows:
+        return distance_correlation_exact(x, y)
+    chunks = max(1, 2 * numba.get_num_threads())
+    moments = np.zeros(3)
+    blocks = np.array_split(np.random.default_rng(seed).permutation(n), n // block_rows)
+    for rows in blocks:
+        row_a, row_b, (s_ab, s_aa, s_bb) = _pairwise_sums(
+            np.ascontiguousarray(x[rows].T), np.ascontiguousarray(y[rows].T), chunks
+        )
+        total_a, total_b, m = row_a.sum(), row_b.sum(), len(rows)
+        moments += (
+            _unbiased_moment(s_ab, row_a @ row_b, total_a * total_b, m),
+            _unbiased_moment(s_aa, row_a @ row_a, total_a * total_a, m),
+            _unbiased_moment(s_bb, row_b @ row_b, total_b * total_b, m),
+        )
+    return _dcor_from_moments(*(moments / len(blocks)))
+
+
+@dataclass(frozen=True, slots=True)
+class DCorr:
+    value: float
+    method: str  # "exact" or a description of the estimator
+
+
+def distance_correlation(
+    x: Any, y: Any, *, method: str = "auto", seed: int = DEFAULT_SEED
+) -> DCorr:
+    """Distance correlation: exact up to EXACT_DCORR_MAX_ROWS rows (or always with
+    method="exact"), the block estimate above it (or with method="estimate")."""
+    n = len(x)
+    if method not in ("auto", "exact", "estimate"):
+        raise ValueError(f"unknown D.Corr method {method!r}")
+    if method == "exact" or (method == "auto" and n <= EXACT_DCORR_MAX_ROWS):
+        return DCorr(distance_correlation_exact(x, y), "exact")
+    value = distance_correlation_blocks(x, y, seed=seed)
+    return DCorr(
+        value,
+        f"estimate: mean unbiased moments over random {DEFAULT_BLOCK_ROWS}-row blocks, seed={seed}",
+    )
+
+
+# ---------------------------------------------------------------------------- classification
+
+
+def f1_scores(truth: np.ndarray, predicted: np.ndarray) -> tuple[float, float]:
+    """(weighted F1, macro F1) over the three labels; absent labels count 0 in macro F1
+    only when they are predicted (as scikit-learn does with zero_division=0)."""
+    confusion = np.zeros((NUM_LABELS, NUM_LABELS), dtype=np.int64)
+    np.add.at(confusion, (truth, predicted), 1)
+    tp = np.diag(confusion).astype(np.float64)
+    support = confusion.sum(axis=1).astype(np.float64)
+    predicted_count = confusion.sum(axis=0).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f1 = np.where(support + predicted_count > 0, 2 * tp / (support + predicted_count), 0.0)
+    present = (support + predicted_count) > 0
+    weighted = float(np.sum(f1 * support) / support.sum())
+    macro = float(f1[present].mean()) if present.any() else 0.0
+    return weighted, macro
+
+
+# ---------------------------------------------------------------------------- report
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """A mean over items with its seeded bootstrap 95% confidence interval."""
+
+    mean: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True, slots=True)
+class EntropyBin:
+    low: float
+    high: float
+    n: int
+    kl: float | None
+    jsd: float | None
+    tvd: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class MetricReport:
+    n: int
+    kl: Estimate
+    jsd: Estimate
+    tvd: Estimate
+    dcorr: DCorr
+    entropy_human: Estimate
+    entropy_model: Estimate
+    entropy_pearson: float
+    entropy_spearman: float
+    accuracy: Estimate
+    f1_weighted: float
+    f1_macro: float
+    entropy_bins: list[EntropyBin]
+    bootstrap: dict[str, int]
+    conventions: dict[str, Any] = field(default_factory=lambda: dict(CONVENTIONS))
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary_row(self) -> tuple[float, float, float, float]:
+        """(KL, JSD, TVD, D.Corr): the four headline numbers of the paper's tables."""
+        return self.kl.mean, self.jsd.mean, self.tvd.mean, self.dcorr.value
+
+    def to_table(self) -> str:
+        """A plain-text report for terminals."""
+
+        def row(name: str, value: float, note: str = "") -> str:
+            return f"  {name:<22}{value:>9.4f}  {note}".rstrip()
+
+        def ci(e: Estimate) -> str:
+            return "" if math.isnan(e.low) else f"95% CI [{e.low:.4f}, {e.high:.4f}]"
+
+        lines = [
+            f"items: {self.n}",
+            row("KL(human || model)", self.kl.mean, ci(self.kl)),
+            row("JS distance", self.jsd.mean, ci(self.jsd)),
+            row("TVD", self.tvd.mean, ci(self.tvd)),
+            row("D.Corr", self.dcorr.value, self.dcorr.method),
+            row("entropy, human", self.entropy_human.mean, ci(self.entropy_human)),
+            row("entropy, model", self.entropy_model.mean, ci(self.entropy_model)),
+            row("entropy Pearson r", self.entropy_pearson),
+            row("entropy Spearman rho", self.entropy_spearman),
+            row("accuracy", self.accuracy.mean, ci(self.accuracy)),
+            row("F1, weighted", self.f1_weighted),
+            row("F1, macro", self.f1_macro),
+            "  by human entropy:",
+        ]
+        for b in self.entropy_bins:
+            if b.n:
+                lines.append(
+                    f"    [{b.low:.3f}, {b.high:.3f}]  n={b.n:<6} KL {b.kl:.4f}  "
+                    f"JSD {b.jsd:.4f}  TVD {b.tvd:.4f}"
+                )
+            else:
+                lines.append(f"    [{b.low:.3f}, {b.high:.3f}]  n=0")
+        lines.append("conventions:")
+        lines.extend(f"  {key}: {value}" for key, value in self.conventions.items())
+        return "\n".join(lines)
+
+
+def instance_metrics(human: np.ndarray, model: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-item KL, JSD, TVD and both entropies."""
+    return {
+        "kl": kl_divergence(human, model),
+        "jsd": js_distance(human, model),
+        "tvd": total_variation(human, model),
+        "entropy_human": entropy(human),
+        "entropy_model": entropy(model),
+    }
+
+
+def bootstrap_means(
+    columns: np.ndarray, *, resamples: int, seed: int, max_cells: int = 20_000_000
+) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile 95% CIs for the mean of each column of an N x k matrix, resampling rows.
+
+    Resamples are drawn in chunks so memory stays under ``max_cells`` gathered values."""
+    n, k = columns.shape
+    rng = np.random.default_rng(seed)
+    means = np.empty((resamples, k))
+    chunk = max(1, max_cells // max(n * k, 1))
+    for start in range(0, resamples, chunk):
+        stop = min(resamples, start + chunk)
+        idx = rng.integers(0, n, size=(stop - start, n))
+        means[start:stop] = columns[idx].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5], axis=0)
+    return low, high
+
+
+def _correlations(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan"), float("nan")
+    return float(stats.pearsonr(a, b).statistic), float(stats.spearmanr(a, b).statistic)
+
+
+def evaluate(
+    human: Any,
+    model: Any,
+    *,
+    resamples: int = DEFAULT_BOOTSTRAP,
+    seed: int = DEFAULT_SEED,
+    dcorr_method: str = "auto",
+) -> MetricReport:
+    """The full suite for N human and N model distributions (rows aligned)."""
+    human = as_distributions(human, "human")
+    model = as_distributions(model, "model")
+    if human.shape != model.shape:
+        raise ValueError(f"row counts differ: human {human.shape[0]}, model {model.shape[0]}")
+    per_item = instance_metrics(human, model)
+    truth, predicted = human.argmax(axis=1), model.argmax(axis=1)
+    correct = (truth == predicted).astype(np.float64)
+    names = [*per_item, "accuracy"]
+    columns = np.column_stack([*per_item.values(), correct])
+    means = columns.mean(axis=0)
+    if resamples > 0:
+        low, high = bootstrap_means(columns, resamples=resamples, seed=seed)
+    else:
+        low = high = np.full(len(names), np.nan)
+    est = {
+        name: Estimate(float(means[i]), float(low[i]), float(high[i]))
+        for i, name in enumerate(names)
+    }
+    pearson, spearman = _correlations(per_item["entropy_human"], per_item["entropy_model"])
+    f1_weighted, f1_macro = f1_scores(truth, predicted)
+    return MetricReport(
+        n=len(human),
+        kl=est["kl"],
+        jsd=est["jsd"],
+        tvd=est["tvd"],
+        dcorr=distance_correlation(human, model, method=dcorr_method, seed=seed),
+        entropy_human=est["entropy_human"],
+        entropy_model=est["entropy_model"],
+        entropy_pearson=pearson,
+        entropy_spearman=spearman,
+        accuracy=est["accuracy"],
+        f1_weighted=f1_weighted,
+        f1_macro=f1_macro,
+        entropy_bins=_entropy_bins(per_item),
+        bootstrap={"resamples": resamples, "seed": seed},
+    )
+
+
+def _entropy_bins(per_item: dict[str, np.ndarray]) -> list[EntropyBin]:
+    edges = np.array(ENTROPY_BIN_EDGES)
+    which = np.clip(
+        np.searchsorted(edges, per_item["entropy_human"], side="right") - 1, 0, len(edges) - 2
+    )
+    bins = []
+    for b in range(len(edges) - 1):
+        mask = which == b
+        count = int(mask.sum())
+
+        def mean(name: str, mask: np.ndarray = mask, count: int = count) -> float | None:
+            return float(per_item[name][mask].mean()) if count else None
+
+        bins.append(
+            EntropyBin(
+                float(edges[b]), float(edges[b + 1]), count, mean("kl"), mean("jsd"), mean("tvd")
+            )
+        )
+    return bins

@@ -206,6 +206,11 @@ def _parse_chaosnli(record: Any) -> Instance:
     )
 
 
+#: VariErr explanations are grouped in this label order, then by annotator: the order of the
+#: MJD-Estimator explained file, whose prompts the paper's figures come from.
+VARIERR_EXPLANATION_ORDER = (Label.ENTAILMENT, Label.CONTRADICTION, Label.NEUTRAL)
+
+
 def _parse_varierr(record: Any) -> Instance:
     premise, hypothesis = _text(record, "context"), _text(record, "statement")
     entries: list[tuple[int, int, Explanation]] = []
@@ -219,7 +224,8 @@ def _parse_varierr(record: Any) -> Instance:
             if reason is None:
                 raise DataError("expected {annotator, reason, ...}", field=f"{label.value}[{i}]")
             annotator = item.get("annotator", i)
-            entries.append((int(annotator), label.index, Explanation(reason, label)))
+            group = VARIERR_EXPLANATION_ORDER.index(label)
+            entries.append((group, int(annotator), Explanation(reason, label)))
             counts[label.index] += 1
     entries.sort(key=lambda entry: entry[:2])
     chaos = record.get("chaosnli_labels")

@@ -1,0 +1,32 @@
+# mjd: the two commands for a fresh machine are `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# A CPU build of torch; GPU users install their CUDA torch into $(VENV) first (see README).
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: setup run test lint bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install "$(TORCH_SPEC)"
+	$(BIN)/pip install -e '.[test]'
+	touch $@
+
+run: setup
+	$(BIN)/mjd baselines
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: setup lint
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python benchmarks/metrics.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

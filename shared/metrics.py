@@ -100,52 +100,51 @@ _FAST = {"reassoc", "contract", "nsz"}  # allow vectorised sums; no approximate 
 
 @numba.njit(parallel=True, cache=True, fastmath=_FAST)
 def _pairwise_sums(xt: np.ndarray, yt: np.ndarray, n_chunks: int) -> tuple:  # pragma: no cover
-    """Row sums of the two Euclidean distance matrices and the sums of a*b, a*a, b*b over
-    all pairs, visiting each unordered pair once; memory O(n_chunks * N)."""
+    """Row sums of the two Euclidean distance matrices of 3-column data (given transposed,
+    3 x N) and the sums of a*b, a*a, b*b over all pairs. Each unordered pair is visited once,
+    in one fused loop; memory is O(n_chunks * N)."""
     n = xt.shape[1]
+    x0, x1, x2, y0, y1, y2 = xt[0], xt[1], xt[2], yt[0], yt[1], yt[2]
     row_a = np.zeros((n_chunks, n))
     row_b = np.zeros((n_chunks, n))
     totals = np.zeros((n_chunks, 3))
     for c in numba.prange(n_chunks):
-        da = np.empty(n)
-        db = np.empty(n)
+        chunk_a = row_a[c]
+        chunk_b = row_b[c]
         for i in range(c, n, n_chunks):
-            m = n - i - 1
-            if m == 0:
-                continue
-            da[:m] = 0.0
-            db[:m] = 0.0
-            for d in range(xt.shape[0]):
-                xi = xt[d, i]
-                for k in range(m):
-                    t = xt[d, i + 1 + k] - xi
-                    da[k] += t * t
-            for d in range(yt.shape[0]):
-                yi = yt[d, i]
-                for k in range(m):
-                    t = yt[d, i + 1 + k] - yi
-                    db[k] += t * t
-            ra = 0.0
-            rb = 0.0
-            ab = 0.0
-            aa = 0.0
-            bb = 0.0
-            for k in range(m):
-                a = math.sqrt(da[k])
-                b = math.sqrt(db[k])
+            ra = rb = ab = aa = bb = 0.0
+            for j in range(i + 1, n):
+                t0, t1, t2 = x0[j] - x0[i], x1[j] - x1[i], x2[j] - x2[i]
+                u0, u1, u2 = y0[j] - y0[i], y1[j] - y1[i], y2[j] - y2[i]
+                da = t0 * t0 + t1 * t1 + t2 * t2
+                db = u0 * u0 + u1 * u1 + u2 * u2
+                a = math.sqrt(da)
+                b = math.sqrt(db)
                 ra += a
                 rb += b
                 ab += a * b
-                aa += da[k]
-                bb += db[k]
-                row_a[c, i + 1 + k] += a
-                row_b[c, i + 1 + k] += b
-            row_a[c, i] += ra
-            row_b[c, i] += rb
+                aa += da
+                bb += db
+                chunk_a[j] += a
+                chunk_b[j] += b
+            chunk_a[i] += ra
+            chunk_b[i] += rb
             totals[c, 0] += ab
             totals[c, 1] += aa
             totals[c, 2] += bb
     return row_a.sum(axis=0), row_b.sum(axis=0), 2.0 * totals.sum(axis=0)
+
+
+#: The compiled kernel works on up to this many columns (narrower data is zero-padded, which
+#: keeps every distance); wider data goes to ``dcor`` itself, which holds N x N matrices.
+KERNEL_COLUMNS = 3
+
+
+def _kernel_layout(data: np.ndarray) -> np.ndarray:
+    """Transpose to KERNEL_COLUMNS x N, zero-padding missing columns."""
+    out = np.zeros((KERNEL_COLUMNS, data.shape[0]))
+    out[: data.shape[1]] = data.T
+    return out
 
 
 def _as_matrix(values: Any) -> np.ndarray:
@@ -155,17 +154,20 @@ def _as_matrix(values: Any) -> np.ndarray:
 
 def distance_correlation_exact(x: Any, y: Any) -> float:
     """Exact V-statistic distance correlation, equal to ``dcor.distance_correlation``, in O(N)
-    memory: dCov^2 = S_ab/N^2 + mean(a) mean(b) - 2/N sum_i abar_i bbar_i, from row sums."""
+    memory for up to 3 columns, from row sums of the distance matrices:
+    dCov^2 = S_ab/N^2 + mean(a) mean(b) - 2/N sum_i abar_i bbar_i."""
     x, y = _as_matrix(x), _as_matrix(y)
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"row counts differ: {x.shape[0]} vs {y.shape[0]}")
     n = x.shape[0]
     if n < 2:
         return 0.0
+    if max(x.shape[1], y.shape[1]) > KERNEL_COLUMNS:
+        import dcor
+
+        return float(dcor.distance_correlation(x, y))
     chunks = max(1, 2 * numba.get_num_threads())
-    row_a, row_b, (s_ab, s_aa, s_bb) = _pairwise_sums(
-        np.ascontiguousarray(x.T), np.ascontiguousarray(y.T), chunks
-    )
+    row_a, row_b, (s_ab, s_aa, s_bb) = _pairwise_sums(_kernel_layout(x), _kernel_layout(y), chunks)
     abar, bbar = row_a / n, row_b / n
     mean_a, mean_b = abar.mean(), bbar.mean()
     dcov = s_ab / n**2 + mean_a * mean_b - 2 * np.dot(abar, bbar) / n
@@ -198,6 +200,8 @@ def distance_correlation_blocks(
     """
     x, y = _as_matrix(x), _as_matrix(y)
     n = x.shape[0]
+    if max(x.shape[1], y.shape[1]) > KERNEL_COLUMNS:
+        raise ValueError(f"the D.Corr estimator takes at most {KERNEL_COLUMNS} columns")
     if n < 2 * block_rows:
         return distance_correlation_exact(x, y)
     chunks = max(1, 2 * numba.get_num_threads())
@@ -205,7 +209,7 @@ def distance_correlation_blocks(
     blocks = np.array_split(np.random.default_rng(seed).permutation(n), n // block_rows)
     for rows in blocks:
         row_a, row_b, (s_ab, s_aa, s_bb) = _pairwise_sums(
-            np.ascontiguousarray(x[rows].T), np.ascontiguousarray(y[rows].T), chunks
+            _kernel_layout(x[rows]), _kernel_layout(y[rows]), chunks
         )
         total_a, total_b, m = row_a.sum(), row_b.sum(), len(rows)
         moments += (
@@ -354,19 +358,19 @@ def instance_metrics(human: np.ndarray, model: np.ndarray) -> dict[str, np.ndarr
 
 
 def bootstrap_means(
-    columns: np.ndarray, *, resamples: int, seed: int, max_cells: int = 20_000_000
+    columns: np.ndarray, *, resamples: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Percentile 95% CIs for the mean of each column of an N x k matrix, resampling rows.
 
-    Resamples are drawn in chunks so memory stays under ``max_cells`` gathered values."""
-    n, k = columns.shape
+    Each resample is a vector of draw counts per row (bincount of N uniform draws), so its
+    means are one matrix-vector product: O(N) time and memory per resample.
+    """
+    n = columns.shape[0]
     rng = np.random.default_rng(seed)
-    means = np.empty((resamples, k))
-    chunk = max(1, max_cells // max(n * k, 1))
-    for start in range(0, resamples, chunk):
-        stop = min(resamples, start + chunk)
-        idx = rng.integers(0, n, size=(stop - start, n))
-        means[start:stop] = columns[idx].mean(axis=1)
+    means = np.empty((resamples, columns.shape[1]))
+    for r in range(resamples):
+        weights = np.bincount(rng.integers(0, n, size=n), minlength=n)
+        means[r] = weights @ columns / n
     low, high = np.percentile(means, [2.5, 97.5], axis=0)
     return low, high
 

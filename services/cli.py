@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -29,6 +30,66 @@ def _existing_file(text: str) -> Path:
     if not path.is_file():
         raise argparse.ArgumentTypeError(f"no such file: {text}")
     return path
+
+
+def _input_file(text: str) -> Path:
+    """A file path, or the name of a vendored dataset (explained, dev, varierr)."""
+    from shared.datasets import VENDORED, vendored_path
+
+    if text in VENDORED and not Path(text).exists():
+        return vendored_path(text)
+    return _existing_file(text)
+
+
+def _positive_int(text: str) -> int:
+    value = _non_negative_int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+class ProgressBar:
+    """A one-line progress bar with rate and ETA on stderr (a line per 10% when not a TTY)."""
+
+    def __init__(self, label: str, stream: object = sys.stderr) -> None:
+        self.label = label
+        self.stream = stream
+        self.start = time.monotonic()
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.last_decile = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        elapsed = time.monotonic() - self.start
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = (total - done) / rate if rate > 0 else float("inf")
+        filled = int(30 * done / total) if total else 30
+        line = (
+            f"{self.label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total} "
+            f"{rate:.1f}/s ETA {_duration(eta)}"
+        )
+        decile = int(10 * done / total) if total else 10
+        if self.tty:
+            print("\r" + line, end="\n" if done >= total else "", file=self.stream, flush=True)
+        elif decile != self.last_decile:
+            print(line, file=self.stream, flush=True)
+        self.last_decile = decile
+
+
+def _duration(seconds: float) -> str:
+    if seconds == float("inf"):
+        return "?"
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
 def _non_negative_int(text: str) -> int:
@@ -102,6 +163,52 @@ def cmd_baselines(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_generate(args: argparse.Namespace) -> int:
+    from services.generator.backends import create_backend
+    from services.generator.engine import RunSpec, generate
+    from shared.datasets import read_instances, write_jsonl
+
+    spec = RunSpec(
+        k=args.k,
+        explicit=args.explicit,
+        max_orders=args.max_orders,
+        shortfall=args.shortfall,
+        aggregation=args.aggregation,
+        temperature=args.temperature,
+        seed=args.seed,
+    )
+    instances = read_instances(args.input, args.input_format)
+    if args.limit:
+        instances = instances[: args.limit]
+    options: dict[str, object] = {}
+    if args.backend == "transformers":
+        options = {"dtype": args.dtype, "batch_size": args.batch_size}
+        if args.device:
+            options["device"] = args.device
+    else:
+        options = {"base_url": args.base_url, "mode": args.openai_mode}
+    started = time.monotonic()
+    backend = create_backend(args.backend, args.model, **options)
+    loaded = time.monotonic()
+    records = generate(instances, backend, spec, progress=ProgressBar("prompts"))
+    write_jsonl(args.out, (record.to_json() for record in records))
+    print(
+        f"wrote {len(instances)} MJDs to {args.out} (model {backend.model_id}; "
+        f"load {loaded - started:.1f}s, generation {time.monotonic() - loaded:.1f}s)"
+    )
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from services.generator.calibrate import calibrate_file
+
+    summary = calibrate_file(
+        args.mjd, args.human, out=args.out, folds=args.folds, fit_bias=args.bias, seed=args.seed
+    )
+    print(json.dumps(summary, indent=None if args.output == "json" else 2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from shared.datasets import FORMATS
 
@@ -128,6 +235,70 @@ def build_parser() -> argparse.ArgumentParser:
     baselines.add_argument("--data-format", choices=formats, default="auto")
     _add_report_options(baselines)
     baselines.set_defaults(handler=cmd_baselines)
+
+    from services.generator.aggregation import AGGREGATIONS
+    from services.generator.backends import BACKENDS
+    from services.generator.engine import MAX_K, SHORTFALL_POLICIES
+
+    generate = commands.add_parser("generate", help="make MJDs with an LLM")
+    generate.add_argument(
+        "--input", type=_input_file, required=True, help="a file, or: explained, dev, varierr"
+    )
+    generate.add_argument("--input-format", choices=formats, default="auto")
+    generate.add_argument("--out", required=True, help="MJD records as JSON lines")
+    generate.add_argument(
+        "--k", type=int, choices=range(MAX_K + 1), default=0, help="explanations per prompt"
+    )
+    generate.add_argument(
+        "--explicit",
+        action="store_true",
+        help="append each explanation's label ('So I choose ...')",
+    )
+    generate.add_argument(
+        "--max-orders",
+        type=_positive_int,
+        help="explanation orders per item (seeded sample); default: all",
+    )
+    generate.add_argument(
+        "--shortfall",
+        choices=SHORTFALL_POLICIES,
+        default="error",
+        help="items with fewer than k explanations",
+    )
+    generate.add_argument("--aggregation", choices=AGGREGATIONS, default="softmax")
+    generate.add_argument("--temperature", type=_positive_float, default=1.0)
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--backend", choices=BACKENDS, default="transformers")
+    generate.add_argument("--model", help="model dir or .gguf (transformers), model name (openai)")
+    generate.add_argument(
+        "--dtype",
+        choices=("auto", "fp32", "bf16", "fp16"),
+        default="auto",
+        help="auto: bf16 on CUDA, fp32 on CPU",
+    )
+    generate.add_argument("--device", help="torch device; default cuda when available")
+    generate.add_argument("--batch-size", type=_positive_int, default=16)
+    generate.add_argument("--base-url", help="OpenAI-compatible server (or OPENAI_BASE_URL)")
+    generate.add_argument("--openai-mode", choices=("chat", "completions"), default="chat")
+    generate.add_argument("--limit", type=_positive_int, help="only the first N items")
+    generate.set_defaults(handler=cmd_generate)
+
+    calibrate = commands.add_parser(
+        "calibrate", help="fit the softmax temperature (and bias) of MJDs to human labels"
+    )
+    calibrate.add_argument("--mjd", type=_existing_file, required=True, help="mjd generate output")
+    calibrate.add_argument("--human", type=_input_file, required=True)
+    calibrate.add_argument(
+        "--folds",
+        type=_non_negative_int,
+        default=0,
+        help="cross-fit over K folds (0: fit on all items)",
+    )
+    calibrate.add_argument("--bias", action="store_true", help="also fit a per-label bias")
+    calibrate.add_argument("--out", help="write the recalibrated MJD records here")
+    calibrate.add_argument("--seed", type=int, default=0, help="fold assignment seed")
+    calibrate.add_argument("--format", choices=("table", "json"), default="table", dest="output")
+    calibrate.set_defaults(handler=cmd_calibrate)
     return parser
 
 

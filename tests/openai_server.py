@@ -1,0 +1,111 @@
+"""A small real HTTP server speaking the OpenAI chat/completions logprobs protocol.
+
+Answers are derived from the prompt (so tests can predict them); a script of behaviours
+("ok", "429", "sleep", "malformed", "no-letters", "no-logprobs") is consumed one per request,
+then "ok".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+def letter_logprobs(prompt: str) -> dict[str, float]:
+    """Deterministic log-probabilities of "A", " B", "C" (70% of the mass) plus filler."""
+    digest = hashlib.sha256(prompt.encode()).digest()
+    weights = [1 + digest[i] for i in range(3)]
+    total = sum(weights)
+    out = {
+        token: math.log(0.7 * w / total) for token, w in zip(("A", " B", "C"), weights, strict=True)
+    }
+    out.update({"The": math.log(0.2), "I": math.log(0.1)})
+    return out
+
+
+class FakeOpenAI:
+    def __init__(self) -> None:
+        self.script: deque[str] = deque()
+        self.requests: list[dict[str, Any]] = []
+        self.sleep_seconds = 2.0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                server.requests.append({"path": self.path, **body})
+                behaviour = server.script.popleft() if server.script else "ok"
+                if behaviour == "429":
+                    self._send(429, {"error": "slow down"}, {"Retry-After": "0"})
+                    return
+                if behaviour == "sleep":
+                    time.sleep(server.sleep_seconds)
+                if behaviour == "malformed":
+                    self._raw(200, b"{not json")
+                    return
+                prompt = body["messages"][0]["content"] if "messages" in body else body["prompt"]
+                top = letter_logprobs(prompt)
+                if behaviour == "no-letters":
+                    top = {"The": math.log(0.6), "I": math.log(0.3)}
+                if behaviour == "no-logprobs":
+                    self._send(200, {"choices": [{"text": "A"}]})
+                    return
+                if self.path.endswith("/chat/completions"):
+                    entries = [{"token": t, "logprob": lp, "bytes": None} for t, lp in top.items()]
+                    entries = entries[: body["top_logprobs"]]
+                    choice = {
+                        "logprobs": {
+                            "content": [
+                                {
+                                    "token": entries[0]["token"],
+                                    "logprob": entries[0]["logprob"],
+                                    "top_logprobs": entries,
+                                }
+                            ]
+                        }
+                    }
+                else:
+                    choice = {
+                        "text": "A",
+                        "logprobs": {"top_logprobs": [dict(list(top.items())[: body["logprobs"]])]},
+                    }
+                self._send(200, {"choices": [choice]})
+
+            def _send(
+                self, status: int, payload: Any, headers: dict[str, str] | None = None
+            ) -> None:
+                self._raw(status, json.dumps(payload).encode(), headers)
+
+            def _raw(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
+                try:
+                    self.send_response(status)
+                    for key, value in (headers or {}).items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout tests)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeOpenAI:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -1,0 +1,103 @@
+"""Bad generator input gets a clear error naming the item; aggregation and calibration rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from services.cli import main
+from services.generator.aggregation import (
+    fit_calibration,
+    normalize_aggregate,
+    softmax_aggregate,
+)
+from services.generator.engine import RunSpec, explanation_orders, to_label_logits
+from services.generator.prompts import OPTION_ORDERS
+from shared.errors import DataError
+from shared.schemas import Explanation, Instance
+
+
+def _item(explanations=2, label="neutral"):
+    from shared.labels import Label
+
+    return Instance(
+        id="item-7",
+        premise="P.",
+        hypothesis="H.",
+        explanations=tuple(
+            Explanation(f"reason {i}", None if label is None else Label(label))
+            for i in range(explanations)
+        ),
+    )
+
+
+def test_fewer_explanations_than_k_is_an_error_unless_a_policy_is_chosen():
+    with pytest.raises(DataError, match=r"item-7.*2 explanation\(s\) but k=4"):
+        explanation_orders(_item(2), RunSpec(k=4))
+    orders = explanation_orders(_item(2), RunSpec(k=4, shortfall="use-available"))
+    assert sorted(orders) == [(0, 1), (1, 0)]
+
+
+def test_explicit_prompts_need_labels():
+    with pytest.raises(DataError, match=r"item-7.*label"):
+        explanation_orders(_item(2, label=None), RunSpec(k=1, explicit=True))
+
+
+def test_cli_reports_bad_items_with_status_2(capsys, write_jsonl):
+    path = write_jsonl(
+        "items.jsonl",
+        [
+            {"id": "x1", "premise": "P.", "hypothesis": "H.", "explanations": ["a"]},
+            {"id": "x2", "premise": "", "hypothesis": "H."},
+        ],
+    )
+    code = main(["generate", "--input", str(path), "--out", "o.jsonl"])
+    err = capsys.readouterr().err
+    assert code == 2 and "row 2" in err and "field 'premise'" in err
+    bad_label = write_jsonl(
+        "labels.jsonl",
+        [{"premise": "P.", "hypothesis": "H.", "explanations": [{"text": "t", "label": "maybe"}]}],
+    )
+    code = main(["generate", "--input", str(bad_label), "--out", "o.jsonl"])
+    err = capsys.readouterr().err
+    assert code == 2 and "unknown label 'maybe'" in err and "explanations[0]" in err
+
+
+def test_run_spec_validates_fields():
+    with pytest.raises(DataError, match="k must be"):
+        RunSpec(k=5)
+    with pytest.raises(DataError) as info:
+        RunSpec(temperature=0)
+    assert info.value.field == "temperature"
+
+
+def test_letter_logits_map_back_to_labels_for_every_option_order():
+    letters = np.arange(18, dtype=float).reshape(6, 3)  # distinct value per (order, letter)
+    labels = to_label_logits(letters)
+    for row, option_order in enumerate(OPTION_ORDERS):
+        for position, label in enumerate(option_order):
+            assert labels[row, label.index] == letters[row, position]
+
+
+def test_softmax_and_normalize_rules():
+    logits = np.array([[[2.0, 1.0, 1.0]], [[1.0, 1.0, 2.0]]])
+    p = softmax_aggregate(logits)
+    e = np.exp([2.0, 1.0, 1.0]) / np.exp([2.0, 1.0, 1.0]).sum()
+    assert np.allclose(p, (e + e[::-1]) / 2)
+    assert np.allclose(softmax_aggregate(logits, temperature=1e6), 1 / 3, atol=1e-5)
+    assert np.allclose(normalize_aggregate(logits), [0.375, 0.25, 0.375])
+    with pytest.raises(ValueError, match="positive"):
+        normalize_aggregate(-logits)
+
+
+def test_calibration_recovers_a_known_temperature():
+    rng = np.random.default_rng(0)
+    logits = [rng.normal(0, 1, size=(1, 6, 3)) for _ in range(120)]
+    human = np.array([softmax_aggregate(x, temperature=0.25) for x in logits])
+    fit = fit_calibration(logits, human)
+    assert fit.temperature == pytest.approx(0.25, rel=1e-2)
+    assert fit.mean_kl < 1e-5
+    biased = np.array([softmax_aggregate(x, 0.5, (0.0, 0.7, -0.3)) for x in logits])
+    fit = fit_calibration(logits, biased, fit_bias=True)
+    assert fit.temperature == pytest.approx(0.5, rel=2e-2)
+    assert fit.bias == pytest.approx((0.0, 0.7, -0.3), abs=2e-2)

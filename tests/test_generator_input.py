@@ -101,3 +101,47 @@ def test_calibration_recovers_a_known_temperature():
     fit = fit_calibration(logits, biased, fit_bias=True)
     assert fit.temperature == pytest.approx(0.5, rel=2e-2)
     assert fit.bias == pytest.approx((0.0, 0.7, -0.3), abs=2e-2)
+
+
+def test_calibrate_cli_cross_fits_and_writes_recalibrated_records(tmp_path, capsys):
+    import json
+
+    from shared.datasets import read_distributions, write_distributions_jsonl
+
+    rng = np.random.default_rng(1)
+    ids = [f"i{n}" for n in range(60)]
+    logits = [rng.normal(0, 2, size=(1, 6, 3)) for _ in ids]
+    human = np.array([softmax_aggregate(x, temperature=3.0) for x in logits])
+    write_distributions_jsonl(tmp_path / "human.jsonl", ids, human)
+    mjd = tmp_path / "mjd.jsonl"
+    mjd.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": i,
+                    "distribution": softmax_aggregate(x).tolist(),
+                    "label_logits": x.tolist(),
+                    "letter_mass": [[1.0] * 6],
+                    "explanation_orders": [[]],
+                    "missing_mass": None,
+                    "spec": {"k": 0},
+                }
+            )
+            + "\n"
+            for i, x in zip(ids, logits, strict=True)
+        )
+    )
+    out = tmp_path / "calibrated.jsonl"
+    argv = ["calibrate", "--mjd", str(mjd), "--human", str(tmp_path / "human.jsonl")]
+    assert main([*argv, "--folds", "5", "--out", str(out), "--format", "json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["fit"]["temperature"] == pytest.approx(3.0, rel=1e-2)
+    assert len(summary["folds"]) == 5
+    assert summary["after_cross_fitted"]["kl"] < summary["before"]["kl"] / 10
+    calibrated = read_distributions(out)
+    assert calibrated.ids == ids
+    assert np.abs(calibrated.probs - human).max() < 1e-2
+    first = json.loads(out.read_text().splitlines()[0])
+    assert first["spec"]["calibration"]["cross_fit_fold"] in range(5)
+    assert main([*argv, "--folds", "500"]) == 2
+    assert "folds" in capsys.readouterr().err

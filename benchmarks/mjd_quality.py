@@ -23,27 +23,30 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=341)
     parser.add_argument("--dtype", default="fp32")
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--out-dir")
+    parser.add_argument("--out-dir", help="keep the MJD files here")
+    parser.add_argument(
+        "--records-dir", help="score MJD files kept by an earlier --out-dir run (no LLM, no timing)"
+    )
     parser.add_argument("--out")
     args = parser.parse_args()
 
     from services.generator.backends.local import TransformersBackend
-    from services.generator.calibrate import cross_fit
+    from services.generator.calibrate import cross_fit, read_mjd_records
     from services.generator.engine import RunSpec, generate
     from shared.datasets import read_instances, vendored_path, write_jsonl
     from shared.metrics import evaluate
 
     items = read_instances(vendored_path("explained"))[: args.items]
     human = np.array([item.human.probs for item in items])
-    start = time.perf_counter()
-    backend = TransformersBackend(dtype=args.dtype)
-    result: dict[str, Any] = {
-        "model": backend.model_id,
-        "dtype": backend.dtype,
-        "items": len(items),
-        "model_load_seconds": time.perf_counter() - start,
-        "runs": {},
-    }
+    result: dict[str, Any] = {"items": len(items), "folds": args.folds, "runs": {}}
+    if not args.records_dir:
+        start = time.perf_counter()
+        backend = TransformersBackend(dtype=args.dtype)
+        result |= {
+            "model": backend.model_id,
+            "dtype": backend.dtype,
+            "model_load_seconds": time.perf_counter() - start,
+        }
 
     def row(model: np.ndarray) -> dict[str, float]:
         kl, jsd, tvd, dcorr = evaluate(human, model, resamples=0).summary_row()
@@ -55,22 +58,30 @@ def main() -> None:
         "k4_explicit": RunSpec(k=4, max_orders=1, explicit=True),
     }.items():
         start = time.perf_counter()
-        records = list(generate(items, backend, spec))
-        seconds = time.perf_counter() - start
+        if args.records_dir:
+            records = read_mjd_records(Path(args.records_dir) / f"{name}.jsonl")[: len(items)]
+            seconds = None
+        else:
+            records = list(generate(items, backend, spec))
+            seconds = time.perf_counter() - start
         mjd = np.array([r.distribution for r in records])
-        crossed, fits, _ = cross_fit(
-            [r.logits for r in records], human, folds=args.folds, fit_bias=False, seed=0
-        )
-        result["runs"][name] = {
+        run: dict[str, Any] = {
             "spec": {"k": spec.k, "explicit": spec.explicit, "max_orders": spec.max_orders},
             "prompts": sum(len(r.explanation_orders) * 6 for r in records),
             "wall_seconds": seconds,
             "softmax_T1": row(mjd),
-            "calibrated_cross_fitted": row(crossed),
-            "fold_temperatures": [fit.temperature for fit in fits],
             "mean_entropy_T1": float(-(mjd * np.log(mjd)).sum(1).mean()),
             "mean_letter_mass": float(np.mean([np.mean(r.letter_mass) for r in records])),
         }
+        for label, fit_bias in (("calibrated_T", False), ("calibrated_T_bias", True)):
+            crossed, fits, _ = cross_fit(
+                [r.logits for r in records], human, folds=args.folds, fit_bias=fit_bias, seed=0
+            )
+            run[label + "_cross_fitted"] = row(crossed)
+            run[label + "_folds"] = [
+                {"temperature": fit.temperature, "bias": fit.bias} for fit in fits
+            ]
+        result["runs"][name] = run
         if args.out_dir:
             Path(args.out_dir).mkdir(parents=True, exist_ok=True)
             write_jsonl(Path(args.out_dir) / f"{name}.jsonl", (r.to_json() for r in records))

@@ -219,8 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser(
         "evaluate", help="compare model distributions with human distributions"
     )
-    evaluate.add_argument("--human", type=_existing_file, required=True)
-    evaluate.add_argument("--model", type=_existing_file, required=True)
+    evaluate.add_argument(
+        "--human", type=_input_file, required=True, help="a file, or: explained, dev, varierr"
+    )
+    evaluate.add_argument("--model", type=_input_file, required=True)
     evaluate.add_argument("--human-format", choices=formats, default="auto")
     evaluate.add_argument("--model-format", choices=formats, default="auto")
     evaluate.add_argument("--plot", help="write a ternary plot here (.png or .svg)")

@@ -6,6 +6,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.special import softmax
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
@@ -13,8 +15,8 @@ from transformers import PreTrainedTokenizerFast
 from services.cli import main
 from services.generator.backends.local import (
     TransformersBackend,
-    common_prefix_length,
     letter_token_ids,
+    prefix_levels,
 )
 from services.generator.engine import RunSpec, explanation_orders, prompt_groups
 from shared.datasets import read_distributions
@@ -57,26 +59,64 @@ def test_letter_ids_from_a_tokenizer_built_here():
         letter_token_ids(no_c)  # "C" is only the unknown token
 
 
-def test_common_prefix_leaves_a_token_per_sequence():
-    assert common_prefix_length([[1, 2, 3, 4], [1, 2, 5], [1, 2, 3]]) == 2
-    assert common_prefix_length([[1, 2], [1, 2]]) == 1
-    assert common_prefix_length([[7, 1], [8, 1]]) == 0
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.integers(0, 3), min_size=1, max_size=30),
+        min_size=1,
+        max_size=12,
+        unique_by=tuple,
+    )
+)
+def test_prefix_levels_rebuild_every_sequence_once(sequences):
+    levels = prefix_levels(sequences)
+    rebuilt = {}
+    for depth, level in enumerate(levels):
+        for index, node in enumerate(level):
+            assert node.tokens
+            assert (node.parent is None) == (depth == 0)
+            for end in node.ends:
+                tokens, at, d = [], index, depth
+                while d >= 0:
+                    tokens[:0] = levels[d][at].tokens
+                    at, d = levels[d][at].parent, d - 1
+                assert end not in rebuilt
+                rebuilt[end] = tokens
+    assert rebuilt == {i: list(s) for i, s in enumerate(sequences)}
 
 
-def test_prefix_reuse_equals_the_plain_batched_forward(smollm2, explained):
-    spec = RunSpec(k=2, max_orders=1)
-    items = explained[:20]
+def test_shared_prefixes_run_once():
+    head, tail = list(range(100, 140)), list(range(200, 220))
+    sequences = [head + [1] * 10 + tail + [k] for k in range(6)] + [head + [2] * 10 + [9]]
+    levels = prefix_levels(sequences)
+    assert levels[0][0].tokens == head  # 40 tokens shared by all seven
+    assert sum(len(n.tokens) for level in levels for n in level) < sum(map(len, sequences)) / 3
+
+
+def _reused_and_plain(backend, items, spec):
     groups = [
         g for item in items for g in prompt_groups(item, explanation_orders(item, spec), spec)
     ]
-    smollm2.prefix_reuse = True
-    reused = smollm2.score_groups(groups)
-    smollm2.prefix_reuse = False
+    backend.prefix_reuse = True
+    reused = backend.score_groups(groups)
+    backend.prefix_reuse = False
     try:
-        plain = smollm2.score_groups(groups)
+        plain = backend.score_groups(groups)
     finally:
-        smollm2.prefix_reuse = True
-    assert len(reused) == len(plain) == 20
+        backend.prefix_reuse = True
+    assert len(reused) == len(plain) == len(groups)
+    return reused, plain
+
+
+@pytest.mark.parametrize(
+    ("items", "spec"),
+    [
+        (20, RunSpec(k=2, max_orders=1)),  # option orders share everything before the options
+        (3, RunSpec(k=1)),  # explanation orders of an item share the context too
+    ],
+)
+def test_prefix_reuse_equals_the_plain_batched_forward(smollm2, explained, items, spec):
+    reused, plain = _reused_and_plain(smollm2, explained[:items], spec)
     for a, b in zip(reused, plain, strict=True):
         assert np.abs(softmax(a.logits, -1) - softmax(b.logits, -1)).max() < 1e-4
         assert np.abs(a.mass - b.mass).max() < 1e-4

@@ -56,12 +56,17 @@ class Calibration:
         return softmax_aggregate(logits, self.temperature, self.bias)
 
 
+#: Search range of the fitted temperature. A fit that ends at the upper bound means the logits
+#: carry no usable signal at this scale (the MJD tends to uniform).
+TEMPERATURE_BOUNDS = (1e-2, 1e2)
+BIAS_BOUND = 10.0
+
+
 def fit_calibration(
     item_logits: Sequence[np.ndarray], human: np.ndarray, *, fit_bias: bool = False
 ) -> Calibration:
-    """Fit T (and optionally a per-label bias, E fixed at 0) minimising mean KL(human || MJD).
-
-    T is searched on a log scale, so it stays positive."""
+    """Fit T (and optionally a per-label bias, E fixed at 0) minimising mean KL(human || MJD),
+    with log T searched within TEMPERATURE_BOUNDS from three starting points."""
     human = np.asarray(human, dtype=np.float64)
     if len(item_logits) != len(human) or len(human) == 0:
         raise ValueError("need one human distribution per item, and at least one item")
@@ -75,15 +80,18 @@ def fit_calibration(
         model = np.array([softmax_aggregate(x, temperature, bias) for x in item_logits])
         return float(kl_divergence(human, model).mean())
 
+    log_bounds = tuple(np.log(TEMPERATURE_BOUNDS))
+    bounds = [log_bounds] + [(-BIAS_BOUND, BIAS_BOUND)] * (2 if fit_bias else 0)
+
     def start(log_temperature: float) -> np.ndarray:
-        theta = np.zeros(3 if fit_bias else 1)
+        theta = np.zeros(len(bounds))
         theta[0] = log_temperature
         return theta
 
     options = {"xatol": 1e-4, "fatol": 1e-9, "maxiter": 4000}
     best = min(
         (
-            minimize(loss, start(t), method="Nelder-Mead", options=options)
+            minimize(loss, start(t), method="Nelder-Mead", bounds=bounds, options=options)
             for t in (np.log(0.1), 0.0, np.log(10.0))
         ),
         key=lambda result: result.fun,

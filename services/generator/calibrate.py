@@ -109,11 +109,9 @@ def calibrate_file(
         summary["folds"] = [asdict(fit) for fit in fits]
         summary["after_cross_fitted"] = _row(human, crossed)
     else:
-        summary["after_in_sample"] = _row(human, np.array([calibrated[i] for i in labelled]))
+        summary["after_in_sample"] = _row(human, np.array([calibrated[i][0] for i in labelled]))
     if out:
-        write_jsonl(
-            out, (_recalibrated(r, calibrated[i], overall, folds) for i, r in enumerate(records))
-        )
+        write_jsonl(out, (_recalibrated(r, *calibrated[i]) for i, r in enumerate(records)))
         summary["out"] = str(out)
     return summary
 
@@ -124,13 +122,13 @@ def _row(human: np.ndarray, model: np.ndarray) -> dict[str, float]:
 
 
 def _recalibrated(
-    record: MJDRecord, distribution: np.ndarray, fit: Calibration, folds: int
-) -> dict:
+    record: MJDRecord, distribution: np.ndarray, fit: Calibration, fold: int | None
+) -> dict[str, Any]:
     spec = {
         **record.spec,
         "aggregation": "softmax",
         "temperature": fit.temperature,
         "bias": list(fit.bias),
-        "calibration": {"folds": folds, "fitted_items": fit.items, "mean_kl": fit.mean_kl},
+        "calibration": {"cross_fit_fold": fold, "fitted_items": fit.items, "mean_kl": fit.mean_kl},
     }
     return replace(record, distribution=distribution.tolist(), spec=spec).to_json()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import inspect
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -57,13 +58,80 @@ def letter_token_ids(tokenizer: Any, letters: Sequence[str] = OPTION_LETTERS) ->
     return out
 
 
-def common_prefix_length(sequences: Sequence[Sequence[int]]) -> int:
-    """Length of the longest shared token prefix, leaving at least one token per sequence."""
-    shortest = min(len(s) for s in sequences)
-    length = 0
-    while length < shortest - 1 and all(s[length] == sequences[0][length] for s in sequences):
-        length += 1
-    return length
+#: A shared segment shorter than this is not worth a forward pass of its own: its tokens are
+#: run again in each branch below it.
+MIN_SHARED_TOKENS = 8
+
+
+@dataclass(slots=True)
+class PrefixNode:
+    """A run of tokens shared by every sequence below it in the prefix tree.
+
+    ``parent`` is the index of the parent node in the previous level; ``ends`` lists the
+    sequences whose last token is this node's last token."""
+
+    tokens: list[int]
+    parent: int | None = None
+    ends: list[int] = field(default_factory=list)
+    children: list[PrefixNode] = field(default_factory=list)
+
+
+def _build_tree(
+    sequences: Sequence[Sequence[int]], members: list[int], offset: int
+) -> list[PrefixNode]:
+    """Radix tree of ``sequences[i][offset:]`` for i in members (all longer than offset)."""
+    by_token: dict[int, list[int]] = {}
+    for i in members:
+        by_token.setdefault(sequences[i][offset], []).append(i)
+    nodes = []
+    for group in by_token.values():
+        end = offset + 1
+        while (
+            all(len(sequences[i]) > end for i in group)
+            and len({sequences[i][end] for i in group}) == 1
+        ):
+            end += 1
+        node = PrefixNode(list(sequences[group[0]][offset:end]))
+        node.ends = [i for i in group if len(sequences[i]) == end]
+        rest = [i for i in group if len(sequences[i]) > end]
+        if rest:
+            node.children = _build_tree(sequences, rest, end)
+        nodes.append(node)
+    return nodes
+
+
+def _merge_short(nodes: list[PrefixNode]) -> list[PrefixNode]:
+    """Push the tokens of short shared segments down into their children."""
+    out = []
+    for node in nodes:
+        node.children = _merge_short(node.children)
+        if len(node.tokens) < MIN_SHARED_TOKENS and node.children and not node.ends:
+            for child in node.children:
+                child.tokens = node.tokens + child.tokens
+            out.extend(node.children)
+        else:
+            out.append(node)
+    return out
+
+
+def prefix_levels(sequences: Sequence[Sequence[int]]) -> list[list[PrefixNode]]:
+    """The shared-prefix tree of the sequences, as levels that can each run as one batch.
+
+    Level 0 holds the roots; a node of level d continues the cache row of its parent in
+    level d-1. Every sequence ends at exactly one node. Empty sequences are not allowed."""
+    if any(len(s) == 0 for s in sequences):
+        raise ValueError("cannot score an empty token sequence")
+    levels: list[list[PrefixNode]] = []
+    frontier = _merge_short(_build_tree(sequences, list(range(len(sequences))), 0))
+    while frontier:
+        levels.append(frontier)
+        following = []
+        for index, node in enumerate(frontier):
+            for child in node.children:
+                child.parent = index
+                following.append(child)
+        frontier = following
+    return levels
 
 
 class TransformersBackend:
@@ -160,58 +228,56 @@ class TransformersBackend:
         return logits, mass
 
     def _score_with_prefixes(self, tokenized: Sequence[Sequence[list[int]]]) -> list[LetterScores]:
-        """Run each group's shared prefix once, then its suffixes on the reused cache."""
+        """Score prompts level by level through their shared-prefix tree (see
+        :func:`prefix_levels`): each shared segment runs once and later segments continue
+        from a copy of its key/value cache rows."""
         import torch
 
-        results: list[LetterScores | None] = [None] * len(tokenized)
-        split = []
-        for g, group in enumerate(tokenized):
-            cut = common_prefix_length(group)
-            if cut == 0:  # nothing shared: score these prompts plainly
-                results[g] = LetterScores(*self.score_sequences(group))
-            split.append((group[0][:cut], [seq[cut:] for seq in group]))
-        # batches of groups with the same size, similar prefix length; ~batch_size suffix rows
-        order = sorted(
-            (g for g in range(len(split)) if results[g] is None),
-            key=lambda g: (len(split[g][1]), len(split[g][0])),
-        )
-        start = 0
-        while start < len(order):
-            size = len(split[order[start]][1])
-            per_batch = max(1, self.batch_size // size)
-            batch = [g for g in order[start : start + per_batch] if len(split[g][1]) == size]
-            start += len(batch)
-            prefix_ids, prefix_mask = self._left_pad([split[g][0] for g in batch])
-            suffixes = [s for g in batch for s in split[g][1]]
-            suffix_ids, suffix_mask = self._left_pad(suffixes)
-            prefix_len = prefix_mask.sum(-1).repeat_interleave(size)
-            suffix_len = suffix_mask.sum(-1)
-            width = suffix_ids.shape[1]
-            steps = torch.arange(width, device=self.device) - (width - suffix_len)[:, None]
-            with torch.inference_mode():
-                prefix_out = self.model(
-                    input_ids=prefix_ids,
-                    attention_mask=prefix_mask,
-                    position_ids=(prefix_mask.cumsum(-1) - 1).clamp(min=0),
-                    use_cache=True,
-                    logits_to_keep=1,
-                )
-                cache = getattr(prefix_out, self._cache_name)
-                cache.batch_repeat_interleave(size)
-                out = self.model(
-                    input_ids=suffix_ids,
-                    attention_mask=torch.cat(
-                        [prefix_mask.repeat_interleave(size, dim=0), suffix_mask], dim=-1
-                    ),
-                    position_ids=(prefix_len[:, None] + steps).clamp(min=0),
-                    logits_to_keep=1,
-                    **{self._cache_name: cache},
-                )
-            logits, mass = self._letters(out.logits[:, -1])
-            for i, g in enumerate(batch):
-                rows = slice(i * size, (i + 1) * size)
-                results[g] = LetterScores(logits[rows], mass[rows])
-        return results  # type: ignore[return-value]
+        flat = [seq for group in tokenized for seq in group]
+        logits = np.empty((len(flat), len(self.letter_ids)))
+        mass = np.empty(len(flat))
+        for start in range(0, len(flat), self.batch_size):
+            chunk = flat[start : start + self.batch_size]
+            cache = mask = lengths = None
+            for level in prefix_levels(chunk):
+                ids, segment_mask = self._left_pad([node.tokens for node in level])
+                if cache is not None:
+                    parents = torch.tensor([node.parent for node in level], device=self.device)
+                    cache.batch_select_indices(parents)
+                    mask = torch.cat([mask[parents], segment_mask], dim=-1)
+                    offset = lengths[parents]
+                else:
+                    mask, offset = segment_mask, torch.zeros(len(level), dtype=torch.long)
+                segment_len = segment_mask.sum(-1)
+                width = ids.shape[1]
+                steps = torch.arange(width, device=self.device) - (width - segment_len)[:, None]
+                with torch.inference_mode():
+                    out = self.model(
+                        input_ids=ids,
+                        attention_mask=mask,
+                        position_ids=(offset.to(self.device)[:, None] + steps).clamp(min=0),
+                        use_cache=True,
+                        logits_to_keep=1,
+                        **({self._cache_name: cache} if cache is not None else {}),
+                    )
+                cache = getattr(out, self._cache_name)
+                lengths = offset.to(self.device) + segment_len
+                ending = [(row, node.ends) for row, node in enumerate(level) if node.ends]
+                if ending:
+                    rows = [row for row, _ in ending]
+                    found_logits, found_mass = self._letters(out.logits[rows, -1])
+                    for i, (_, ends) in enumerate(ending):
+                        for index in ends:
+                            logits[start + index], mass[start + index] = (
+                                found_logits[i],
+                                found_mass[i],
+                            )
+        out_scores, position = [], 0
+        for group in tokenized:
+            rows = slice(position, position + len(group))
+            out_scores.append(LetterScores(logits[rows], mass[rows]))
+            position += len(group)
+        return out_scores
 
     # ------------------------------------------------------------------ helpers
 

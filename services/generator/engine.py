@@ -175,6 +175,8 @@ def generate(
     total = sum(len(orders) * len(OPTION_ORDERS) for _, orders in plans)
     run = {**asdict(spec), "backend": backend.name, "model": backend.model_id}
     done = 0
+    if progress is not None:
+        progress(done, total)
     for start in range(0, len(plans), items_per_call):
         chunk = plans[start : start + items_per_call]
         groups = [prompt_groups(instance, orders, spec) for instance, orders in chunk]

@@ -1,0 +1,87 @@
+"""The artifact store: a directory addressed by validated ids, never by user-supplied paths.
+
+Layout: ``<root>/<kind>/<id>/<name>``. Kinds and names come from code; ids are checked
+against :data:`ID_PATTERN`. Writes go to a temporary file and are renamed into place, so a
+reader never sees half a file and a repeated (redelivered) write leaves one copy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+from shared.errors import DataError
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+KINDS = ("datasets", "jobs", "models")
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def check_id(value: str, field: str = "id") -> str:
+    if not isinstance(value, str) or not ID_PATTERN.match(value):
+        raise DataError("must be 1-64 letters, digits, '_' or '-'", field=field)
+    return value
+
+
+class ArtifactStore:
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def folder(self, kind: str, item_id: str) -> Path:
+        if kind not in KINDS:
+            raise ValueError(f"unknown artifact kind {kind!r}")
+        return self.root / kind / check_id(item_id)
+
+    def path(self, kind: str, item_id: str, name: str) -> Path:
+        if not NAME_PATTERN.match(name) or ".." in name:
+            raise DataError("not a valid artifact name", field="name")
+        return self.folder(kind, item_id) / name
+
+    def exists(self, kind: str, item_id: str, name: str) -> bool:
+        return self.path(kind, item_id, name).is_file()
+
+    def write_bytes(self, kind: str, item_id: str, name: str, data: bytes) -> Path:
+        target = self.path(kind, item_id, name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target
+
+    def write_json(self, kind: str, item_id: str, name: str, value: Any) -> Path:
+        return self.write_bytes(kind, item_id, name, json.dumps(value).encode())
+
+    def read_bytes(self, kind: str, item_id: str, name: str) -> bytes:
+        return self.path(kind, item_id, name).read_bytes()
+
+    def read_json(self, kind: str, item_id: str, name: str) -> Any:
+        return json.loads(self.read_bytes(kind, item_id, name))
+
+    def remove_partial(self, kind: str, item_id: str) -> None:
+        """Delete temporary files a killed writer left behind."""
+        folder = self.folder(kind, item_id)
+        if folder.is_dir():
+            for stale in folder.glob(".*.tmp"):
+                stale.unlink(missing_ok=True)
+
+    def names(self, kind: str, item_id: str) -> list[str]:
+        folder = self.folder(kind, item_id)
+        if not folder.is_dir():
+            return []
+        return sorted(
+            p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+        )

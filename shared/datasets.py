@@ -299,6 +299,12 @@ def _generic_id(record: Mapping[str, Any]) -> str | None:
     return str(value)
 
 
+def instance_from_record(record: Any) -> Instance:
+    """One generic JSON record (id?, premise, hypothesis, explanations?, distribution/probs/
+    label/counts?) as an Instance; DataError names the field."""
+    return _parse_generic(record)
+
+
 def _parse_generic(record: Any) -> Instance:
     premise, hypothesis = _text(record, "premise"), _text(record, "hypothesis")
     explanations = []
@@ -313,14 +319,39 @@ def _parse_generic(record: Any) -> Instance:
             )
         else:
             raise DataError("expected a string or {text, label}", field=name)
-    has_human = any(record.get(n) is not None for n in PROB_FIELDS + COUNT_FIELDS)
+    if isinstance(record.get("human"), Mapping):  # the layout Instance.to_json writes
+        human: Judgment | None = _judgment_object(record["human"], "human")
+    elif any(record.get(n) is not None for n in PROB_FIELDS + COUNT_FIELDS):
+        human = _generic_judgment(record)
+    else:
+        human = None
+    references = record.get("references") or {}
+    if not isinstance(references, Mapping):
+        raise DataError("expected a mapping of name to {probs|counts}", field="references")
+    gold = record.get("gold_label")
     return Instance(
         id=_generic_id(record) or text_id(premise, hypothesis),
         premise=premise,
         hypothesis=hypothesis,
         explanations=tuple(explanations),
-        human=_generic_judgment(record) if has_human else None,
+        human=human,
+        references={
+            str(name): _judgment_object(value, f"references.{name}")
+            for name, value in references.items()
+        },
+        gold_label=None if gold is None else _label(gold, "gold_label"),
     )
+
+
+def _judgment_object(value: Any, field_name: str) -> Judgment:
+    """{"counts": [...]} or {"probs": [...]}, as Judgment.to_json writes them."""
+    if not isinstance(value, Mapping):
+        raise DataError("expected {probs: [...]} or {counts: [...]}", field=field_name)
+    if value.get("counts") is not None:
+        return Judgment.from_counts(value["counts"], f"{field_name}.counts")
+    if value.get("probs") is not None:
+        return Judgment.from_probs(value["probs"], f"{field_name}.probs")
+    raise DataError("expected {probs: [...]} or {counts: [...]}", field=field_name)
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -127,7 +127,7 @@ def test_generic_jsonl_and_csv_round_trip(tmp_path, explained):
     write_instances_jsonl(tmp_path / "i.jsonl", explained[:20])
     again = read_instances(tmp_path / "i.jsonl")
     assert [i.id for i in again] == ids
-    assert [i.explanations for i in again] == [i.explanations for i in explained[:20]]
+    assert again == explained[:20]  # texts, explanations, human, references and gold label
 
 
 def test_csv_counts_columns(tmp_path):

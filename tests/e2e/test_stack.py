@@ -1,0 +1,100 @@
+"""`mjd up` from scratch with REDIS_URL unset (embedded Redis), driven over HTTP the way the
+README's curl session does, then stopped with SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def stack(tmp_path):
+    port = _free_port()
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "PROMETHEUS_MULTIPROC_DIR")
+    }
+    env["ARTIFACTS_DIR"] = str(tmp_path / "artifacts")
+    log = (tmp_path / "up.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "up", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert process.poll() is None, (tmp_path / "up.log").read_text()[-3000:]
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    else:
+        raise AssertionError((tmp_path / "up.log").read_text()[-3000:])
+    yield base, process
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_readme_session_against_mjd_up(stack):
+    base, process = stack
+    with httpx.Client(base_url=base, timeout=30) as http:
+        items = [
+            {
+                "id": f"i{n}",
+                "premise": f"A dog runs in park {n}.",
+                "hypothesis": "An animal moves.",
+                "probs": [0.7, 0.2, 0.1],
+            }
+            for n in range(3)
+        ]
+        dataset = http.post("/v1/datasets", json={"instances": items}).json()
+        job = http.post("/v1/mjd-jobs", json={"dataset_id": dataset["id"], "run": {"k": 0}})
+        assert job.status_code == 202
+        job_id = job.json()["id"]
+        deadline = time.monotonic() + 180
+        while (view := http.get(f"/v1/jobs/{job_id}").json())["state"] not in (
+            "SUCCESS",
+            "FAILURE",
+        ):
+            assert time.monotonic() < deadline, view
+            time.sleep(0.5)
+        assert view["state"] == "SUCCESS", view
+        records = http.get(f"/v1/jobs/{job_id}/result").json()["records"]
+        assert [r["id"] for r in records] == ["i0", "i1", "i2"]
+        report = http.post(
+            "/v1/metrics",
+            json={
+                "human": [i["probs"] for i in items],
+                "model": [r["distribution"] for r in records],
+            },
+        ).json()
+        assert report["n"] == 3 and report["kl"]["mean"] > 0
+        scrape = http.get("/metrics").text
+        for series in (
+            'mjd_requests_total{app_name="mjd",method="POST",path="/v1/mjd-jobs",'
+            'status_code="202"} 1.0',
+            'mjd_jobs_submitted_total{queue="mjd"} 1.0',
+            'mjd_jobs_finished_total{queue="mjd",state="SUCCESS"} 1.0',
+            'mjd_queue_depth{queue="mjd"} 0.0',
+        ):
+            assert series in scrape, series
+        assert "mjd_job_duration_seconds_bucket" in scrape
+    os.killpg(process.pid, signal.SIGTERM)
+    assert process.wait(60) == 0

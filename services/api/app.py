@@ -6,7 +6,9 @@ Every error is RFC 9457 problem details naming the offending field.
 
 from __future__ import annotations
 
+import tempfile
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import msgspec
@@ -14,9 +16,11 @@ import numpy as np
 import redis
 from celery.result import AsyncResult
 from litestar import Litestar, Request, Response, delete, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.openapi import OpenAPIConfig
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import Body, FromPath, JSONBody, QueryParameter
 from litestar.plugins.problem_details import (
     ProblemDetailsConfig,
     ProblemDetailsException,
@@ -232,10 +236,14 @@ def create_dataset(data: JSONBody[DatasetIn]) -> dict[str, Any]:
         instances = read_instances(vendored_path(data.vendored))
     else:
         instances = _instances(data.instances or [], "instances")
+    return _store_dataset(instances, data.name or data.vendored)
+
+
+def _store_dataset(instances: list[Any], name: str | None) -> dict[str, Any]:
     dataset_id = new_id()
     meta = {
         "id": dataset_id,
-        "name": data.name or data.vendored,
+        "name": name,
         "instances": len(instances),
         "with_human": sum(i.human is not None for i in instances),
         "with_explanations": sum(bool(i.explanations) for i in instances),
@@ -244,6 +252,29 @@ def create_dataset(data: JSONBody[DatasetIn]) -> dict[str, Any]:
     jobs.store().write_bytes("datasets", dataset_id, "instances.jsonl", _jsonl(instances))
     jobs.store().write_json("datasets", dataset_id, "meta.json", meta)
     return meta
+
+
+@post(f"{API}/datasets/upload", status_code=201, sync_to_thread=True)
+def upload_dataset(
+    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+) -> dict[str, Any]:
+    """Store instances from a file uploaded as the form field ``file``, in any format the
+    readers know (explained, ChaosNLI, VariErr, LeWiDi, generic JSONL or CSV)."""
+    upload = data.get("file")
+    if not isinstance(upload, UploadFile):
+        raise problem(422, "upload the dataset as the multipart form field 'file'", "file")
+    suffix = Path(upload.filename or "upload.jsonl").suffix.lower()
+    if suffix not in (".jsonl", ".json", ".csv"):
+        raise problem(422, "expected a .jsonl, .json or .csv file", "file")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(upload.file.read())
+        try:
+            instances = read_instances(path)
+        except DataError as exc:
+            detail = exc.message if exc.row is None else f"row {exc.row}: {exc.message}"
+            raise problem(422, detail, f"file.{exc.field}" if exc.field else "file") from None
+    return _store_dataset(instances, upload.filename)
 
 
 @get(f"{API}/datasets/{{dataset_id:str}}", sync_to_thread=True)
@@ -456,6 +487,7 @@ def create_app(required_queues: tuple[str, ...] = ("mjd", "metrics")) -> Litesta
     app = Litestar(
         route_handlers=[
             create_dataset,
+            upload_dataset,
             get_dataset,
             create_mjd_job,
             create_metrics_job,

@@ -10,15 +10,7 @@ import time
 from typing import Any
 
 from shared.datasets import align, read_distributions
-from shared.jobs import (
-    JOB_SPEC,
-    JOB_SUMMARY,
-    cancellable,
-    celery_app,
-    finished_summary,
-    start_job,
-    store,
-)
+from shared.jobs import celery_app, job_task, store
 from shared.metrics import evaluate
 from shared.plots import ternary_figure
 from shared.telemetry import instrument_worker
@@ -28,41 +20,31 @@ instrument_worker("metrics")
 HUMAN, MODEL, REPORT, PLOT = "human.jsonl", "model.jsonl", "report.json", "ternary.png"
 
 
-@app.task(name="metrics.evaluate", bind=True)
-def evaluate_job(self: Any, job_id: str) -> dict[str, Any]:
+@job_task(app, "metrics.evaluate")
+def evaluate_job(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
     """Compare the job's stored human and model distributions; write report and plot."""
-    with cancellable(self):
-        done = finished_summary(job_id)
-        if done is not None:
-            return done
-        start_job(job_id)
-        job = store().read_json("jobs", job_id, JOB_SPEC)
-        started = time.monotonic()
-        human = read_distributions(store().path("jobs", job_id, HUMAN))
-        model = read_distributions(store().path("jobs", job_id, MODEL))
-        _, human_probs, model_probs = align(human, model)
-        report = evaluate(
-            human_probs,
-            model_probs,
-            resamples=int(job.get("bootstrap", 1000)),
-            seed=int(job.get("seed", 0)),
-        )
-        store().write_json("jobs", job_id, REPORT, report.to_json())
-        artifacts = [REPORT]
-        if job.get("plot", True):
-            buffer = io.BytesIO()
-            ternary_figure(human_probs, model_probs).savefig(buffer, format="png", dpi=150)
-            store().write_bytes("jobs", job_id, PLOT, buffer.getvalue())
-            artifacts.append(PLOT)
-        summary = {
-            "job_id": job_id,
-            "kind": "metrics",
-            "items": report.n,
-            "summary_row": dict(
-                zip(("kl", "jsd", "tvd", "dcorr"), report.summary_row(), strict=True)
-            ),
-            "artifacts": artifacts,
-            "seconds": time.monotonic() - started,
-        }
-        store().write_json("jobs", job_id, JOB_SUMMARY, summary)
-        return summary
+    started = time.monotonic()
+    human = read_distributions(store().path("jobs", job_id, HUMAN))
+    model = read_distributions(store().path("jobs", job_id, MODEL))
+    _, human_probs, model_probs = align(human, model)
+    report = evaluate(
+        human_probs,
+        model_probs,
+        resamples=int(job.get("bootstrap", 1000)),
+        seed=int(job.get("seed", 0)),
+    )
+    store().write_json("jobs", job_id, REPORT, report.to_json())
+    artifacts = [REPORT]
+    if job.get("plot", True):
+        buffer = io.BytesIO()
+        ternary_figure(human_probs, model_probs).savefig(buffer, format="png", dpi=150)
+        store().write_bytes("jobs", job_id, PLOT, buffer.getvalue())
+        artifacts.append(PLOT)
+    return {
+        "job_id": job_id,
+        "kind": "metrics",
+        "items": report.n,
+        "summary_row": dict(zip(("kl", "jsd", "tvd", "dcorr"), report.summary_row(), strict=True)),
+        "artifacts": artifacts,
+        "seconds": time.monotonic() - started,
+    }

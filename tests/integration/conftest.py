@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from services.launcher import worker_command
 from shared import jobs
 from shared.celery_app import create_celery
 
@@ -66,24 +66,7 @@ class Worker:
     def __init__(self, module: str, queue: str, env: dict[str, str], log: Path) -> None:
         self.name = f"{queue}-{uuid.uuid4().hex[:8]}@localhost"
         self.log = log
-        command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            module,
-            "worker",
-            "-Q",
-            queue,
-            "-c",
-            "1",
-            "-n",
-            self.name,
-            "--without-gossip",
-            "--without-mingle",
-            "-l",
-            "info",
-        ]
+        command = worker_command(module, queue, self.name, level="info")
         self.process = subprocess.Popen(
             command,
             env={**os.environ, **env},

@@ -139,3 +139,30 @@ def test_metrics_job_end_to_end_with_a_real_worker(api, start_worker):
     listed = api.get("/v1/jobs", params={"kind": "metrics"}).json()
     assert [j["id"] for j in listed["jobs"]] == [job["id"]]
     _problem(api.get("/v1/jobs", params={"kind": "other"}), 400)
+
+
+def test_upload_a_dataset_file_in_any_known_format(api):
+    from shared.datasets import vendored_path
+
+    with vendored_path("explained").open("rb") as handle:
+        created = api.post("/v1/datasets/upload", files={"file": ("explained.jsonl", handle)})
+    assert created.status_code == 201, created.text
+    assert created.json()["instances"] == 341 and created.json()["name"] == "explained.jsonl"
+    bad = b'{"premise": "P.", "hypothesis": "H.", "probs": [0.5, 0.5, 0.5]}\n'
+    response = api.post("/v1/datasets/upload", files={"file": ("bad.jsonl", bad)})
+    body = _problem(response, 422, "file.probs")
+    assert "row 1" in body["detail"]
+    _problem(api.post("/v1/datasets/upload", files={"file": ("x.txt", b"hello")}), 422, "file")
+    _problem(api.post("/v1/datasets/upload", files={"other": ("a.jsonl", b"{}")}), 422, "file")
+    binary = api.post("/v1/datasets/upload", files={"file": ("b.jsonl", b"\xff\xfe")})
+    assert "UTF-8" in _problem(binary, 422, "file")["detail"]
+
+
+def test_request_body_limit_is_413_problem(service_env, monkeypatch):
+    from shared import jobs
+
+    monkeypatch.setenv("MJD_MAX_BODY_BYTES", "2000")
+    jobs.settings.cache_clear()
+    with TestClient(app=create_app()) as client:
+        big = {"instances": [ITEM] * 200}
+        _problem(client.post("/v1/datasets", json=big), 413)

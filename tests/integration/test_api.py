@@ -60,9 +60,11 @@ def test_bad_datasets_get_problem_details_naming_the_field(api, body, field):
 
 
 def test_unknown_fields_and_wrong_types_are_400_problems(api):
-    body = _problem(api.post("/v1/datasets", json={"instances": "x"}), 400)
-    assert "instances" in str(body)
-    _problem(api.post("/v1/mjd-jobs", json={"instances": [ITEM], "run": {"k": "four"}}), 400)
+    _problem(api.post("/v1/datasets", json={"instances": "x"}), 400, "instances")
+    _problem(api.post("/v1/datasets", json={"vendored": "dev", "colour": 1}), 400, "colour")
+    _problem(api.get("/v1/jobs", params={"limit": "many"}), 400, "limit")
+    body = _problem(api.post("/v1/mjd-jobs", json={"instances": [ITEM], "run": {"k": "four"}}), 400)
+    assert "k" in body["field"]
 
 
 def test_mjd_job_checks_k_and_run_before_queueing(api):

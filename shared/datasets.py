@@ -313,10 +313,6 @@ def _generic_id(record: Mapping[str, Any]) -> str | None:
 def instance_from_record(record: Any) -> Instance:
     """One generic JSON record (id?, premise, hypothesis, explanations?, distribution/probs/
     label/counts?) as an Instance; DataError names the field."""
-    return _parse_generic(record)
-
-
-def _parse_generic(record: Any) -> Instance:
     premise, hypothesis = _text(record, "premise"), _text(record, "hypothesis")
     explanations = []
     for i, item in enumerate(record.get("explanations") or []):
@@ -444,8 +440,8 @@ _PARSERS = {
     "explained": _parse_explained,
     "chaosnli": _parse_chaosnli,
     "varierr": _parse_varierr,
-    "jsonl": _parse_generic,
-    "csv": _parse_generic,
+    "jsonl": instance_from_record,
+    "csv": instance_from_record,
 }
 
 

@@ -68,6 +68,24 @@ class LetterScores:
     missing: np.ndarray | None = None
 
 
+def split_into_groups(
+    groups: Sequence[Sequence[Any]],
+    logits: np.ndarray,
+    mass: np.ndarray,
+    missing: np.ndarray | None = None,
+) -> list[LetterScores]:
+    """Cut per-prompt rows (prompts of all groups, in order) back into one LetterScores
+    per group."""
+    out, start = [], 0
+    for group in groups:
+        rows = slice(start, start + len(group))
+        out.append(
+            LetterScores(logits[rows], mass[rows], None if missing is None else missing[rows])
+        )
+        start += len(group)
+    return out
+
+
 class Backend(Protocol):
     name: str
     model_id: str

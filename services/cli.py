@@ -209,10 +209,145 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _soft_labelled_data(args: argparse.Namespace) -> tuple[object, dict[str, object]]:
+    """Training targets from --data (human distributions) or --mjd (MJDs, optionally
+    calibrated), and the provenance recorded with the model."""
+    from services.generator.calibrate import read_mjd_records
+    from services.trainer.data import mjd_targets
+    from services.trainer.training import SoftLabelled
+    from shared.datasets import read_instances
+
+    instances = read_instances(args.data, args.data_format)
+    provenance: dict[str, object] = {"data": str(args.data)}
+    if args.mjd is None:
+        if args.calibrate_on:
+            raise MjdError("--calibrate-on applies to --mjd targets only")
+        provenance["targets"] = "human"
+        return SoftLabelled.from_instances(instances), provenance
+    records = {r.id: r for r in read_mjd_records(args.mjd)}
+    unknown = sorted(set(records) - {i.id for i in instances})
+    if unknown:
+        raise MjdError(f"{args.mjd}: {len(unknown)} MJD ids not in {args.data}, e.g. {unknown[0]}")
+    instances = [i for i in instances if i.id in records]
+    targets = mjd_targets(
+        instances, [records[i.id] for i in instances], args.calibrate_on, args.seed
+    )
+    provenance.update(targets="mjd", mjd=str(args.mjd), calibration=targets.calibration)
+    return targets.data, provenance
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from services.trainer.student import save_checkpoint
+    from services.trainer.training import SoftLabelled, TrainSpec, train
+    from shared.datasets import read_instances
+
+    spec = TrainSpec(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        max_length=args.max_length,
+        early_stopping=args.early_stopping,
+        patience=args.patience,
+        dev_fraction=args.dev_fraction,
+        seed=args.seed,
+        base_model=args.base_model,
+    )
+    data, provenance = _soft_labelled_data(args)
+    if args.dev:
+        dev = SoftLabelled.from_instances(read_instances(args.dev))
+        provenance["dev"] = str(args.dev)
+    else:
+        data, dev = data.split(spec.dev_fraction, spec.seed)
+        provenance["dev"] = f"{spec.dev_fraction:.0%} of --data held out (seed {spec.seed})"
+    provenance.update(items=len(data), dev_items=len(dev))
+    result = train(data, dev, spec, progress=ProgressBar("steps"))
+    save_checkpoint(result.student, result.tokenizer, Path(args.out), result.info(spec, provenance))
+    if args.output == "json":
+        print(json.dumps(result.info(spec, provenance)))
+    else:
+        print(f"checkpoint {args.out} (best epoch {result.best_epoch}, {result.seconds:.0f}s)")
+        print(f"dev set ({len(dev)} items):")
+        print(result.dev_report.to_table() if result.dev_report else "")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from services.trainer.export import export_student
+    from services.trainer.student import load_checkpoint
+    from services.trainer.training import SoftLabelled
+    from shared.datasets import read_instances
+    from shared.jobs import store
+    from shared.registry import METADATA, ModelRegistry, file_digests
+
+    if args.promote and not args.register:
+        raise MjdError("--promote needs --register")
+    student, tokenizer, info = load_checkpoint(args.checkpoint)
+    check = SoftLabelled.from_instances(read_instances(args.check)[: args.check_items])
+    registry = ModelRegistry(store())
+    if args.register:
+        version = registry.claim_version()
+        folder = registry.folder(version)
+    else:
+        version, folder = "local", Path(args.out)
+    report = export_student(student, tokenizer, check, folder, int8=not args.no_int8)
+    metadata = {**info, "export": report}
+    if args.register:
+        registry.publish(version, metadata)
+        if args.promote:
+            registry.promote(version)
+    else:
+        metadata.update(version=version, created=time.time(), files=file_digests(folder))
+        (folder / METADATA).write_text(json.dumps(metadata, indent=2))
+    if args.output == "json":
+        print(json.dumps({"version": version, "folder": str(folder), **report}))
+        return 0
+    print(f"exported {folder} (version {version}{', promoted' if args.promote else ''})")
+    parity = report["parity"]
+    print(f"parity vs torch on {parity['items']} pairs: max |dp| {parity['max_abs_diff']:.2e}")
+    if "int8" in report:
+        print(f"int8 per-channel: max |dp| vs fp32 {report['int8']['max_abs_diff_vs_fp32']:.4f}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from services.api.predictor import LoadedModel
+    from shared.datasets import read_instances, write_jsonl
+    from shared.jobs import store
+    from shared.metrics import entropy
+    from shared.registry import VERSION_PATTERN, ModelRegistry
+
+    folder = Path(args.model)
+    if not folder.is_dir() and VERSION_PATTERN.match(args.model):
+        registry = ModelRegistry(store())
+        registry.get(args.model)
+        folder = registry.folder(args.model)
+    model = LoadedModel.load(
+        folder, provider=args.provider, variant=args.variant, max_batch=args.batch_size
+    )
+    instances = read_instances(args.input, args.input_format)
+    started = time.monotonic()
+    probabilities, truncated = model.predict([(i.premise, i.hypothesis) for i in instances])
+    seconds = time.monotonic() - started
+    entropies = entropy(probabilities)
+    write_jsonl(
+        args.out,
+        (
+            {"id": i.id, "distribution": p.tolist(), "entropy": float(h), "truncated": t}
+            for i, p, h, t in zip(instances, probabilities, entropies, truncated, strict=True)
+        ),
+    )
+    print(
+        f"wrote {len(instances)} predictions to {args.out} (model {model.version} "
+        f"{model.variant} on {model.provider}; {len(instances) / seconds:.0f} pairs/s; "
+        f"{sum(truncated)} truncated)"
+    )
+    return 0
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     from services.launcher import run
 
-    return run(args.port)
+    return run(args.port, bootstrap=not args.no_bootstrap, bootstrap_items=args.bootstrap_items)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -308,8 +443,82 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--format", choices=("table", "json"), default="table", dest="output")
     calibrate.set_defaults(handler=cmd_calibrate)
 
+    train = commands.add_parser(
+        "train", help="distil a student from soft targets (human distributions or MJDs)"
+    )
+    train.add_argument(
+        "--data",
+        type=_input_file,
+        required=True,
+        help="instances (a file, or: explained, dev, varierr); their human distributions are "
+        "the targets unless --mjd is given",
+    )
+    train.add_argument("--data-format", choices=formats, default="auto")
+    train.add_argument("--mjd", type=_existing_file, help="mjd generate output: train on MJDs")
+    train.add_argument(
+        "--calibrate-on",
+        type=_positive_int,
+        help="fit the MJDs' temperature and bias on N labelled items first",
+    )
+    train.add_argument(
+        "--dev", type=_input_file, help="early-stopping set (default: hold out --dev-fraction)"
+    )
+    train.add_argument("--out", required=True, help="checkpoint folder, read by mjd export")
+    train.add_argument("--epochs", type=_positive_int, default=3)
+    train.add_argument("--batch-size", type=_positive_int, default=16)
+    train.add_argument("--learning-rate", type=_positive_float, default=5e-5)
+    train.add_argument("--max-length", type=_positive_int, default=128, help="tokens per pair")
+    train.add_argument("--early-stopping", choices=("dcorr", "kl"), default="dcorr")
+    train.add_argument("--patience", type=_positive_int, default=2)
+    train.add_argument("--dev-fraction", type=_positive_float, default=0.1)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--base-model", help="local Hugging Face encoder folder (default MiniLM)")
+    train.add_argument("--format", choices=("table", "json"), default="table", dest="output")
+    train.set_defaults(handler=cmd_train)
+
+    export = commands.add_parser("export", help="export a trained student to ONNX")
+    export.add_argument("checkpoint", type=Path, help="mjd train --out folder")
+    where = export.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", help="write the model folder here")
+    where.add_argument(
+        "--register", action="store_true", help="publish as a new version in ARTIFACTS_DIR"
+    )
+    export.add_argument("--promote", action="store_true", help="with --register: serve it")
+    export.add_argument(
+        "--check",
+        type=_input_file,
+        default="dev",
+        help="real pairs for the parity and accuracy report (default: dev)",
+    )
+    export.add_argument("--check-items", type=_positive_int, default=256)
+    export.add_argument("--no-int8", action="store_true", help="skip the int8 variant")
+    export.add_argument("--format", choices=("table", "json"), default="table", dest="output")
+    export.set_defaults(handler=cmd_export)
+
+    from shared.settings import PROVIDERS, VARIANTS
+
+    predict = commands.add_parser("predict", help="predict distributions with an exported model")
+    predict.add_argument(
+        "--model", required=True, help="mjd export folder, or a registry version (v3)"
+    )
+    predict.add_argument("--input", type=_input_file, required=True)
+    predict.add_argument("--input-format", choices=formats, default="auto")
+    predict.add_argument("--out", required=True, help="predictions as JSON lines")
+    predict.add_argument("--variant", choices=VARIANTS, default="fp32")
+    predict.add_argument("--provider", choices=PROVIDERS, default="auto")
+    predict.add_argument("--batch-size", type=_positive_int, default=32)
+    predict.set_defaults(handler=cmd_predict)
+
     up = commands.add_parser("up", help="run Redis (embedded if no REDIS_URL), the API and workers")
     up.add_argument("--port", type=_positive_int, default=8000)
+    up.add_argument(
+        "--no-bootstrap", action="store_true", help="do not train a student when none is promoted"
+    )
+    up.add_argument(
+        "--bootstrap-items",
+        type=_positive_int,
+        help="train the first student on the first N explained items (default: all 341)",
+    )
     up.set_defaults(handler=cmd_up)
     return parser
 

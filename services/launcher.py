@@ -20,7 +20,11 @@ from pathlib import Path
 from typing import Any
 
 #: module and queue of each worker the stack runs
-WORKERS = (("services.generator.worker", "mjd"), ("services.metrics.worker", "metrics"))
+WORKERS = (
+    ("services.generator.worker", "mjd"),
+    ("services.metrics.worker", "metrics"),
+    ("services.trainer.worker", "training"),
+)
 
 
 def worker_command(module: str, queue: str, name: str, level: str = "warning") -> list[str]:
@@ -129,7 +133,68 @@ class Stack:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def run(port: int = 8000) -> int:
+def _wait_for_job(client: Any, job: dict[str, Any], label: str) -> dict[str, Any]:
+    from services.cli import ProgressBar
+
+    bar = ProgressBar(label)
+    while job["state"] not in ("SUCCESS", "FAILURE", "REVOKED"):
+        time.sleep(1)
+        job = client.get(job["links"]["self"]).raise_for_status().json()
+        if job.get("progress"):
+            bar(job["progress"]["done"], job["progress"]["total"])
+    if job["state"] != "SUCCESS":
+        raise RuntimeError(f"{label} job {job['id']} ended {job['state']}: {job.get('error')}")
+    return job
+
+
+def bootstrap_student(base: str, items: int | None = None) -> str | None:
+    """Make sure a student is promoted; if none is, build one through the real queues:
+    MJDs from the default LLM on the vendored explained items, calibrated (temperature and
+    bias) on a labelled 30% of them, a student trained on those MJDs, exported and promoted.
+    Returns the version trained, or None when one was already promoted."""
+    import httpx
+
+    from shared.datasets import read_instances, vendored_path
+
+    with httpx.Client(base_url=base, timeout=60) as client:
+        if client.get("/v1/models").raise_for_status().json()["promoted"]:
+            return None
+        instances = read_instances(vendored_path("explained"))[:items]
+        print(
+            f"no promoted student: training one on {len(instances)} explained items "
+            "(MJDs -> calibration -> training -> ONNX export -> promote)",
+            flush=True,
+        )
+        dataset = client.post(
+            "/v1/datasets",
+            json={"instances": [i.to_json() for i in instances], "name": "bootstrap"},
+        )
+        mjd = client.post(
+            "/v1/mjd-jobs", json={"dataset_id": dataset.raise_for_status().json()["id"]}
+        )
+        mjd_job = _wait_for_job(client, mjd.raise_for_status().json(), "MJD prompts")
+        calibrate_on = max(2, round(0.3 * len(instances)))
+        training = client.post(
+            "/v1/training-jobs",
+            json={
+                "data": {"mjd_job_id": mjd_job["id"]},
+                "calibrate_on": calibrate_on,
+                "promote": True,
+            },
+        )
+        trained = _wait_for_job(client, training.raise_for_status().json(), "training steps")
+        version = str(trained["summary"]["version"])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # the API picks up the promotion by polling
+            serving = client.get("/v1/models").json().get("serving") or {}
+            if serving.get("version") == version:
+                break
+            time.sleep(0.5)
+        print(f"student {version} promoted; dev D.Corr {trained['summary']['dev']['dcorr']:.3f}")
+        return version
+
+
+def run(port: int = 8000, bootstrap: bool = True, bootstrap_items: int | None = None) -> int:
     stack = Stack(port)
 
     def on_signal(signum: int, _: Any) -> None:
@@ -146,7 +211,17 @@ def run(port: int = 8000) -> int:
             )
             return 1
         print(f"api       {base}/v1  (OpenAPI: {base}/schema, metrics: {base}/metrics)", flush=True)
-        print("ready; Ctrl-C stops everything", flush=True)
+        if bootstrap:
+            try:
+                bootstrap_student(base, bootstrap_items)
+            except Exception as exc:  # the stack still serves jobs; say what is missing
+                print(
+                    f"mjd: warning: no student bootstrapped ({exc}); /v1/predict answers 503 "
+                    "until one is promoted",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        print(f"ready; POST {base}/v1/predict; Ctrl-C stops everything", flush=True)
         while (failed := stack.dead()) is None:
             time.sleep(0.5)
         print(f"mjd: error: {failed} exited; stopping", file=sys.stderr)

@@ -19,10 +19,21 @@ ENVIRONMENT = {
     "MJD_SYNC_METRICS_MAX_ROWS": "largest POST /v1/metrics answered inline (default 10000)",
     "MJD_MAX_BODY_BYTES": "largest request body (default 20 MiB)",
     "PROMETHEUS_MULTIPROC_DIR": "shared folder for worker metrics (set and wiped by mjd up)",
+    "MJD_PREDICT_PROVIDER": "auto (CUDA when it really loads, else CPU), cpu or cuda",
+    "MJD_PREDICT_VARIANT": "fp32 (default) or int8: which ONNX file of a version is served",
+    "MJD_PREDICT_MAX_BATCH": "most pairs per model call; 1 turns micro-batching off (default 32)",
+    "MJD_PREDICT_MAX_WAIT_MS": "how long a batch waits to fill once started (default 0: greedy)",
+    "MJD_PREDICT_MAX_QUEUE": "requests waiting for the model before 429 (default 1024)",
+    "MJD_PREDICT_MAX_INSTANCES": "most instances in one prediction request (default 64)",
+    "MJD_PREDICT_MAX_CHARS": "longest premise or hypothesis in characters (default 4000)",
+    "MJD_MODEL_POLL_SECONDS": "how often servers look for a newly promoted model (default 2)",
 }
 
+PROVIDERS = ("auto", "cpu", "cuda")
+VARIANTS = ("fp32", "int8")
 
-def _number(name: str, default: float) -> float:
+
+def _number(name: str, default: float, *, zero_ok: bool = False) -> float:
     text = os.environ.get(name)
     if text is None or text == "":
         return default
@@ -30,8 +41,15 @@ def _number(name: str, default: float) -> float:
         value = float(text)
     except ValueError:
         raise MjdError(f"environment variable {name} must be a number, got {text!r}") from None
-    if value <= 0:
+    if value < 0 or (value == 0 and not zero_ok):
         raise MjdError(f"environment variable {name} must be positive, got {text!r}")
+    return value
+
+
+def _choice(name: str, choices: tuple[str, ...]) -> str:
+    value = (os.environ.get(name) or choices[0]).lower()
+    if value not in choices:
+        raise MjdError(f"environment variable {name} must be one of {', '.join(choices)}")
     return value
 
 
@@ -44,6 +62,14 @@ class Settings:
     result_expires: float
     sync_metrics_max_rows: int
     max_body_bytes: int
+    predict_provider: str = "auto"
+    predict_variant: str = "fp32"
+    predict_max_batch: int = 32
+    predict_max_wait_ms: float = 0.0
+    predict_max_queue: int = 1024
+    predict_max_instances: int = 64
+    predict_max_chars: int = 4000
+    model_poll_seconds: float = 2.0
 
     @property
     def visibility_timeout(self) -> float:
@@ -66,4 +92,12 @@ class Settings:
             result_expires=_number("MJD_RESULT_EXPIRES", 7 * 24 * 3600),
             sync_metrics_max_rows=int(_number("MJD_SYNC_METRICS_MAX_ROWS", 10_000)),
             max_body_bytes=int(_number("MJD_MAX_BODY_BYTES", 20 * 1024 * 1024)),
+            predict_provider=_choice("MJD_PREDICT_PROVIDER", PROVIDERS),
+            predict_variant=_choice("MJD_PREDICT_VARIANT", VARIANTS),
+            predict_max_batch=int(_number("MJD_PREDICT_MAX_BATCH", 32)),
+            predict_max_wait_ms=_number("MJD_PREDICT_MAX_WAIT_MS", 0, zero_ok=True),
+            predict_max_queue=int(_number("MJD_PREDICT_MAX_QUEUE", 1024)),
+            predict_max_instances=int(_number("MJD_PREDICT_MAX_INSTANCES", 64)),
+            predict_max_chars=int(_number("MJD_PREDICT_MAX_CHARS", 4000)),
+            model_poll_seconds=_number("MJD_MODEL_POLL_SECONDS", 2),
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 JOBS_SUBMITTED = Counter("mjd_jobs_submitted_total", "Jobs queued by the API", ["queue"])
 JOBS_FINISHED = Counter("mjd_jobs_finished_total", "Jobs finished by workers", ["queue", "state"])
@@ -21,6 +21,31 @@ JOB_SECONDS = Histogram(
     buckets=(0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600),
 )
 
+PREDICT_BATCH = Histogram(
+    "mjd_predictor_batch_size",
+    "Pairs per model call of the predictor's micro-batcher",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+)
+PREDICT_WAIT = Histogram(
+    "mjd_predictor_queue_wait_seconds",
+    "Time a prediction request waited for its batch to start",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+PREDICT_SECONDS = Histogram(
+    "mjd_predictor_inference_seconds",
+    "Tokenisation and ONNX Runtime time per batch",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+PREDICT_REJECTED = Counter(
+    "mjd_predictor_rejected_total", "Prediction requests refused (429) because the queue was full"
+)
+MODEL_INFO = Gauge(
+    "mjd_predictor_model_info",
+    "1 for the model version, variant and execution provider this server answers with",
+    ["version", "variant", "provider"],
+    multiprocess_mode="livemax",
+)
+
 SERIES = (
     "mjd_requests_total",
     "mjd_request_duration_seconds",
@@ -28,6 +53,11 @@ SERIES = (
     "mjd_jobs_finished_total",
     "mjd_job_duration_seconds",
     "mjd_queue_depth",
+    "mjd_predictor_batch_size",
+    "mjd_predictor_queue_wait_seconds",
+    "mjd_predictor_inference_seconds",
+    "mjd_predictor_rejected_total",
+    "mjd_predictor_model_info",
 )
 
 

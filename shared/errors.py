@@ -33,3 +33,7 @@ class DataError(MjdError):
         if self.field is not None:
             where.append(f"field '{self.field}'")
         return f"{', '.join(where)}: {self.message}" if where else self.message
+
+
+class NotFound(DataError):
+    """A request names something that does not exist (a dataset, job or model version)."""

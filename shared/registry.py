@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.artifacts import ArtifactStore
-from shared.errors import DataError
+from shared.errors import NotFound
 
 METADATA = "metadata.json"
 MODEL_FILE = "model.onnx"
@@ -24,7 +24,7 @@ VERSION_PATTERN = re.compile(r"^v[1-9][0-9]{0,8}$")
 _POINTER = ("models", "promoted", "version.json")
 
 
-class UnknownVersion(DataError):
+class UnknownVersion(NotFound):
     def __init__(self, version: str) -> None:
         super().__init__(f"no model version {version!r}", field="version")
 

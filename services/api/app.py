@@ -19,7 +19,12 @@ from celery.result import AsyncResult
 from litestar import Litestar, Request, Response, delete, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.exceptions import (
+    ClientException,
+    HTTPException,
+    NotFoundException,
+    ValidationException,
+)
 from litestar.openapi import OpenAPIConfig
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
 from litestar.plugins.problem_details import (
@@ -547,6 +552,16 @@ def _validation_problem(exc: HTTPException) -> ProblemDetailsException:
     return problem(400, str(detail), field_name, errors=errors)
 
 
+def _client_problem(exc: ClientException) -> ProblemDetailsException:
+    """4xx from Litestar itself; a body that is not valid JSON is named as field ``body``."""
+    if type(exc) is ClientException and exc.status_code == 400:
+        detail = getattr(exc, "title", None) or exc.detail
+        return problem(400, f"the request body could not be read: {detail}", "body")
+    return ProblemDetailsException(
+        status_code=exc.status_code, detail=exc.detail, extra=exc.extra, headers=exc.headers
+    )
+
+
 def _mjd_error(_: Request, exc: Exception) -> Response[Any]:
     problem_exc = data_error(exc) if isinstance(exc, DataError) else problem(400, str(exc))
     return problem_exc.to_response(_)
@@ -581,7 +596,10 @@ def create_app(required_queues: tuple[str, ...] = ("mjd", "metrics", "training")
             ProblemDetailsPlugin(
                 ProblemDetailsConfig(
                     enable_for_all_http_exceptions=True,
-                    exception_to_problem_detail_map={ValidationException: _validation_problem},
+                    exception_to_problem_detail_map={
+                        ValidationException: _validation_problem,
+                        ClientException: _client_problem,
+                    },
                 )
             )
         ],

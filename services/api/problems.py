@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar.plugins.problem_details import ProblemDetailsException
 
-from shared.errors import DataError
+from shared.errors import DataError, NotFound
 
 
 def problem(
@@ -19,8 +19,7 @@ def problem(
 
 
 def data_error(exc: DataError) -> ProblemDetailsException:
-    return (
-        problem(422, exc.message, exc.field, row=exc.row)
-        if exc.row
-        else problem(422, exc.message, exc.field)
-    )
+    status = 404 if isinstance(exc, NotFound) else 422
+    if exc.row:
+        return problem(status, exc.message, exc.field, row=exc.row)
+    return problem(status, exc.message, exc.field)

@@ -16,7 +16,7 @@ from services.generator.engine import MJDRecord
 from services.trainer.training import SoftLabelled
 from shared.artifacts import ArtifactStore, check_id
 from shared.datasets import VENDORED, read_instances, vendored_path
-from shared.errors import DataError
+from shared.errors import DataError, NotFound
 from shared.schemas import Instance
 
 #: the ways a training request names its data; exactly one per request
@@ -48,12 +48,12 @@ def resolve(store: ArtifactStore, ref: dict[str, Any], field: str = "data") -> S
     if kind == "dataset_id":
         path = store.path("datasets", value, "instances.jsonl")
         if not path.is_file():
-            raise DataError(f"no dataset {value!r}", field=where)
+            raise NotFound(f"no dataset {value!r}", field=where)
         return Source(read_instances(path, "jsonl"), None, {kind: value})
     if not store.exists("jobs", value, "summary.json") or not store.exists(
         "jobs", value, "result.jsonl"
     ):
-        raise DataError(f"no finished MJD job {value!r}", field=where)
+        raise NotFound(f"no finished MJD job {value!r}", field=where)
     instances = read_instances(store.path("jobs", value, "input.jsonl"), "jsonl")
     lines = store.read_bytes("jobs", value, "result.jsonl").splitlines()
     by_id = {r.id: r for r in (MJDRecord.from_json(json.loads(line)) for line in lines)}

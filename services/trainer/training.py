@@ -97,11 +97,12 @@ class SoftLabelled:
         )
 
     def split(self, fraction: float, seed: int) -> tuple[SoftLabelled, SoftLabelled]:
-        """(train, dev): a seeded random ``fraction`` held out, at least one item each."""
-        if len(self) < 2:
-            raise DataError("need at least 2 items to hold out a dev set", field="instances")
+        """(train, dev): a seeded random ``fraction`` held out; dev keeps at least 2 items
+        (D.Corr needs two) and train at least one."""
+        if len(self) < 3:
+            raise DataError("need at least 3 items to hold out a dev set", field="instances")
         order = np.random.default_rng(seed).permutation(len(self))
-        held = min(max(1, round(fraction * len(self))), len(self) - 1)
+        held = min(max(2, round(fraction * len(self))), len(self) - 1)
         return self.take(np.sort(order[held:])), self.take(np.sort(order[:held]))
 
 

@@ -1,5 +1,6 @@
-"""`mjd up` from scratch with REDIS_URL unset (embedded Redis), driven over HTTP the way the
-README's curl session does, then stopped with SIGTERM."""
+"""`mjd up` from scratch with REDIS_URL unset (embedded Redis): it bootstraps a student
+through the real queues (on 12 items here, to keep CI short), then is driven over HTTP the
+way the README's curl session does, and stopped with SIGTERM."""
 
 from __future__ import annotations
 
@@ -29,21 +30,27 @@ def stack(tmp_path):
     env["ARTIFACTS_DIR"] = str(tmp_path / "artifacts")
     log = (tmp_path / "up.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "up", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "services.cli",
+            "up",
+            "--port",
+            str(port),
+            "--bootstrap-items",
+            "12",
+        ],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    deadline = time.monotonic() + 420
+    while time.monotonic() < deadline:  # up, and done bootstrapping the student
         assert process.poll() is None, (tmp_path / "up.log").read_text()[-3000:]
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
+        if "ready; POST" in (tmp_path / "up.log").read_text():
+            break
         time.sleep(0.5)
     else:
         raise AssertionError((tmp_path / "up.log").read_text()[-3000:])
@@ -52,9 +59,22 @@ def stack(tmp_path):
         os.killpg(process.pid, signal.SIGKILL)
 
 
-def test_readme_session_against_mjd_up(stack):
+def test_readme_session_against_mjd_up(stack, tmp_path):
     base, process = stack
+    log = (tmp_path / "up.log").read_text()
+    for step in ("no promoted student", "MJD prompts", "training steps", "student v1 promoted"):
+        assert step in log, log[-3000:]
     with httpx.Client(base_url=base, timeout=30) as http:
+        models = http.get("/v1/models").json()
+        assert models["promoted"] == "v1" and models["serving"]["version"] == "v1"
+        bootstrapped = models["models"][0]["training_data"]
+        assert bootstrapped["targets"] == "mjd" and bootstrapped["calibration"]["fitted_items"] == 4
+        predicted = http.post(
+            "/v1/predict",
+            json={"instances": [{"premise": "A dog runs.", "hypothesis": "An animal moves."}]},
+        ).json()
+        assert predicted["model"]["version"] == "v1"
+        assert abs(sum(predicted["predictions"][0]["distribution"]) - 1) < 1e-5
         items = [
             {
                 "id": f"i{n}",
@@ -89,9 +109,12 @@ def test_readme_session_against_mjd_up(stack):
         scrape = http.get("/metrics").text
         for series in (
             'mjd_requests_total{app_name="mjd",method="POST",path="/v1/mjd-jobs",'
-            'status_code="202"} 1.0',
-            'mjd_jobs_submitted_total{queue="mjd"} 1.0',
-            'mjd_jobs_finished_total{queue="mjd",state="SUCCESS"} 1.0',
+            'status_code="202"} 2.0',
+            'mjd_jobs_submitted_total{queue="mjd"} 2.0',  # the bootstrap's and this one
+            'mjd_jobs_finished_total{queue="mjd",state="SUCCESS"} 2.0',
+            'mjd_jobs_finished_total{queue="training",state="SUCCESS"} 1.0',
+            'mjd_predictor_model_info{provider="CPUExecutionProvider",variant="fp32",'
+            'version="v1"} 1.0',
             'mjd_queue_depth{queue="mjd"} 0.0',
         ):
             assert series in scrape, series

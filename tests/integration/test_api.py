@@ -168,3 +168,44 @@ def test_request_body_limit_is_413_problem(service_env, monkeypatch):
     with TestClient(app=create_app()) as client:
         big = {"instances": [ITEM] * 200}
         _problem(client.post("/v1/datasets", json=big), 413)
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        ({"data": {}}, 422, "data"),
+        ({"data": {"vendored": "explained", "dataset_id": "x"}}, 422, "data"),
+        ({"data": {"vendored": "nope"}}, 422, "data.vendored"),
+        ({"data": {"dataset_id": "missing"}}, 404, "data.dataset_id"),
+        ({"data": {"mjd_job_id": "missing"}}, 404, "data.mjd_job_id"),
+        ({"data": {"vendored": "explained"}, "calibrate_on": 5}, 422, "calibrate_on"),
+        ({"data": {"vendored": "explained"}, "train": {"epochs": 0}}, 422, "train.epochs"),
+        (
+            {"data": {"vendored": "explained"}, "train": {"early_stopping": "f1"}},
+            422,
+            "train.early_stopping",
+        ),
+        ({"data": {"vendored": "explained"}, "dev": {"dataset_id": "nope"}}, 404, "dev.dataset_id"),
+        ({"data": {"vendored": "explained"}, "train": {"lr": 1}}, 400, "lr"),
+    ],
+)
+def test_training_jobs_are_checked_before_queueing(api, body, status, field):
+    _problem(api.post("/v1/training-jobs", json=body), status, field)
+
+
+def test_training_on_items_without_human_distributions_is_refused(api):
+    dataset = api.post("/v1/datasets", json={"instances": [ITEM]}).json()
+    _problem(
+        api.post("/v1/training-jobs", json={"data": {"dataset_id": dataset["id"]}}), 422, "human"
+    )
+
+
+def test_training_job_is_queued_with_its_spec(api):
+    job = api.post(
+        "/v1/training-jobs", json={"data": {"vendored": "explained"}, "train": {"epochs": 1}}
+    )
+    assert job.status_code == 202, job.text
+    view = job.json()
+    assert view["kind"] == "training" and view["state"] == "PENDING"
+    listed = api.get("/v1/jobs", params={"kind": "training"}).json()
+    assert [j["id"] for j in listed["jobs"]] == [view["id"]]

@@ -110,3 +110,38 @@ def test_killed_worker_job_is_redelivered_and_its_result_written_once(client_app
     names = sorted(p.name for p in jobs.store().folder("jobs", "job-kill").iterdir())
     assert names == ["input.jsonl", "result.jsonl", "spec.json", "summary.json"]
     assert len(jobs.store().read_bytes("jobs", "job-kill", "result.jsonl").splitlines()) == 20
+
+
+def test_training_job_trains_exports_registers_and_promotes(client_app, start_worker, explained):
+    from shared.datasets import write_instances_jsonl
+    from shared.registry import ModelRegistry, sha256_file
+
+    start_worker("services.trainer.worker", "training")
+    store = jobs.store()
+    write_instances_jsonl(store.path("datasets", "d16", "instances.jsonl"), explained[:16])
+    spec = {
+        "data": {"dataset_id": "d16"},
+        "train": {"epochs": 2, "dev_fraction": 0.25, "seed": 5},
+        "quantize": True,
+        "promote": True,
+    }
+    store.write_json("jobs", "job-t-1", jobs.JOB_SPEC, spec)
+    jobs.submit(client_app, "training.train", "job-t-1")
+    seen = _wait(client_app, "job-t-1", lambda s: s in ("SUCCESS", "FAILURE"), 240)
+    assert seen[-1][0] == "SUCCESS", seen[-1]
+    progress = [info for state, info in seen if state == "PROGRESS"]
+    assert progress and all(0 < p["done"] <= p["total"] for p in progress)
+    summary = AsyncResult("job-t-1", app=client_app).result
+    assert summary["version"] == "v1" and summary["promoted"] is True
+    assert summary["items"] == 12 and summary["parity_max_abs_diff"] < 1e-4
+    registry = ModelRegistry(store)
+    assert registry.promoted() == "v1"
+    metadata = registry.get("v1")
+    assert metadata["training_data"]["dataset_id"] == "d16"
+    assert metadata["training_data"]["targets"] == "human"
+    assert metadata["spec"]["seed"] == 5 and metadata["job_id"] == "job-t-1"
+    for name in ("model.onnx", "model.int8.onnx", "tokenizer.json"):
+        digest = sha256_file(registry.folder("v1") / name)
+        assert metadata["files"][name]["sha256"] == digest
+    assert metadata["export"]["int8"]["max_abs_diff_vs_fp32"] < 0.1
+    assert store.read_json("jobs", "job-t-1", "report.json")["version"] == "v1"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,6 +152,7 @@ class TransformersBackend:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
+        os.environ.setdefault("TQDM_DISABLE", "1")  # the GGUF loader's own bar, in worker logs
         path = Path(model) if model else default_model_path()
         if path.is_file() and path.suffix == ".gguf":
             directory, extra = path.parent, {"gguf_file": path.name}

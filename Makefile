@@ -35,6 +35,7 @@ test: setup lint
 bench: setup
 	$(BIN)/python benchmarks/metrics.py
 	$(BIN)/python benchmarks/generator.py
+	$(BIN)/python benchmarks/serving.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

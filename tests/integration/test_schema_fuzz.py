@@ -1,6 +1,6 @@
 """Requests generated from the API's own OpenAPI document (schemathesis strategies driven by
 hypothesis): no 5xx on any operation. Bounded to 25 examples per operation; Redis is real and
-no workers run, so queued jobs just wait."""
+no workers run, so queued jobs just wait; a real student is promoted, so predictions run."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ from hypothesis import HealthCheck, given, settings
 from services.api.app import create_app
 
 
-def test_no_operation_answers_5xx(service_env):
+def test_no_operation_answers_5xx(service_env, student_model):
+    from shared import jobs
+    from shared.registry import ModelRegistry
+    from tests.conftest import publish_copy
+
+    registry = ModelRegistry(jobs.store())
+    registry.promote(publish_copy(registry.store.root, student_model))
     schema = schemathesis.openapi.from_asgi("/schema/openapi.json", create_app())
     failures: list[str] = []
     operations = 0

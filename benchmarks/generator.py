@@ -9,13 +9,13 @@ explanation order (--max-orders 1), all 6 option orders, the embedded SmolLM2-13
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
 from typing import Any
 
 import numpy as np
+from report import emit
 from scipy.special import softmax
 
 
@@ -142,11 +142,7 @@ def main() -> None:
             "bf16_vs_fp32_mean": float(np.abs(p_bf16 - p_reuse).mean()),
         },
     }
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as handle:
-            handle.write(text + "\n")
+    emit(result, args.out)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ belongs to that measurement alone. Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import multiprocessing as mp
 import platform
@@ -22,6 +21,7 @@ import time
 from typing import Any
 
 import numpy as np
+from report import emit
 
 MIB = 1024  # ru_maxrss is in KiB on Linux
 
@@ -217,11 +217,7 @@ def main() -> None:
         }
         results["sizes"][str(n)] = entry
         print(f"done {n} rows", file=sys.stderr, flush=True)
-    text = json.dumps(results, indent=2)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as handle:
-            handle.write(text + "\n")
+    emit(results, args.out)
 
 
 if __name__ == "__main__":

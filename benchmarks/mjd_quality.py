@@ -10,12 +10,12 @@ four folds, apply to the fifth). Prints JSON; with --out-dir also keeps the MJD 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from report import emit
 
 
 def main() -> None:
@@ -85,10 +85,7 @@ def main() -> None:
         if args.out_dir:
             Path(args.out_dir).mkdir(parents=True, exist_ok=True)
             write_jsonl(Path(args.out_dir) / f"{name}.jsonl", (r.to_json() for r in records))
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
+    emit(result, args.out)
 
 
 if __name__ == "__main__":

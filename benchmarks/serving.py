@@ -31,6 +31,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+from report import emit
 
 from services.api.predictor import LoadedModel
 from shared.datasets import read_instances, vendored_path
@@ -236,10 +237,7 @@ def main() -> None:
         if redis_server is not None:
             redis_server.shutdown()
         shutil.rmtree(workdir, ignore_errors=True)
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
+    emit(report, args.out)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from report import emit
 
 from services.api.predictor import LoadedModel
 from services.generator.backends import create_backend
@@ -116,7 +117,7 @@ def main() -> None:
         outcome = student(data, dev_pairs, check)
         rows[name] = row(evaluate(dev_human, outcome.pop("probabilities"), resamples=0))
         details[name] = outcome
-    text = json.dumps(
+    emit(
         {
             "benchmark": "student_quality",
             "train": "341 explained items (ChaosNLI-MNLI with VariErr explanations)",
@@ -126,11 +127,8 @@ def main() -> None:
             "rows": rows,
             "details": details,
         },
-        indent=2,
+        args.out,
     )
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
 
 
 if __name__ == "__main__":

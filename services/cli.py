@@ -6,16 +6,18 @@ Bad input exits with status 2 and one line on stderr naming the file, row and fi
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 from shared.errors import MjdError
 
 EXIT_USAGE = 2
+T = TypeVar("T")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -110,6 +112,12 @@ def _add_report_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="bootstrap / estimator seed")
 
 
+def _spec_from_args(cls: type[T], args: argparse.Namespace) -> T:
+    """A spec dataclass from the options of the same names (the rest keep their defaults)."""
+    names = {field.name for field in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**{name: value for name, value in vars(args).items() if name in names})
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from shared.datasets import align, read_distributions
     from shared.metrics import evaluate
@@ -168,15 +176,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from services.generator.engine import RunSpec, generate
     from shared.datasets import read_instances, write_jsonl
 
-    spec = RunSpec(
-        k=args.k,
-        explicit=args.explicit,
-        max_orders=args.max_orders,
-        shortfall=args.shortfall,
-        aggregation=args.aggregation,
-        temperature=args.temperature,
-        seed=args.seed,
-    )
+    spec = _spec_from_args(RunSpec, args)
     instances = read_instances(args.input, args.input_format)
     if args.limit:
         instances = instances[: args.limit]
@@ -241,17 +241,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from services.trainer.training import SoftLabelled, TrainSpec, train
     from shared.datasets import read_instances
 
-    spec = TrainSpec(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        max_length=args.max_length,
-        early_stopping=args.early_stopping,
-        patience=args.patience,
-        dev_fraction=args.dev_fraction,
-        seed=args.seed,
-        base_model=args.base_model,
-    )
+    spec = _spec_from_args(TrainSpec, args)
     data, provenance = _soft_labelled_data(args)
     if args.dev:
         dev = SoftLabelled.from_instances(read_instances(args.dev))

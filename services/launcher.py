@@ -30,7 +30,7 @@ WORKERS = (
 def worker_command(module: str, queue: str, name: str, level: str = "warning") -> list[str]:
     """The command line of one Celery worker consuming one queue, one task at a time."""
     return [
-        sys.executable, "-m", "celery", "-A", module, "worker", "-Q", queue, "-c", "1",
+        sys.executable, "-m", "celery", "-q", "-A", module, "worker", "-Q", queue, "-c", "1",
         "-n", name, "--without-gossip", "--without-mingle", "-l", level,
     ]  # fmt: skip
 

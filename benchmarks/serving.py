@@ -139,22 +139,31 @@ async def _load(base: str, pairs: list[tuple[str, str]], concurrency: int) -> tu
         return len(pairs) / (time.perf_counter() - started), latencies, codes
 
 
-def http(base: str, pairs: list[tuple[str, str]], rounds: int) -> dict[str, Any]:
-    asyncio.run(_load(base, pairs[:64], 8))  # warm-up
-    rates, codes = [], []
-    for _ in range(rounds):
-        rate, _, seen = asyncio.run(_load(base, pairs, 32))
-        rates.append(rate)
-        codes.extend(seen)
-    _, single, seen = asyncio.run(_load(base, pairs[:300], 1))
-    codes.extend(seen)
-    batches = httpx.get(f"{base}/metrics").text
+def http(servers: dict[str, str], pairs: list[tuple[str, str]], rounds: int) -> dict[str, Any]:
+    """The same load on each server, interleaved round by round (first server alternating),
+    so drift of a noisy machine does not favour one of them."""
+    for base in servers.values():
+        asyncio.run(_load(base, pairs[:64], 8))  # warm-up
+    rates: dict[str, list[float]] = {name: [] for name in servers}
+    single: dict[str, list[float]] = {name: [] for name in servers}
+    codes: list[int] = []
+    for round_ in range(rounds):
+        names = list(servers) if round_ % 2 == 0 else list(reversed(servers))
+        for name in names:
+            rate, _, seen = asyncio.run(_load(servers[name], pairs, 32))
+            rates[name].append(rate)
+            _, latencies, seen_c1 = asyncio.run(_load(servers[name], pairs[:100], 1))
+            single[name].extend(latencies)
+            codes.extend(seen + seen_c1)
     return {
-        "c32_pairs_per_s": float(np.median(rates)),
-        "c1": percentiles(single),
-        "non_200": len([c for c in codes if c != 200]),
-        "mean_batch_size": _mean_batch(batches),
-    }
+        name: {
+            "c32_pairs_per_s": float(np.median(rates[name])),
+            "c32_rounds": [round(r, 1) for r in rates[name]],
+            "c1": percentiles(single[name]),
+            "mean_batch_size": _mean_batch(httpx.get(f"{base}/metrics").text),
+        }
+        for name, base in servers.items()
+    } | {"non_200": len([c for c in codes if c != 200])}
 
 
 def _mean_batch(scrape: str) -> float | None:
@@ -172,7 +181,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="exported model folder")
     parser.add_argument("--provider", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--variant", choices=("fp32", "int8"), default="fp32")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out")
     args = parser.parse_args()
 
@@ -198,12 +207,14 @@ def main() -> None:
             from services.launcher import start_embedded_redis
 
             redis_server, env["REDIS_URL"] = start_embedded_redis(workdir)
-        results = {}
-        for name, batch in (("batching_on", "32"), ("batching_off", "1")):
-            server = Server(artifacts, {**env, "MJD_PREDICT_MAX_BATCH": batch})
-            try:
-                results[name] = http(server.base, pairs, args.rounds)
-            finally:
+        servers = {
+            name: Server(artifacts, {**env, "MJD_PREDICT_MAX_BATCH": batch})
+            for name, batch in (("batching_on", "32"), ("batching_off", "1"))
+        }
+        try:
+            results = http({name: s.base for name, s in servers.items()}, pairs, args.rounds)
+        finally:
+            for server in servers.values():
                 server.stop()
         on, off = results["batching_on"], results["batching_off"]
         ratio = on["c32_pairs_per_s"] / raw_result["batch32_pairs_per_s"]

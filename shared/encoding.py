@@ -1,5 +1,9 @@
 """Premise/hypothesis pairs to model inputs: one tokenizer set-up for training, export and
-serving, so the student sees in production exactly what it saw in training."""
+serving, so the student sees in production exactly what it saw in training.
+
+Pairs are tokenised without padding and padded per model call to the longest pair of that
+call; :func:`length_chunks` groups pairs of similar length, because on a CPU the padding of a
+mixed batch costs more than batching saves (MNLI pairs: median 38 tokens, longest 128)."""
 
 from __future__ import annotations
 
@@ -8,26 +12,51 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tokenizers import Tokenizer
+from tokenizers import Encoding, Tokenizer
 
 TOKENIZER_FILE = "tokenizer.json"
 DEFAULT_MAX_LENGTH = 128
 #: what the ONNX graph may take, in this order; a model uses the names its encoder accepts
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
+_PAD_TOKENS = ("[PAD]", "<pad>")
 
 
 def configure(tokenizer: Tokenizer, max_length: int) -> Tokenizer:
-    """Pad to the longest pair of a batch; cut pairs longer than ``max_length`` tokens from
-    the longer text first (the truncation policy, reported per pair)."""
+    """Cut pairs longer than ``max_length`` tokens from the longer text first (the truncation
+    policy, reported per pair); no padding here (see :func:`to_arrays`)."""
     tokenizer.enable_truncation(max_length, strategy="longest_first")
-    pad_id = tokenizer.token_to_id("[PAD]")
-    pad_id = 0 if pad_id is None else pad_id
-    tokenizer.enable_padding(pad_id=pad_id, pad_token=tokenizer.id_to_token(pad_id) or "[PAD]")
+    tokenizer.no_padding()
     return tokenizer
 
 
 def load_tokenizer(folder: str | Path, max_length: int = DEFAULT_MAX_LENGTH) -> Tokenizer:
     return configure(Tokenizer.from_file(str(Path(folder) / TOKENIZER_FILE)), max_length)
+
+
+def pad_id(tokenizer: Tokenizer) -> int:
+    found = (tokenizer.token_to_id(token) for token in _PAD_TOKENS)
+    return next((i for i in found if i is not None), 0)
+
+
+def to_arrays(
+    encodings: Sequence[Encoding], input_names: Sequence[str], padding: int
+) -> dict[str, np.ndarray]:
+    """int64 arrays [batch, longest] by input name, padded on the right."""
+    longest = max(len(e.ids) for e in encodings)
+    fields = {
+        "input_ids": (lambda e: e.ids, padding),
+        "attention_mask": (lambda e: e.attention_mask, 0),
+        "token_type_ids": (lambda e: e.type_ids, 0),
+    }
+    arrays = {}
+    for name in input_names:
+        values, fill = fields[name]
+        array = np.full((len(encodings), longest), fill, dtype=np.int64)
+        for row, encoding in enumerate(encodings):
+            taken = values(encoding)
+            array[row, : len(taken)] = taken
+        arrays[name] = array
+    return arrays
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +70,27 @@ class EncodedPairs:
 def encode_pairs(
     tokenizer: Tokenizer, pairs: Sequence[tuple[str, str]], input_names: Sequence[str]
 ) -> EncodedPairs:
+    """One padded batch, rows in the order given."""
     encodings = tokenizer.encode_batch(list(pairs))
-    fields = {
-        "input_ids": [e.ids for e in encodings],
-        "attention_mask": [e.attention_mask for e in encodings],
-        "token_type_ids": [e.type_ids for e in encodings],
-    }
-    arrays = {name: np.asarray(fields[name], dtype=np.int64) for name in input_names}
-    return EncodedPairs(arrays, [bool(e.overflowing) for e in encodings])
+    return EncodedPairs(
+        to_arrays(encodings, input_names, pad_id(tokenizer)),
+        [bool(e.overflowing) for e in encodings],
+    )
+
+
+def length_chunks(lengths: Sequence[int], max_batch: int, max_tokens: int) -> list[np.ndarray]:
+    """Row indices grouped by length: shortest first, each group at most ``max_batch`` rows
+    and ``max_tokens`` padded tokens (rows x its longest row; a longer row goes alone)."""
+    order = np.argsort(np.asarray(lengths), kind="stable")
+    chunks: list[list[int]] = []
+    for index in order:
+        current = chunks[-1] if chunks else None
+        if (
+            current is not None
+            and len(current) < max_batch
+            and (len(current) + 1) * lengths[index] <= max_tokens
+        ):
+            current.append(int(index))
+        else:
+            chunks.append([int(index)])
+    return [np.asarray(chunk) for chunk in chunks]

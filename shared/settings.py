@@ -22,6 +22,7 @@ ENVIRONMENT = {
     "MJD_PREDICT_PROVIDER": "auto (CUDA when it really loads, else CPU), cpu or cuda",
     "MJD_PREDICT_VARIANT": "fp32 (default) or int8: which ONNX file of a version is served",
     "MJD_PREDICT_MAX_BATCH": "most pairs per model call; 1 turns micro-batching off (default 32)",
+    "MJD_PREDICT_MAX_TOKENS": "most padded tokens per model call (default 512; raise on a GPU)",
     "MJD_PREDICT_MAX_WAIT_MS": "how long a batch waits to fill once started (default 0: greedy)",
     "MJD_PREDICT_MAX_QUEUE": "requests waiting for the model before 429 (default 1024)",
     "MJD_PREDICT_MAX_INSTANCES": "most instances in one prediction request (default 64)",
@@ -65,6 +66,7 @@ class Settings:
     predict_provider: str = "auto"
     predict_variant: str = "fp32"
     predict_max_batch: int = 32
+    predict_max_tokens: int = 512
     predict_max_wait_ms: float = 0.0
     predict_max_queue: int = 1024
     predict_max_instances: int = 64
@@ -95,6 +97,7 @@ class Settings:
             predict_provider=_choice("MJD_PREDICT_PROVIDER", PROVIDERS),
             predict_variant=_choice("MJD_PREDICT_VARIANT", VARIANTS),
             predict_max_batch=int(_number("MJD_PREDICT_MAX_BATCH", 32)),
+            predict_max_tokens=int(_number("MJD_PREDICT_MAX_TOKENS", 512)),
             predict_max_wait_ms=_number("MJD_PREDICT_MAX_WAIT_MS", 0, zero_ok=True),
             predict_max_queue=int(_number("MJD_PREDICT_MAX_QUEUE", 1024)),
             predict_max_instances=int(_number("MJD_PREDICT_MAX_INSTANCES", 64)),

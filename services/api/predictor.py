@@ -26,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from shared.encoding import encode_pairs, load_tokenizer
+from shared.encoding import length_chunks, load_tokenizer, pad_id, to_arrays
 from shared.errors import MjdError
+from shared.labels import NUM_LABELS
 from shared.registry import INT8_FILE, METADATA, MODEL_FILE, ModelRegistry
 from shared.settings import Settings
 from shared.telemetry import MODEL_INFO, PREDICT_BATCH, PREDICT_SECONDS, PREDICT_WAIT
@@ -76,6 +77,7 @@ class LoadedModel:
     tokenizer: Any
     input_names: tuple[str, ...]
     max_batch: int
+    max_tokens: int
     max_length: int
 
     @classmethod
@@ -86,6 +88,7 @@ class LoadedModel:
         provider: str = "auto",
         variant: str = "fp32",
         max_batch: int = 32,
+        max_tokens: int = 512,
     ) -> LoadedModel:
         """A model folder (a registry version, or ``mjd export`` output) ready to run."""
         import onnxruntime as ort
@@ -98,6 +101,8 @@ class LoadedModel:
             variant = "fp32"
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # idle inference threads sleep instead of spinning: the event loop shares the cores
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = ort.InferenceSession(
             str(folder / (INT8_FILE if variant == "int8" else MODEL_FILE)),
             options,
@@ -115,19 +120,21 @@ class LoadedModel:
             tokenizer=load_tokenizer(folder, max_length),
             input_names=tuple(metadata["export"]["input_names"]),
             max_batch=max_batch,
+            max_tokens=max_tokens,
             max_length=max_length,
         )
 
     def predict(self, pairs: Sequence[tuple[str, str]]) -> tuple[np.ndarray, list[bool]]:
-        """Probabilities [n, 3] (E/N/C) and, per pair, whether it was truncated."""
-        rows, truncated = [], []
-        for start in range(0, len(pairs), self.max_batch):
-            encoded = encode_pairs(
-                self.tokenizer, pairs[start : start + self.max_batch], self.input_names
-            )
-            rows.append(self.session.run(None, encoded.arrays)[0])
-            truncated.extend(encoded.truncated)
-        return np.concatenate(rows).astype(np.float64), truncated
+        """Probabilities [n, 3] (E/N/C) and, per pair, whether it was truncated; model
+        calls group pairs of similar length (see shared.encoding.length_chunks)."""
+        encodings = self.tokenizer.encode_batch(list(pairs))
+        probabilities = np.empty((len(pairs), NUM_LABELS), dtype=np.float64)
+        padding = pad_id(self.tokenizer)
+        lengths = [len(e.ids) for e in encodings]
+        for rows in length_chunks(lengths, self.max_batch, self.max_tokens):
+            arrays = to_arrays([encodings[r] for r in rows], self.input_names, padding)
+            probabilities[rows] = self.session.run(None, arrays)[0]
+        return probabilities, [bool(e.overflowing) for e in encodings]
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -174,6 +181,7 @@ class Predictor:
             provider=self.settings.predict_provider,
             variant=self.settings.predict_variant,
             max_batch=self.settings.predict_max_batch,
+            max_tokens=self.settings.predict_max_tokens,
         )
 
     async def start(self) -> None:

@@ -334,6 +334,24 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_api(args: argparse.Namespace) -> int:
+    """The API alone (containers): uvicorn in this process."""
+    import uvicorn
+
+    uvicorn.run(
+        "services.api.app:create_app", factory=True, host=args.host, port=args.port,
+        log_level="info", access_log=False, proxy_headers=True,
+    )  # fmt: skip
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from services.launcher import run_worker
+
+    run_worker(args.queue, args.metrics_port)
+    return 0  # not reached: the process became the worker
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     from services.launcher import run
 
@@ -498,6 +516,21 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--provider", choices=PROVIDERS, default="auto")
     predict.add_argument("--batch-size", type=_positive_int, default=32)
     predict.set_defaults(handler=cmd_predict)
+
+    from services.launcher import API_PORT, WORKERS
+    from shared.celery_app import QUEUES
+
+    api = commands.add_parser("api", help="run the API alone (one service of a deployment)")
+    api.add_argument("--host", default="127.0.0.1", help="0.0.0.0 in a container")
+    api.add_argument("--port", type=_positive_int, default=API_PORT)
+    api.set_defaults(handler=cmd_api)
+
+    worker = commands.add_parser("worker", help="run the Celery worker of one queue")
+    worker.add_argument("queue", choices=[q for q in QUEUES if q in {q for _, q in WORKERS}])
+    worker.add_argument(
+        "--metrics-port", type=_positive_int, help="serve this worker's /metrics on this port"
+    )
+    worker.set_defaults(handler=cmd_worker)
 
     up = commands.add_parser("up", help="run Redis (embedded if no REDIS_URL), the API and workers")
     up.add_argument("--port", type=_positive_int, default=8000)

@@ -25,6 +25,31 @@ WORKERS = (
     ("services.metrics.worker", "metrics"),
     ("services.trainer.worker", "training"),
 )
+#: where the API listens and where a containerised worker serves /metrics (the deploy files
+#: are checked against these)
+API_PORT = 8000
+WORKER_METRICS_PORT = 9100
+
+
+def api_command(host: str, port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "uvicorn", "services.api.app:create_app", "--factory",
+        "--host", host, "--port", str(port), "--log-level", "warning",
+    ]  # fmt: skip
+
+
+def run_worker(queue: str, metrics_port: int | None = None) -> None:
+    """Become the Celery worker of ``queue`` (``mjd worker``, the containers' command)."""
+    module = dict((q, m) for m, q in WORKERS)[queue]
+    env = dict(os.environ)
+    if metrics_port is not None:
+        env["MJD_WORKER_METRICS_PORT"] = str(metrics_port)
+    if env.get("PROMETHEUS_MULTIPROC_DIR"):
+        folder = Path(env["PROMETHEUS_MULTIPROC_DIR"])
+        shutil.rmtree(folder, ignore_errors=True)  # files of a previous run would add counts
+        folder.mkdir(parents=True)
+    command = worker_command(module, queue, f"{queue}@%h", level="info")
+    os.execve(command[0], command, env)
 
 
 def worker_command(module: str, queue: str, name: str, level: str = "warning") -> list[str]:
@@ -53,7 +78,7 @@ def start_embedded_redis(folder: Path) -> tuple[Any, str]:
 
 
 class Stack:
-    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
+    def __init__(self, port: int = API_PORT, host: str = "127.0.0.1") -> None:
         self.port = port
         self.host = host
         self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
@@ -73,24 +98,7 @@ class Stack:
 
     def start(self) -> None:
         env = self.environment()
-        python = sys.executable
-        self._spawn(
-            "api",
-            [
-                python,
-                "-m",
-                "uvicorn",
-                "services.api.app:create_app",
-                "--factory",
-                "--host",
-                self.host,
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-            ],
-            env,
-        )
+        self._spawn("api", api_command(self.host, self.port), env)
         for module, queue in WORKERS:
             self._spawn(f"worker:{queue}", worker_command(module, queue, f"{queue}@%h"), env)
         print(f"redis     {env['REDIS_URL']}{' (embedded)' if self.redis else ''}", flush=True)

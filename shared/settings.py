@@ -27,6 +27,7 @@ ENVIRONMENT = {
     "MJD_PREDICT_MAX_QUEUE": "requests waiting for the model before 429 (default 1024)",
     "MJD_PREDICT_MAX_INSTANCES": "most instances in one prediction request (default 64)",
     "MJD_PREDICT_MAX_CHARS": "longest premise or hypothesis in characters (default 4000)",
+    "MJD_WORKER_METRICS_PORT": "port of a worker's own /metrics and /healthz (unset: none)",
     "MJD_MODEL_POLL_SECONDS": "how often servers look for a newly promoted model (default 2)",
 }
 

@@ -7,10 +7,19 @@ mode). Series names are listed in :data:`SERIES` for the dashboards and alert ru
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    multiprocess,
+    start_http_server,
+)
 
 JOBS_SUBMITTED = Counter("mjd_jobs_submitted_total", "Jobs queued by the API", ["queue"])
 JOBS_FINISHED = Counter("mjd_jobs_finished_total", "Jobs finished by workers", ["queue", "state"])
@@ -61,11 +70,34 @@ SERIES = (
 )
 
 
+def metrics_registry() -> CollectorRegistry:
+    """Every process's series when PROMETHEUS_MULTIPROC_DIR is set (workers' pool children,
+    the API beside its workers under mjd up), else this process's."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return registry
+    return REGISTRY
+
+
+def serve_worker_metrics(port: int) -> None:
+    """/metrics (and /healthz, for probes) of a worker on its own port, for Prometheus to
+    scrape when workers run in their own containers."""
+    start_http_server(port, registry=metrics_registry())
+
+
 def instrument_worker(queue: str) -> None:
-    """Count every task outcome of this worker and time it (Celery signals)."""
-    from celery.signals import task_postrun, task_prerun
+    """Count every task outcome of this worker and time it (Celery signals); serve the
+    worker's metrics when MJD_WORKER_METRICS_PORT is set."""
+    from celery.signals import task_postrun, task_prerun, worker_init
 
     started: dict[str, float] = {}
+
+    @worker_init.connect(weak=False)
+    def _serve(**_: Any) -> None:
+        port = os.environ.get("MJD_WORKER_METRICS_PORT")
+        if port:
+            serve_worker_metrics(int(port))
 
     @task_prerun.connect(weak=False)
     def _start(task_id: str | None = None, **_: Any) -> None:

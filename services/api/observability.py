@@ -4,7 +4,6 @@ scrape time."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import redis
@@ -12,16 +11,15 @@ from litestar import Response, get
 from litestar.plugins.prometheus import PrometheusConfig
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
-    REGISTRY,
     CollectorRegistry,
     generate_latest,
-    multiprocess,
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from shared import jobs
 from shared.celery_app import QUEUES
+from shared.telemetry import metrics_registry
 
 PROMETHEUS = PrometheusConfig(
     app_name="mjd",
@@ -51,12 +49,7 @@ class QueueDepth(Collector):
 
 @get("/metrics", sync_to_thread=True, include_in_schema=False)
 def metrics() -> Response[bytes]:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-    else:
-        registry = REGISTRY
     scrape = CollectorRegistry()
     scrape.register(QueueDepth())
-    body = generate_latest(registry) + generate_latest(scrape)
+    body = generate_latest(metrics_registry()) + generate_latest(scrape)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

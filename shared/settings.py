@@ -18,6 +18,7 @@ ENVIRONMENT = {
     "MJD_RESULT_EXPIRES": "seconds task states are kept in Redis (default 604800)",
     "MJD_SYNC_METRICS_MAX_ROWS": "largest POST /v1/metrics answered inline (default 10000)",
     "MJD_MAX_BODY_BYTES": "largest request body (default 20 MiB)",
+    "MJD_DATASETS_DIR": "where the vendored datasets are (default: the checkout's datasets/)",
     "PROMETHEUS_MULTIPROC_DIR": "shared folder for worker metrics (set and wiped by mjd up)",
     "MJD_PREDICT_PROVIDER": "auto (CUDA when it really loads, else CPU), cpu or cuda",
     "MJD_PREDICT_VARIANT": "fp32 (default) or int8: which ONNX file of a version is served",

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 
-from services.launcher import worker_command
+from services.launcher import api_command, worker_command
 from shared import jobs
 from shared.celery_app import create_celery
 
@@ -102,8 +104,9 @@ class Worker:
 def start_worker(service_env, client_app, tmp_path):
     started: list[Worker] = []
 
-    def start(module: str, queue: str) -> Worker:
-        worker = Worker(module, queue, service_env, tmp_path / f"{queue}-{len(started)}.log")
+    def start(module: str, queue: str, **extra_env: str) -> Worker:
+        log = tmp_path / f"{queue}-{len(started)}.log"
+        worker = Worker(module, queue, {**service_env, **extra_env}, log)
         started.append(worker)
         worker.wait_ready(client_app)
         return worker
@@ -111,3 +114,41 @@ def start_worker(service_env, client_app, tmp_path):
     yield start
     for worker in started:
         worker.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def serve(service_env, tmp_path):
+    """Start the API under uvicorn with extra environment; yields its base URL."""
+    processes = []
+
+    def start(**env: str) -> str:
+        port = free_port()
+        log = tmp_path / f"api-{port}.log"
+        process = subprocess.Popen(
+            api_command("127.0.0.1", port),
+            env={**os.environ, **service_env, **env},
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        processes.append(process)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert process.poll() is None, log.read_text()[-2000:]
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    return base
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise AssertionError(log.read_text()[-2000:])
+
+    yield start
+    for process in processes:
+        process.terminate()
+        process.wait(20)

@@ -4,10 +4,6 @@ validation, truncation, 429 on a full queue, and promotion with hot reload under
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
 import time
 
 import httpx
@@ -182,45 +178,6 @@ def test_metrics_report_model_version_provider_and_batches(models, monkeypatch):
 
 
 # ---------------------------------------------------------------------------- a real server
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def serve(service_env, tmp_path):
-    """Start the API under uvicorn with extra environment; yields its base URL."""
-    processes = []
-
-    def start(**env: str) -> str:
-        port = _free_port()
-        log = tmp_path / f"api-{port}.log"
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "services.api.app:create_app", "--factory",
-             "--port", str(port), "--log-level", "warning"],
-            env={**os.environ, **service_env, **env},
-            stdout=log.open("wb"),
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        processes.append(process)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert process.poll() is None, log.read_text()[-2000:]
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    return base
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise AssertionError(log.read_text()[-2000:])
-
-    yield start
-    for process in processes:
-        process.terminate()
-        process.wait(20)
 
 
 async def _fire(base: str, count: int, concurrency: int, during=None) -> list[httpx.Response]:

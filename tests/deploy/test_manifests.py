@@ -1,0 +1,317 @@
+"""The deploy files against the code: images, commands, ports, environment names, probe
+paths, queue names, metric names and the Grafana model come from one source (the code), and
+these tests fail when a copy drifts."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from services.cli import build_parser, cmd_api, cmd_worker
+from services.launcher import API_PORT, WORKER_METRICS_PORT, WORKERS
+from shared.celery_app import QUEUES
+from shared.settings import ENVIRONMENT
+from shared.telemetry import SERIES
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+COMPOSE = DEPLOY / "compose"
+K8S = DEPLOY / "k8s"
+MJD_SERVICES = {"api", "generator", "metrics", "trainer"}
+GPU_SERVICES = {"api", "generator", "trainer"}
+#: names the files may set that belong to other programs, not to mjd
+FOREIGN_ENV = re.compile(
+    r"^(PYTHON\w*|PIP_\w+|PATH|DEBIAN_FRONTEND|HF_\w+|TRANSFORMERS_\w+|GF_\w+)$"
+)
+
+
+def load_all(path: Path) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+@pytest.fixture(scope="module")
+def routes(tmp_path_factory) -> set[str]:
+    import os
+
+    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:1/0")  # not contacted
+    os.environ.setdefault("ARTIFACTS_DIR", str(tmp_path_factory.mktemp("artifacts")))
+    from services.api.app import create_app
+
+    return {route.path for route in create_app().routes}
+
+
+def parse_command(args: list[str]) -> Any:
+    """The mjd CLI's reading of a container command (the image's entrypoint is mjd)."""
+    return build_parser().parse_args(args)
+
+
+def mjd_env_names(names: Any) -> set[str]:
+    return {n for n in names if not FOREIGN_ENV.match(n)}
+
+
+# ---------------------------------------------------------------------------- compose
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((COMPOSE / "docker-compose.yml").read_text())
+
+
+def test_compose_runs_every_service_of_the_code(compose):
+    services = compose["services"]
+    assert set(services) == MJD_SERVICES | {"redis", "prometheus", "grafana"}
+    queues = []
+    for name in MJD_SERVICES:
+        args = parse_command(services[name]["command"])
+        if name == "api":
+            assert args.handler is cmd_api and args.port == API_PORT
+            assert services[name]["ports"] == [f"{API_PORT}:{API_PORT}"]
+            assert "/healthz" in " ".join(services[name]["healthcheck"]["test"])
+        else:
+            assert args.handler is cmd_worker and args.metrics_port == WORKER_METRICS_PORT
+            assert f":{WORKER_METRICS_PORT}/healthz" in " ".join(
+                services[name]["healthcheck"]["test"]
+            )
+            queues.append(args.queue)
+    assert sorted(queues) == sorted(q for _, q in WORKERS) == sorted(QUEUES)
+
+
+def test_compose_environment_and_volumes_match_settings(compose):
+    for name in MJD_SERVICES:
+        service = compose["services"][name]
+        assert mjd_env_names(service["environment"]) <= set(ENVIRONMENT)
+        artifacts = service["environment"]["ARTIFACTS_DIR"]
+        assert f"artifacts:{artifacts}" in service["volumes"]
+        assert service["image"].startswith("${MJD_IMAGE")
+    example = (COMPOSE / ".env.example").read_text()
+    named = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", example, flags=re.MULTILINE))
+    assert set(ENVIRONMENT) <= named, set(ENVIRONMENT) - named
+    compose_text = "".join(p.read_text() for p in COMPOSE.glob("docker-compose*.yml"))
+    for name in named - set(ENVIRONMENT):  # the rest are compose's own variables
+        assert "${" + name in compose_text, name
+
+
+def test_gpu_override_reserves_the_gpu_for_api_generator_and_trainer():
+    override = yaml.safe_load((COMPOSE / "docker-compose.gpu.yml").read_text())["services"]
+    reserved = {
+        name
+        for name, service in override.items()
+        if any(
+            "gpu" in device.get("capabilities", [])
+            for device in service.get("deploy", {})
+            .get("resources", {})
+            .get("reservations", {})
+            .get("devices", [])
+        )
+    }
+    assert reserved == GPU_SERVICES
+    assert override["api"]["environment"]["MJD_PREDICT_PROVIDER"] == "cuda"
+    assert mjd_env_names(override["api"]["environment"]) <= set(ENVIRONMENT)
+
+
+@pytest.mark.parametrize("name", ["Dockerfile", "Dockerfile.gpu"])
+def test_dockerfiles_run_mjd_as_non_root_with_a_health_check(name, routes):
+    text = (DEPLOY / "docker" / name).read_text()
+    assert 'ENTRYPOINT ["mjd"]' in text
+    cmd = json.loads(re.search(r"^CMD (\[.*\])$", text, flags=re.MULTILINE).group(1))
+    assert parse_command(cmd).handler is cmd_api
+    assert re.search(r"^USER mjd$", text, flags=re.MULTILINE)
+    health = re.search(r"127\.0\.0\.1:(\d+)(/\w+)", text)
+    assert int(health.group(1)) == API_PORT and health.group(2) in routes
+    assert f"EXPOSE {API_PORT} {WORKER_METRICS_PORT}" in text
+    for env in re.findall(r"\b(MJD_[A-Z_]+|ARTIFACTS_DIR)=", text):
+        assert env in ENVIRONMENT
+    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    assert 'mjd = "services.cli:main"' in pyproject
+    if name.endswith("gpu"):
+        assert "nvidia/cuda" in text and "cudnn" in text
+
+
+# ---------------------------------------------------------------------------- kubernetes
+
+
+def rendered(overlay: str) -> list[dict[str, Any]]:
+    """kustomize output (kubectl) when available, else base files with the overlay's image
+    tag and patches applied by hand for the checks below."""
+    kubectl = shutil.which("kubectl")
+    if kubectl:
+        out = subprocess.run(
+            [kubectl, "kustomize", str(K8S / "overlays" / overlay)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        return [doc for doc in yaml.safe_load_all(out) if doc]
+    base = yaml.safe_load((K8S / "base" / "kustomization.yaml").read_text())
+    docs = [doc for name in base["resources"] for doc in load_all(K8S / "base" / name)]
+    patches = yaml.safe_load((K8S / "overlays" / overlay / "kustomization.yaml").read_text())
+    for patch in patches.get("patches", []):
+        patch_doc = yaml.safe_load((K8S / "overlays" / overlay / patch["path"]).read_text())
+        target = next(d for d in docs if d["metadata"]["name"] == patch_doc["metadata"]["name"])
+        container = target["spec"]["template"]["spec"]["containers"][0]
+        patch_container = patch_doc["spec"]["template"]["spec"]["containers"][0]
+        container.setdefault("resources", {}).setdefault("limits", {}).update(
+            patch_container["resources"]["limits"]
+        )
+        container.setdefault("env", []).extend(patch_container.get("env", []))
+    return docs
+
+
+def by_kind(docs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}
+
+
+@pytest.mark.parametrize("overlay", ["cpu", "gpu"])
+def test_kubernetes_deployments_match_the_code(overlay, routes):
+    docs = rendered(overlay)
+    deployments = by_kind(docs, "Deployment")
+    config = by_kind(docs, "ConfigMap")["mjd-config"]["data"]
+    assert set(config) <= set(ENVIRONMENT)
+    queues = []
+    gpus = set()
+    for name, deployment in deployments.items():
+        if name == "mjd-redis":
+            continue
+        pod = deployment["spec"]["template"]
+        container = pod["spec"]["containers"][0]
+        args = parse_command(container["args"])
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert {e["name"] for e in container.get("env", [])} <= set(ENVIRONMENT)
+        assert container["envFrom"] == [{"configMapRef": {"name": "mjd-config"}}]
+        mounts = {m["mountPath"] for m in container["volumeMounts"]}
+        assert config["ARTIFACTS_DIR"] in mounts
+        claims = [v["persistentVolumeClaim"]["claimName"] for v in pod["spec"]["volumes"]
+                  if "persistentVolumeClaim" in v]  # fmt: skip
+        assert claims == ["mjd-artifacts"] and "mjd-artifacts" in by_kind(
+            docs, "PersistentVolumeClaim"
+        )
+        if "nvidia.com/gpu" in container.get("resources", {}).get("limits", {}):
+            gpus.add(name)
+        if args.handler is cmd_api:
+            assert ports == {"http": API_PORT} and args.port == API_PORT
+            assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+            assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+            assert {"/healthz", "/readyz"} <= routes
+        else:
+            assert args.handler is cmd_worker
+            assert ports == {"metrics": WORKER_METRICS_PORT} == {"metrics": args.metrics_port}
+            assert pod["metadata"]["labels"]["mjd.dev/queue"] == args.queue
+            assert config["PROMETHEUS_MULTIPROC_DIR"] in mounts
+            queues.append(args.queue)
+        assert container["image"] == f"mjd:{overlay}"
+    assert sorted(queues) == sorted(QUEUES)
+    assert gpus == ({f"mjd-{n}" for n in GPU_SERVICES} if overlay == "gpu" else set())
+    service_ports = {
+        s["metadata"]["name"]: s["spec"]["ports"][0]["port"]
+        for s in by_kind(docs, "Service").values()
+    }
+    assert service_ports["mjd-api"] == API_PORT
+    assert config["REDIS_URL"].startswith(f"redis://mjd-redis:{service_ports['mjd-redis']}/")
+
+
+def test_autoscaling_targets_the_api_and_every_queue():
+    docs = rendered("cpu")
+    hpa = by_kind(docs, "HorizontalPodAutoscaler")["mjd-api"]
+    assert hpa["spec"]["scaleTargetRef"]["name"] == "mjd-api"
+    deployments = by_kind(docs, "Deployment")
+    scaled = {}
+    for obj in by_kind(docs, "ScaledObject").values():
+        target = deployments[obj["spec"]["scaleTargetRef"]["name"]]
+        container = target["spec"]["template"]["spec"]["containers"][0]
+        (trigger,) = obj["spec"]["triggers"]
+        assert trigger["type"] == "redis"
+        assert trigger["metadata"]["address"].split(":")[0] == "mjd-redis"
+        assert obj["spec"]["minReplicaCount"] >= 1  # /readyz wants a consumer per queue
+        scaled[trigger["metadata"]["listName"]] = parse_command(container["args"]).queue
+    assert scaled == {q: q for q in QUEUES}
+
+
+def test_operator_monitoring_matches_the_prometheus_files():
+    docs = rendered("cpu")
+    rules = yaml.safe_load((DEPLOY / "prometheus" / "mjd-rules.yml").read_text())
+    assert by_kind(docs, "PrometheusRule")["mjd"]["spec"] == rules
+    scrape = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    jobs = {job["job_name"] for job in scrape["scrape_configs"]}
+    monitors = by_kind(docs, "PodMonitor")
+    relabelled = {
+        r["replacement"]
+        for m in monitors.values()
+        for endpoint in m["spec"]["podMetricsEndpoints"]
+        for r in endpoint["relabelings"]
+        if r.get("targetLabel") == "job"
+    }
+    assert relabelled == jobs == {"mjd-api", "mjd-workers"}
+
+
+# ---------------------------------------------------------------------------- prometheus, grafana
+
+
+def test_compose_scrape_config_covers_the_api_and_every_worker(compose):
+    scrape = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in scrape["scrape_configs"]}
+    assert jobs["mjd-api"]["static_configs"][0]["targets"] == [f"api:{API_PORT}"]
+    workers = {c["labels"]["queue"]: c["targets"][0] for c in jobs["mjd-workers"]["static_configs"]}
+    expected = {}
+    for name in MJD_SERVICES - {"api"}:
+        expected[parse_command(compose["services"][name]["command"]).queue] = (
+            f"{name}:{WORKER_METRICS_PORT}"
+        )
+    assert workers == expected
+
+
+def dashboard() -> dict[str, Any]:
+    return json.loads((DEPLOY / "grafana" / "dashboards" / "mjd.json").read_text())
+
+
+def expressions() -> list[str]:
+    """Every PromQL expression of the dashboard and the alert rules."""
+    rules = yaml.safe_load((DEPLOY / "prometheus" / "mjd-rules.yml").read_text())
+    found = [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+    for panel in dashboard()["panels"]:
+        found += [target["expr"] for target in panel.get("targets", [])]
+    return found
+
+
+def metric_names(expression: str) -> set[str]:
+    return set(re.findall(r"\b(mjd_[a-z0-9_]+|up)\b", expression))
+
+
+def test_dashboard_and_rules_use_only_series_the_code_exports():
+    known = {"up"}
+    for name in SERIES:
+        known |= {name, f"{name}_bucket", f"{name}_sum", f"{name}_count"}
+    used = set().union(*(metric_names(e) for e in expressions()))
+    assert used <= known, used - known
+    dashboard_text = json.dumps(dashboard())
+    for series in ("mjd_queue_depth", "mjd_predictor_model_info", "mjd_job_duration_seconds"):
+        assert series in dashboard_text
+
+
+def test_dashboard_is_a_grafana_model_on_the_provisioned_datasource(compose):
+    model = dashboard()
+    assert isinstance(model["schemaVersion"], int) and model["schemaVersion"] >= 30
+    assert model["uid"] and model["title"]
+    ids = [panel["id"] for panel in model["panels"]]
+    assert len(ids) == len(set(ids))
+    datasources = yaml.safe_load(
+        (DEPLOY / "grafana" / "provisioning" / "datasources" / "prometheus.yml").read_text()
+    )["datasources"]
+    uids = {d["uid"] for d in datasources}
+    assert len(uids) == 1
+    for panel in model["panels"]:
+        if panel["type"] == "row":
+            continue
+        assert panel["datasource"]["uid"] in uids
+        assert all(t["datasource"]["uid"] in uids for t in panel["targets"])
+        assert {"x", "y", "w", "h"} <= set(panel["gridPos"])
+    provider = yaml.safe_load(
+        (DEPLOY / "grafana" / "provisioning" / "dashboards" / "mjd.yml").read_text()
+    )["providers"][0]
+    mounts = compose["services"]["grafana"]["volumes"]
+    assert f"../grafana/dashboards:{provider['options']['path']}:ro" in mounts

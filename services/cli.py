@@ -336,7 +336,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def cmd_api(args: argparse.Namespace) -> int:
     """The API alone (containers): uvicorn in this process."""
+    import os
+
     import uvicorn
+
+    from services.launcher import fresh_metrics_dir
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # before any metric is created
+        fresh_metrics_dir(os.environ["PROMETHEUS_MULTIPROC_DIR"])
 
     uvicorn.run(
         "services.api.app:create_app", factory=True, host=args.host, port=args.port,

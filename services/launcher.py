@@ -38,6 +38,13 @@ def api_command(host: str, port: int) -> list[str]:
     ]  # fmt: skip
 
 
+def fresh_metrics_dir(folder: str | Path) -> str:
+    """An empty PROMETHEUS_MULTIPROC_DIR: files of a previous run would add old counts."""
+    shutil.rmtree(folder, ignore_errors=True)
+    Path(folder).mkdir(parents=True)
+    return str(folder)
+
+
 def run_worker(queue: str, metrics_port: int | None = None) -> None:
     """Become the Celery worker of ``queue`` (``mjd worker``, the containers' command)."""
     module = dict((q, m) for m, q in WORKERS)[queue]
@@ -45,9 +52,7 @@ def run_worker(queue: str, metrics_port: int | None = None) -> None:
     if metrics_port is not None:
         env["MJD_WORKER_METRICS_PORT"] = str(metrics_port)
     if env.get("PROMETHEUS_MULTIPROC_DIR"):
-        folder = Path(env["PROMETHEUS_MULTIPROC_DIR"])
-        shutil.rmtree(folder, ignore_errors=True)  # files of a previous run would add counts
-        folder.mkdir(parents=True)
+        fresh_metrics_dir(env["PROMETHEUS_MULTIPROC_DIR"])
     command = worker_command(module, queue, f"{queue}@%h", level="info")
     os.execve(command[0], command, env)
 
@@ -89,10 +94,9 @@ class Stack:
         env = dict(os.environ)
         if not env.get("REDIS_URL"):
             self.redis, env["REDIS_URL"] = start_embedded_redis(self.workdir)
-        metrics_dir = Path(env.get("PROMETHEUS_MULTIPROC_DIR") or self.workdir / "prometheus")
-        shutil.rmtree(metrics_dir, ignore_errors=True)  # stale files would add old counts
-        metrics_dir.mkdir(parents=True)
-        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+        env["PROMETHEUS_MULTIPROC_DIR"] = fresh_metrics_dir(
+            env.get("PROMETHEUS_MULTIPROC_DIR") or self.workdir / "prometheus"
+        )
         env.setdefault("ARTIFACTS_DIR", str(Path("artifacts").resolve()))
         return env
 

@@ -315,3 +315,23 @@ def test_dashboard_is_a_grafana_model_on_the_provisioned_datasource(compose):
     )["providers"][0]
     mounts = compose["services"]["grafana"]["volumes"]
     assert f"../grafana/dashboards:{provider['options']['path']}:ro" in mounts
+
+
+def test_compose_and_kubernetes_run_the_same_images(compose):
+    """compose's default image names are the kustomize overlays' images."""
+    override = yaml.safe_load((COMPOSE / "docker-compose.gpu.yml").read_text())["services"]
+    defaults = {
+        "cpu": re.fullmatch(r"\$\{MJD_IMAGE:-(.+)\}", compose["services"]["api"]["image"]),
+        "gpu": re.fullmatch(r"\$\{MJD_GPU_IMAGE:-(.+)\}", override["api"]["image"]),
+    }
+    for overlay, match in defaults.items():
+        kustomization = yaml.safe_load(
+            (K8S / "overlays" / overlay / "kustomization.yaml").read_text()
+        )
+        (image,) = kustomization["images"]
+        assert match and match.group(1) == f"{image['newName']}:{image['newTag']}"
+    dockerfiles = {"cpu": "Dockerfile", "gpu": "Dockerfile.gpu"}
+    assert (
+        compose["services"]["api"]["build"]["dockerfile"] == f"deploy/docker/{dockerfiles['cpu']}"
+    )
+    assert override["api"]["build"]["dockerfile"] == f"deploy/docker/{dockerfiles['gpu']}"

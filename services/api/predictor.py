@@ -169,7 +169,7 @@ class Predictor:
         self.current: LoadedModel | None = None
         self.others: dict[str, LoadedModel] = {}
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="mjd-predict")
-        self.queue: asyncio.Queue[_Request] = asyncio.Queue(settings.predict_max_queue)
+        self.queue: asyncio.Queue[_Request] | None = None  # made in start(), on its loop
         self.tasks: list[asyncio.Task[None]] = []
         self.reload_lock = asyncio.Lock()
         self.stamp = 0.0
@@ -185,12 +185,12 @@ class Predictor:
         )
 
     async def start(self) -> None:
-        self.queue = asyncio.Queue(self.settings.predict_max_queue)  # bound to this loop
+        self.queue = queue = asyncio.Queue(self.settings.predict_max_queue)
         try:
             await self.reload()
         except Exception:  # serve jobs without predictions rather than not start
             log.exception("could not load the promoted model")
-        self.tasks = [asyncio.create_task(self._batches()), asyncio.create_task(self._watch())]
+        self.tasks = [asyncio.create_task(self._batches(queue)), asyncio.create_task(self._watch())]
 
     async def stop(self) -> None:
         for task in self.tasks:
@@ -241,6 +241,8 @@ class Predictor:
         self, pairs: Sequence[tuple[str, str]], version: str | None = None
     ) -> Prediction:
         model = await self.model(version)
+        if self.queue is None:  # an app run without its lifespan: fail, never hang
+            raise NoModel("the predictor is not started")
         request = _Request(pairs, model, asyncio.get_running_loop().create_future())
         try:
             self.queue.put_nowait(request)
@@ -248,29 +250,29 @@ class Predictor:
             raise QueueFull from None
         return await request.future
 
-    async def _next_batch(self) -> list[_Request]:
-        batch = [await self.queue.get()]
+    async def _next_batch(self, queue: asyncio.Queue[_Request]) -> list[_Request]:
+        batch = [await queue.get()]
         size = len(batch[0].pairs)
         deadline = time.perf_counter() + self.settings.predict_max_wait_ms / 1000
         while size < self.settings.predict_max_batch:
             try:
-                request = self.queue.get_nowait()
+                request = queue.get_nowait()
             except asyncio.QueueEmpty:
                 remaining = deadline - time.perf_counter()
                 if remaining <= 0:
                     break
                 try:
-                    request = await asyncio.wait_for(self.queue.get(), remaining)
+                    request = await asyncio.wait_for(queue.get(), remaining)
                 except TimeoutError:
                     break
             batch.append(request)
             size += len(request.pairs)
         return batch
 
-    async def _batches(self) -> None:
+    async def _batches(self, queue: asyncio.Queue[_Request]) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            batch = await self._next_batch()
+            batch = await self._next_batch(queue)
             started = time.perf_counter()
             for model in {id(r.model): r.model for r in batch}.values():
                 group = [r for r in batch if r.model is model]

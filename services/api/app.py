@@ -383,7 +383,7 @@ def create_training_job(data: JSONBody[TrainingJobIn], request: Request) -> dict
     """Queue distillation of a student: on a dataset's human distributions, or on the MJDs
     of a finished generation job (optionally calibrated on ``calibrate_on`` labelled items).
     The job exports the student to ONNX and registers it as a new model version."""
-    from services.trainer.data import resolve, targets_of
+    from services.trainer.data import check_targets, resolve
     from services.trainer.training import TrainSpec
 
     try:
@@ -392,17 +392,9 @@ def create_training_job(data: JSONBody[TrainingJobIn], request: Request) -> dict
         raise problem(422, exc.message, f"train.{exc.field}") from None
     if data.calibrate_on is not None and data.calibrate_on < 1:
         raise problem(422, "must be at least 1", "calibrate_on")
-    source = resolve(jobs.store(), data.data, "data")
-    if source.records is None and data.calibrate_on:
-        raise problem(422, "only MJD targets (data.mjd_job_id) are calibrated", "calibrate_on")
-    if source.records is None:
-        targets_of(source)  # every item needs a human distribution
-    elif data.calibrate_on:
-        labelled = sum(i.human is not None for i in source.instances)
-        if data.calibrate_on > labelled:
-            raise problem(422, f"only {labelled} items have human distributions", "calibrate_on")
+    check_targets(resolve(jobs.store(), data.data, "data"), data.calibrate_on)
     if data.dev is not None:
-        targets_of(resolve(jobs.store(), data.dev, "dev"))
+        check_targets(resolve(jobs.store(), data.dev, "dev"))
     spec = msgspec.structs.asdict(data)
     spec["train"] = msgspec.structs.asdict(data.train)
     return _new_job(request.app.state.celery, "training", spec, {})

@@ -79,11 +79,7 @@ def mjd_targets(
     if not calibrate_on:
         targets = np.array([r.distribution for r in records], dtype=np.float64)
         return Targets(SoftLabelled.from_instances(instances, targets), None)
-    labelled = [i for i, instance in enumerate(instances) if instance.human is not None]
-    if calibrate_on > len(labelled):
-        raise DataError(
-            f"only {len(labelled)} items have human distributions", field="calibrate_on"
-        )
+    labelled = labelled_rows(instances, calibrate_on)
     rows = np.random.default_rng(seed).choice(labelled, size=calibrate_on, replace=False)
     fit = fit_calibration(
         [records[r].logits for r in rows],
@@ -99,6 +95,25 @@ def mjd_targets(
         "fitted_ids": sorted(instances[r].id for r in rows),
     }
     return Targets(SoftLabelled.from_instances(instances, targets), calibration)
+
+
+def labelled_rows(instances: Sequence[Instance], calibrate_on: int) -> list[int]:
+    """Rows with a human distribution, at least ``calibrate_on`` of them."""
+    labelled = [i for i, instance in enumerate(instances) if instance.human is not None]
+    if calibrate_on > len(labelled):
+        raise DataError(
+            f"only {len(labelled)} items have human distributions", field="calibrate_on"
+        )
+    return labelled
+
+
+def check_targets(source: Source, calibrate_on: int | None = None) -> None:
+    """Refuse what :func:`targets_of` would refuse, without fitting a calibration (the API
+    checks a training request before queueing it)."""
+    if source.records is None:
+        targets_of(source, calibrate_on)  # cheap for human distributions
+    elif calibrate_on:
+        labelled_rows(source.instances, calibrate_on)
 
 
 def targets_of(source: Source, calibrate_on: int | None = None, seed: int = 0) -> Targets:

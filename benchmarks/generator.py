@@ -69,8 +69,8 @@ def main() -> None:
     import torch
 
     from services.generator.backends.local import TransformersBackend
-    from services.generator.engine import RunSpec, explanation_orders, prompt_groups
     from shared.datasets import read_instances, vendored_path
+    from shared.method.runs import RunSpec, explanation_orders, prompt_groups
 
     spec = RunSpec(k=4, max_orders=1)
     items = read_instances(vendored_path("explained"))[: args.items]

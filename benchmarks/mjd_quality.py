@@ -31,9 +31,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from services.generator.backends.local import TransformersBackend
-    from services.generator.calibrate import cross_fit, read_mjd_records
-    from services.generator.engine import RunSpec, generate
+    from services.generator.engine import generate
     from shared.datasets import read_instances, vendored_path, write_jsonl
+    from shared.method.calibration import cross_fit, read_mjd_records
+    from shared.method.runs import RunSpec
     from shared.metrics import evaluate
 
     items = read_instances(vendored_path("explained"))[: args.items]

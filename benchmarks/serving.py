@@ -33,9 +33,9 @@ import httpx
 import numpy as np
 from report import emit
 
-from services.api.predictor import LoadedModel
+from services.predictor import LoadedModel
 from shared.datasets import read_instances, vendored_path
-from shared.registry import METADATA
+from shared.layout import MODEL_METADATA
 
 TARGETS = {"http_c32_over_raw_batch32": 0.6, "p50_overhead_ms": 3.0}
 
@@ -44,7 +44,7 @@ def default_model(folder: Path, pairs: list[tuple[str, str]]) -> Path:
     """A MiniLM student with a fresh head, exported like a trained one."""
     from services.trainer.export import export_student
     from services.trainer.student import load_base
-    from services.trainer.training import SoftLabelled
+    from shared.training import SoftLabelled
 
     student, tokenizer, name = load_base(None, 128)
     check = SoftLabelled(
@@ -52,7 +52,9 @@ def default_model(folder: Path, pairs: list[tuple[str, str]]) -> Path:
     )
     export = export_student(student, tokenizer, check, folder, int8=True)
     spec = {"max_length": 128}
-    (folder / METADATA).write_text(json.dumps({"base_model": name, "spec": spec, "export": export}))
+    (folder / MODEL_METADATA).write_text(
+        json.dumps({"base_model": name, "spec": spec, "export": export})
+    )
     return folder
 
 
@@ -192,9 +194,9 @@ def main() -> None:
         source = args.model or default_model(workdir / "export", pairs)
         artifacts = workdir / "artifacts"
         shutil.copytree(source, artifacts / "models" / "v1")
-        metadata = json.loads((source / METADATA).read_text())
+        metadata = json.loads((source / MODEL_METADATA).read_text())
         metadata["version"] = "v1"
-        (artifacts / "models" / "v1" / METADATA).write_text(json.dumps(metadata))
+        (artifacts / "models" / "v1" / MODEL_METADATA).write_text(json.dumps(metadata))
         (artifacts / "models" / "promoted").mkdir(parents=True)
         (artifacts / "models" / "promoted" / "version.json").write_text('{"version": "v1"}')
 
@@ -204,7 +206,7 @@ def main() -> None:
 
         env = {"MJD_PREDICT_PROVIDER": args.provider, "MJD_PREDICT_VARIANT": args.variant}
         if not os.environ.get("REDIS_URL"):  # the API needs a broker URL; predict never uses it
-            from services.launcher import start_embedded_redis
+            from services.cli.launcher import start_embedded_redis
 
             redis_server, env["REDIS_URL"] = start_embedded_redis(workdir)
         servers = {

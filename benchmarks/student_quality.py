@@ -21,15 +21,17 @@ from typing import Any
 import numpy as np
 from report import emit
 
-from services.api.predictor import LoadedModel
 from services.generator.backends import create_backend
-from services.generator.engine import MJDRecord, RunSpec, generate
-from services.trainer.data import mjd_targets
+from services.generator.engine import generate
+from services.predictor import LoadedModel
 from services.trainer.export import export_student
-from services.trainer.training import SoftLabelled, TrainSpec, train
+from services.trainer.training import train
 from shared.datasets import read_instances, vendored_path
+from shared.layout import MODEL_METADATA
+from shared.method.runs import MJDRecord, RunSpec
 from shared.metrics import evaluate
-from shared.registry import METADATA
+from shared.targets import mjd_targets
+from shared.training import SoftLabelled, TrainSpec
 
 #: MJD configurations: the bootstrap's (k=0) and the paper's best on this data (k=4 with
 #: the explanations' labels), each calibrated on 30% of the items (temperature and bias)
@@ -62,7 +64,7 @@ def student(data: SoftLabelled, dev_pairs: list, check: SoftLabelled) -> dict[st
     result = train(train_part, early, spec)
     with tempfile.TemporaryDirectory() as folder:
         export = export_student(result.student, result.tokenizer, check, Path(folder))
-        (Path(folder) / METADATA).write_text(
+        (Path(folder) / MODEL_METADATA).write_text(
             json.dumps({**result.info(spec, {}), "export": export})
         )
         probabilities, _ = LoadedModel.load(Path(folder), provider="cpu").predict(dev_pairs)

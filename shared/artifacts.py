@@ -19,7 +19,8 @@ from shared.errors import DataError
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-KINDS = ("datasets", "jobs", "models")
+DATASETS, JOBS, MODELS = "datasets", "jobs", "models"
+KINDS = (DATASETS, JOBS, MODELS)
 
 
 def new_id() -> str:

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Encoding, Tokenizer
 
-TOKENIZER_FILE = "tokenizer.json"
+from shared.layout import TOKENIZER_FILE
+
 DEFAULT_MAX_LENGTH = 128
 #: what the ONNX graph may take, in this order; a model uses the names its encoder accepts
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")

@@ -1,5 +1,6 @@
-"""What services share about jobs: the Celery app, the artifact store, submission,
-cancellation and the progress protocol. Task bodies live with their service."""
+"""The job protocol every worker follows: the Celery app, the artifact store, the task
+wrapper (idempotent, cancellable, summary last) and progress reports. Task bodies live with
+their service; the API's side (submit, revoke, state) is :mod:`shared.queue`."""
 
 from __future__ import annotations
 
@@ -16,13 +17,9 @@ from celery.exceptions import Ignore
 from shared.artifacts import ArtifactStore
 from shared.celery_app import create_celery
 from shared.errors import MjdError
+from shared.layout import JOB_CANCELLED, JOB_SPEC, JOB_SUMMARY, JOBS
+from shared.layout import finished_summary as stored_summary
 from shared.settings import Settings
-
-#: artifact names inside jobs/<job id>/
-JOB_INPUT = "input.jsonl"
-JOB_SPEC = "spec.json"
-JOB_SUMMARY = "summary.json"
-JOB_CANCELLED = "cancelled"
 
 
 class JobCancelled(Exception):
@@ -52,31 +49,15 @@ def celery_app(name: str) -> Celery:
     return create_celery(name, settings(), broker_url())
 
 
-def submit(app: Celery, task_name: str, job_id: str) -> None:
-    """Queue a job's task by name; the job id is the Celery task id."""
-    app.send_task(task_name, args=[job_id], task_id=job_id)
-
-
-def cancel(app: Celery, job_id: str) -> None:
-    """Mark the job cancelled (tasks check the mark, so a redelivered copy stops too), then
-    revoke it so a queued copy is dropped."""
-    store().write_bytes("jobs", job_id, JOB_CANCELLED, b"")
-    app.control.revoke(job_id)
-
-
 def finished_summary(job_id: str) -> dict[str, Any] | None:
-    """The stored summary when a (redelivered) task already finished this job: tasks are
-    idempotent, and the summary is written last, after every result file."""
-    if store().exists("jobs", job_id, JOB_SUMMARY):
-        return store().read_json("jobs", job_id, JOB_SUMMARY)
-    return None
+    return stored_summary(store(), job_id)
 
 
 def start_job(job_id: str) -> None:
     """Common start of every job task: refuse cancelled jobs, clear a killed run's debris."""
-    if store().exists("jobs", job_id, JOB_CANCELLED):
+    if store().exists(JOBS, job_id, JOB_CANCELLED):
         raise JobCancelled(job_id)
-    store().remove_partial("jobs", job_id)
+    store().remove_partial(JOBS, job_id)
 
 
 @contextmanager
@@ -103,8 +84,8 @@ def job_task(app: Celery, name: str) -> Callable[[Callable[..., dict[str, Any]]]
                 if done is not None:
                     return done
                 start_job(job_id)
-                summary = body(task, job_id, store().read_json("jobs", job_id, JOB_SPEC))
-                store().write_json("jobs", job_id, JOB_SUMMARY, summary)
+                summary = body(task, job_id, store().read_json(JOBS, job_id, JOB_SPEC))
+                store().write_json(JOBS, job_id, JOB_SUMMARY, summary)
                 return summary
 
         return run
@@ -122,7 +103,7 @@ def progress_reporter(task: Task, job_id: str, every: float = 0.5) -> Callable[[
         if now - last[0] < every and done < total:
             return
         last[0] = now
-        if store().exists("jobs", job_id, JOB_CANCELLED):
+        if store().exists(JOBS, job_id, JOB_CANCELLED):
             raise JobCancelled(job_id)
         if task.request.id:
             meta = {"done": done, "total": total, "pid": os.getpid()}

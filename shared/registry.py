@@ -16,12 +16,9 @@ from typing import Any
 
 from shared.artifacts import ArtifactStore
 from shared.errors import NotFound
+from shared.layout import MODEL_METADATA, MODELS, PROMOTED_POINTER
 
-METADATA = "metadata.json"
-MODEL_FILE = "model.onnx"
-INT8_FILE = "model.int8.onnx"
 VERSION_PATTERN = re.compile(r"^v[1-9][0-9]{0,8}$")
-_POINTER = ("models", "promoted", "version.json")
 
 
 class UnknownVersion(NotFound):
@@ -42,7 +39,7 @@ def file_digests(folder: Path) -> dict[str, dict[str, Any]]:
     return {
         p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size}
         for p in sorted(folder.iterdir())
-        if p.is_file() and not p.name.startswith(".") and p.name != METADATA
+        if p.is_file() and not p.name.startswith(".") and p.name != MODEL_METADATA
     }
 
 
@@ -52,7 +49,7 @@ class ModelRegistry:
 
     def claim_version(self) -> str:
         """A new version folder; mkdir is atomic, so concurrent trainers never share one."""
-        root = self.store.root / "models"
+        root = self.store.root / MODELS
         root.mkdir(parents=True, exist_ok=True)
         number = 1 + max((int(p.name[1:]) for p in self._folders()), default=0)
         while True:
@@ -63,7 +60,7 @@ class ModelRegistry:
                 number += 1
 
     def _folders(self) -> list[Path]:
-        root = self.store.root / "models"
+        root = self.store.root / MODELS
         if not root.is_dir():
             return []
         return [p for p in root.iterdir() if p.is_dir() and VERSION_PATTERN.match(p.name)]
@@ -71,41 +68,41 @@ class ModelRegistry:
     def folder(self, version: str) -> Path:
         if not isinstance(version, str) or not VERSION_PATTERN.match(version):
             raise UnknownVersion(str(version))
-        return self.store.folder("models", version)
+        return self.store.folder(MODELS, version)
 
     def publish(self, version: str, metadata: dict[str, Any]) -> dict[str, Any]:
         """Finish a version whose files are in its folder: hash them, write the metadata."""
         files = file_digests(self.folder(version))
         record = {**metadata, "version": version, "created": time.time(), "files": files}
-        self.store.write_json("models", version, METADATA, record)
+        self.store.write_json(MODELS, version, MODEL_METADATA, record)
         return record
 
     def get(self, version: str) -> dict[str, Any]:
         folder = self.folder(version)
-        if not (folder / METADATA).is_file():
+        if not (folder / MODEL_METADATA).is_file():
             raise UnknownVersion(version)
-        return self.store.read_json("models", version, METADATA)
+        return self.store.read_json(MODELS, version, MODEL_METADATA)
 
     def versions(self) -> list[dict[str, Any]]:
         """Published versions, newest first."""
-        found = [p.name for p in self._folders() if (p / METADATA).is_file()]
+        found = [p.name for p in self._folders() if (p / MODEL_METADATA).is_file()]
         return [self.get(v) for v in sorted(found, key=lambda v: -int(v[1:]))]
 
     def promote(self, version: str) -> dict[str, Any]:
         self.get(version)  # must exist and be published
         pointer = {"version": version, "promoted": time.time()}
-        self.store.write_json(*_POINTER, pointer)
+        self.store.write_json(*PROMOTED_POINTER, pointer)
         return pointer
 
     def promoted(self) -> str | None:
         try:
-            return str(self.store.read_json(*_POINTER)["version"])
+            return str(self.store.read_json(*PROMOTED_POINTER)["version"])
         except FileNotFoundError:
             return None
 
     def pointer_stamp(self) -> float:
         """Changes whenever a version is promoted (cheap to poll)."""
         try:
-            return self.store.path(*_POINTER).stat().st_mtime_ns
+            return self.store.path(*PROMOTED_POINTER).stat().st_mtime_ns
         except FileNotFoundError:
             return 0.0

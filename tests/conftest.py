@@ -53,14 +53,15 @@ def publish_copy(store_root: Path, model: Path) -> str:
     import shutil
 
     from shared.artifacts import ArtifactStore
-    from shared.registry import METADATA, ModelRegistry
+    from shared.layout import MODEL_METADATA
+    from shared.registry import ModelRegistry
 
     registry = ModelRegistry(ArtifactStore(store_root))
     version = registry.claim_version()
     for path in model.iterdir():
-        if path.name != METADATA:
+        if path.name != MODEL_METADATA:
             shutil.copy(path, registry.folder(version) / path.name)
-    metadata = json.loads((model / METADATA).read_text())
+    metadata = json.loads((model / MODEL_METADATA).read_text())
     for key in ("version", "created", "files"):
         metadata.pop(key, None)
     registry.publish(version, metadata)

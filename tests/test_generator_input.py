@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 
 from services.cli import main
-from services.generator.aggregation import (
+from shared.errors import DataError
+from shared.method.aggregation import (
     fit_calibration,
     normalize_aggregate,
     softmax_aggregate,
 )
-from services.generator.engine import RunSpec, explanation_orders, to_label_logits
-from services.generator.prompts import OPTION_ORDERS
-from shared.errors import DataError
+from shared.method.prompts import OPTION_ORDERS
+from shared.method.runs import RunSpec, explanation_orders, to_label_logits
 from shared.schemas import Explanation, Instance
 
 

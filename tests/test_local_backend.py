@@ -18,9 +18,9 @@ from services.generator.backends.local import (
     letter_token_ids,
     prefix_levels,
 )
-from services.generator.engine import RunSpec, explanation_orders, prompt_groups
 from shared.datasets import read_distributions
 from shared.errors import MjdError
+from shared.method.runs import RunSpec, explanation_orders, prompt_groups
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from services.generator.backends.remote import ABSENT_LOGPROB, OpenAIBackend
-from services.generator.engine import RunSpec, generate
+from services.generator.engine import generate
 from shared.errors import MjdError
+from shared.method.runs import RunSpec
 from tests.openai_server import FakeOpenAI, letter_logprobs
 
 

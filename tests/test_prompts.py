@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from services.generator.engine import RunSpec, explanation_orders, prompt_groups
-from services.generator.prompts import OPTION_ORDERS, TEMPLATE_VERSION, build_prompt
 from shared.labels import Label
+from shared.method.prompts import OPTION_ORDERS, TEMPLATE_VERSION, build_prompt
+from shared.method.runs import RunSpec, explanation_orders, prompt_groups
 
 WORDS = {"e": "Entailment", "n": "Neutral", "c": "Contradiction"}
 

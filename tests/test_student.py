@@ -11,22 +11,18 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.api.predictor import LoadedModel
 from services.cli import main
-from services.generator.engine import MJDRecord
-from services.trainer.data import mjd_targets
+from services.predictor import LoadedModel
 from services.trainer.export import PARITY_TOLERANCE, onnx_probabilities
 from services.trainer.student import load_checkpoint
-from services.trainer.training import (
-    SoftLabelled,
-    TrainSpec,
-    predict_probabilities,
-    soft_cross_entropy,
-    train,
-)
+from services.trainer.training import predict_probabilities, soft_cross_entropy, train
 from shared.artifacts import ArtifactStore
 from shared.errors import DataError
-from shared.registry import METADATA, ModelRegistry, UnknownVersion, sha256_file
+from shared.layout import MODEL_METADATA
+from shared.method.runs import MJDRecord
+from shared.registry import ModelRegistry, UnknownVersion, sha256_file
+from shared.targets import mjd_targets
+from shared.training import SoftLabelled, TrainSpec
 
 simplex = st.lists(st.floats(0.01, 1.0), min_size=3, max_size=3).map(
     lambda v: np.asarray(v) / np.sum(v)
@@ -87,7 +83,7 @@ def test_training_lowers_the_training_loss(explained):
 def test_export_matches_torch_on_new_batch_shapes(student_model, explained, tmp_path):
     """The exported graph has dynamic batch and sequence axes: other batch sizes and
     lengths than the trace give torch's probabilities."""
-    metadata = json.loads((student_model / METADATA).read_text())
+    metadata = json.loads((student_model / MODEL_METADATA).read_text())
     parity = metadata["export"]["parity"]
     assert parity["max_abs_diff"] < PARITY_TOLERANCE and parity["items"] == 32
     student, tokenizer, _ = load_checkpoint(student_model.parent / "checkpoint")
@@ -102,7 +98,7 @@ def test_export_matches_torch_on_new_batch_shapes(student_model, explained, tmp_
 
 
 def test_int8_variant_has_its_own_parity_and_accuracy_report(student_model):
-    report = json.loads((student_model / METADATA).read_text())["export"]["int8"]
+    report = json.loads((student_model / MODEL_METADATA).read_text())["export"]["int8"]
     assert 0 < report["max_abs_diff_vs_fp32"] < 0.1
     assert report["argmax_agreement"] >= 0.9
     assert {"kl", "jsd", "tvd", "dcorr", "f1_weighted"} <= set(report)

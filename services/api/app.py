@@ -36,13 +36,13 @@ from litestar.response import File
 
 from services.api.inference import ROUTES as INFERENCE_ROUTES
 from services.api.observability import PROMETHEUS, metrics
-from services.api.predictor import Predictor
 from services.api.problems import data_error, problem
-from services.generator.engine import RunSpec
+from services.predictor import Predictor
 from shared import jobs
 from shared.artifacts import check_id, new_id
 from shared.datasets import VENDORED, instance_from_record, read_instances, vendored_path
 from shared.errors import DataError, MjdError
+from shared.method.runs import RunSpec
 from shared.metrics import evaluate
 from shared.registry import ModelRegistry
 from shared.schemas import Judgment
@@ -305,7 +305,7 @@ def get_dataset(dataset_id: FromPath[str]) -> dict[str, Any]:
 @post(f"{API}/mjd-jobs", status_code=202, sync_to_thread=True)
 def create_mjd_job(data: JSONBody[MjdJobIn], request: Request) -> dict[str, Any]:
     """Queue MJD generation for a stored dataset or inline instances."""
-    from services.generator.engine import explanation_orders
+    from shared.method.runs import explanation_orders
 
     if (data.instances is None) == (data.dataset_id is None):
         raise problem(422, "give exactly one of 'dataset_id' or 'instances'", "dataset_id")
@@ -383,8 +383,8 @@ def create_training_job(data: JSONBody[TrainingJobIn], request: Request) -> dict
     """Queue distillation of a student: on a dataset's human distributions, or on the MJDs
     of a finished generation job (optionally calibrated on ``calibrate_on`` labelled items).
     The job exports the student to ONNX and registers it as a new model version."""
-    from services.trainer.data import check_targets, resolve
-    from services.trainer.training import TrainSpec
+    from shared.targets import check_targets, resolve
+    from shared.training import TrainSpec
 
     try:
         TrainSpec(**msgspec.structs.asdict(data.train))

@@ -12,8 +12,8 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath, JSONBody
 from litestar.plugins.problem_details import ProblemDetailsException
 
-from services.api.predictor import NoModel, Prediction, Predictor, QueueFull
 from services.api.problems import problem
+from services.predictor import NoModel, Prediction, Predictor, QueueFull
 from shared import jobs
 from shared.labels import LABELS
 from shared.metrics import entropy

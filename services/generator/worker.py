@@ -12,14 +12,14 @@ import time
 from typing import Any
 
 from services.generator.backends import create_backend
-from services.generator.engine import RunSpec, generate
-from shared.datasets import read_instances
-from shared.jobs import JOB_INPUT, celery_app, job_task, progress_reporter, store
+from services.generator.engine import generate
+from shared.jobs import celery_app, job_task, progress_reporter, store
+from shared.layout import JOBS, MJD_RESULT, job_input
+from shared.method.runs import RunSpec
 from shared.telemetry import instrument_worker
 
 app = celery_app("mjd-generator")
 instrument_worker("mjd")
-RESULT = "result.jsonl"
 
 
 @functools.cache
@@ -32,7 +32,7 @@ def backend_for(name: str, model: str | None, options: str) -> Any:
 def generate_mjd(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
     """MJDs for the job's stored instances; the result file is written atomically, so a
     redelivered task redoes the work into the same file (never two copies)."""
-    instances = read_instances(store().path("jobs", job_id, JOB_INPUT), "jsonl")
+    instances = job_input(store(), job_id)
     started = time.monotonic()
     backend = backend_for(
         job.get("backend", "transformers"),
@@ -48,13 +48,13 @@ def generate_mjd(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
         progress=progress_reporter(task, job_id),
     )
     lines = b"".join(json.dumps(r.to_json()).encode() + b"\n" for r in records)
-    store().write_bytes("jobs", job_id, RESULT, lines)
+    store().write_bytes(JOBS, job_id, MJD_RESULT, lines)
     return {
         "job_id": job_id,
         "kind": "mjd",
         "items": len(instances),
         "model": backend.model_id,
         "backend": backend.name,
-        "artifacts": [RESULT],
+        "artifacts": [MJD_RESULT],
         "seconds": {"model": loaded - started, "generation": time.monotonic() - loaded},
     }

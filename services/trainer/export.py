@@ -15,11 +15,12 @@ import numpy as np
 import torch
 
 from services.trainer.student import Probabilities, Student
-from services.trainer.training import SoftLabelled, predict_probabilities
-from shared.encoding import TOKENIZER_FILE, encode_pairs
+from services.trainer.training import predict_probabilities
+from shared.encoding import encode_pairs
 from shared.errors import MjdError
+from shared.layout import INT8_FILE, MODEL_FILE, TOKENIZER_FILE
 from shared.metrics import evaluate
-from shared.registry import INT8_FILE, MODEL_FILE
+from shared.training import SoftLabelled
 
 OUTPUT_NAME = "probabilities"
 OPSET = 17

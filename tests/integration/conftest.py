@@ -15,7 +15,7 @@ import httpx
 import pytest
 import redis
 
-from services.launcher import api_command, worker_command
+from services.cli.launcher import api_command, worker_command
 from shared import jobs
 from shared.celery_app import create_celery
 
@@ -31,7 +31,7 @@ def redis_url(tmp_path_factory):
     try:
         redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=1).ping()
     except redis.RedisError:
-        from services.launcher import start_embedded_redis
+        from services.cli.launcher import start_embedded_redis
 
         server, url = start_embedded_redis(tmp_path_factory.mktemp("redis"))
         yield url

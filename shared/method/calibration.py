@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from services.generator.aggregation import Calibration, fit_calibration
-from services.generator.engine import MJDRecord
 from shared.datasets import located, read_distributions, write_jsonl
 from shared.errors import DataError
+from shared.method.aggregation import Calibration, fit_calibration
+from shared.method.runs import MJDRecord
 from shared.metrics import evaluate
 
 

@@ -1,23 +1,23 @@
 """Where training data comes from: a dataset's human distributions (HJDs), or the MJDs of a
-finished generation job, optionally recalibrated (temperature and per-label bias, issue 3's
-fit) on a labelled subset, because a small LLM's raw MJDs are near-uniform."""
+finished generation job, optionally recalibrated (temperature and per-label bias) on a
+labelled subset, because a small LLM's raw MJDs are near-uniform."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from services.generator.aggregation import fit_calibration
-from services.generator.engine import MJDRecord
-from services.trainer.training import SoftLabelled
+from shared import layout
 from shared.artifacts import ArtifactStore, check_id
 from shared.datasets import VENDORED, read_instances, vendored_path
 from shared.errors import DataError, NotFound
+from shared.method.aggregation import fit_calibration
+from shared.method.runs import MJDRecord
 from shared.schemas import Instance
+from shared.training import SoftLabelled
 
 #: the ways a training request names its data; exactly one per request
 SOURCES = ("vendored", "dataset_id", "mjd_job_id")
@@ -46,17 +46,15 @@ def resolve(store: ArtifactStore, ref: dict[str, Any], field: str = "data") -> S
         return Source(read_instances(vendored_path(value)), None, {kind: value})
     check_id(value, where)
     if kind == "dataset_id":
-        path = store.path("datasets", value, "instances.jsonl")
-        if not path.is_file():
+        if not layout.dataset_exists(store, value):
             raise NotFound(f"no dataset {value!r}", field=where)
-        return Source(read_instances(path, "jsonl"), None, {kind: value})
-    if not store.exists("jobs", value, "summary.json") or not store.exists(
-        "jobs", value, "result.jsonl"
+        return Source(layout.dataset_instances(store, value), None, {kind: value})
+    if layout.finished_summary(store, value) is None or not store.exists(
+        layout.JOBS, value, layout.MJD_RESULT
     ):
         raise NotFound(f"no finished MJD job {value!r}", field=where)
-    instances = read_instances(store.path("jobs", value, "input.jsonl"), "jsonl")
-    lines = store.read_bytes("jobs", value, "result.jsonl").splitlines()
-    by_id = {r.id: r for r in (MJDRecord.from_json(json.loads(line)) for line in lines)}
+    instances = layout.job_input(store, value)
+    by_id = {r["id"]: MJDRecord.from_json(r) for r in layout.mjd_records(store, value)}
     if set(by_id) != {i.id for i in instances}:
         raise DataError("the job's records do not match its instances", field=where)
     return Source(instances, [by_id[i.id] for i in instances], {kind: value})

@@ -173,8 +173,9 @@ def cmd_baselines(args: argparse.Namespace) -> int:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from services.generator.backends import create_backend
-    from services.generator.engine import RunSpec, generate
+    from services.generator.engine import generate
     from shared.datasets import read_instances, write_jsonl
+    from shared.method.runs import RunSpec
 
     spec = _spec_from_args(RunSpec, args)
     instances = read_instances(args.input, args.input_format)
@@ -200,7 +201,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from services.generator.calibrate import calibrate_file
+    from shared.method.calibration import calibrate_file
 
     summary = calibrate_file(
         args.mjd, args.human, out=args.out, folds=args.folds, fit_bias=args.bias, seed=args.seed
@@ -212,10 +213,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def _soft_labelled_data(args: argparse.Namespace) -> tuple[object, dict[str, object]]:
     """Training targets from --data (human distributions) or --mjd (MJDs, optionally
     calibrated), and the provenance recorded with the model."""
-    from services.generator.calibrate import read_mjd_records
-    from services.trainer.data import mjd_targets
-    from services.trainer.training import SoftLabelled
     from shared.datasets import read_instances
+    from shared.method.calibration import read_mjd_records
+    from shared.targets import mjd_targets
+    from shared.training import SoftLabelled
 
     instances = read_instances(args.data, args.data_format)
     provenance: dict[str, object] = {"data": str(args.data)}
@@ -238,8 +239,9 @@ def _soft_labelled_data(args: argparse.Namespace) -> tuple[object, dict[str, obj
 
 def cmd_train(args: argparse.Namespace) -> int:
     from services.trainer.student import save_checkpoint
-    from services.trainer.training import SoftLabelled, TrainSpec, train
+    from services.trainer.training import train
     from shared.datasets import read_instances
+    from shared.training import SoftLabelled, TrainSpec
 
     spec = _spec_from_args(TrainSpec, args)
     data, provenance = _soft_labelled_data(args)
@@ -264,10 +266,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from services.trainer.export import export_student
     from services.trainer.student import load_checkpoint
-    from services.trainer.training import SoftLabelled
     from shared.datasets import read_instances
     from shared.jobs import store
-    from shared.registry import METADATA, ModelRegistry, file_digests
+    from shared.layout import MODEL_METADATA
+    from shared.registry import ModelRegistry, file_digests
+    from shared.training import SoftLabelled
 
     if args.promote and not args.register:
         raise MjdError("--promote needs --register")
@@ -287,7 +290,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             registry.promote(version)
     else:
         metadata.update(version=version, created=time.time(), files=file_digests(folder))
-        (folder / METADATA).write_text(json.dumps(metadata, indent=2))
+        (folder / MODEL_METADATA).write_text(json.dumps(metadata, indent=2))
     if args.output == "json":
         print(json.dumps({"version": version, "folder": str(folder), **report}))
         return 0
@@ -300,7 +303,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from services.api.predictor import LoadedModel
+    from services.predictor import LoadedModel
     from shared.datasets import read_instances, write_jsonl
     from shared.jobs import store
     from shared.metrics import entropy
@@ -340,7 +343,7 @@ def cmd_api(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from services.launcher import fresh_metrics_dir
+    from services.cli.launcher import fresh_metrics_dir
 
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # before any metric is created
         fresh_metrics_dir(os.environ["PROMETHEUS_MULTIPROC_DIR"])
@@ -353,14 +356,14 @@ def cmd_api(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from services.launcher import run_worker
+    from services.cli.launcher import run_worker
 
     run_worker(args.queue, args.metrics_port)
     return 0  # not reached: the process became the worker
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from services.launcher import run
+    from services.cli.launcher import run
 
     return run(args.port, bootstrap=not args.no_bootstrap, bootstrap_items=args.bootstrap_items)
 
@@ -394,9 +397,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report_options(baselines)
     baselines.set_defaults(handler=cmd_baselines)
 
-    from services.generator.aggregation import AGGREGATIONS
     from services.generator.backends import BACKENDS
-    from services.generator.engine import MAX_K, SHORTFALL_POLICIES
+    from shared.method.aggregation import AGGREGATIONS
+    from shared.method.runs import MAX_K, SHORTFALL_POLICIES
 
     generate = commands.add_parser("generate", help="make MJDs with an LLM")
     generate.add_argument(
@@ -524,7 +527,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--batch-size", type=_positive_int, default=32)
     predict.set_defaults(handler=cmd_predict)
 
-    from services.launcher import API_PORT, WORKERS
+    from services.cli.launcher import API_PORT, WORKERS
     from shared.celery_app import QUEUES
 
     api = commands.add_parser("api", help="run the API alone (one service of a deployment)")

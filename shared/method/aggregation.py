@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 from scipy.optimize import minimize
@@ -15,7 +16,8 @@ from scipy.special import log_softmax
 
 from shared.metrics import kl_divergence
 
-AGGREGATIONS = ("softmax", "normalize")
+Aggregation = Literal["softmax", "normalize"]
+AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
 
 
 def softmax_aggregate(

@@ -1,8 +1,7 @@
-"""Real-time distribution predictions from the promoted ONNX student.
+"""Real-time distribution predictions from the promoted ONNX student (see
+:mod:`services.predictor.model` for one loaded version).
 
-One ONNX Runtime session per loaded version, on the CUDA execution provider when it really
-loads (the session's providers are checked, not the available list) else the CPU. Requests
-are micro-batched: one asyncio task drains a bounded queue into batches of at most
+Requests are micro-batched: one asyncio task drains a bounded queue into batches of at most
 ``max_batch`` pairs (waiting up to ``max_wait_ms`` for a batch to fill; 0 runs whatever is
 queued at once, so batches grow exactly when the model is busy) and runs them on one
 inference thread. A full queue refuses requests (HTTP 429) instead of letting latency grow
@@ -14,27 +13,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import json
 import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from shared.encoding import length_chunks, load_tokenizer, pad_id, to_arrays
+from services.predictor.model import LoadedModel
 from shared.errors import MjdError
-from shared.labels import NUM_LABELS
-from shared.registry import INT8_FILE, METADATA, MODEL_FILE, ModelRegistry
+from shared.registry import ModelRegistry
 from shared.settings import Settings
 from shared.telemetry import MODEL_INFO, PREDICT_BATCH, PREDICT_SECONDS, PREDICT_WAIT
 
 log = logging.getLogger(__name__)
-CUDA, CPU = "CUDAExecutionProvider", "CPUExecutionProvider"
 #: versions other than the promoted one kept loaded for requests that name them
 OTHER_VERSIONS_KEPT = 2
 
@@ -45,104 +38,6 @@ class QueueFull(Exception):
 
 class NoModel(MjdError):
     """No model version is promoted yet."""
-
-
-def cuda_driver_present() -> bool:
-    """onnxruntime-gpu lists the CUDA provider even on machines without CUDA, where asking
-    for it logs an error and falls back; ask only where the driver library loads."""
-    try:
-        ctypes.CDLL("libcuda.so.1")
-    except OSError:
-        return False
-    return True
-
-
-def requested_providers(preference: str) -> list[str]:
-    import onnxruntime as ort
-
-    if preference == "cpu":
-        return [CPU]
-    has_cuda = CUDA in ort.get_available_providers() and cuda_driver_present()
-    if preference == "cuda" and not has_cuda:
-        raise MjdError("MJD_PREDICT_PROVIDER=cuda, but CUDA is not available to ONNX Runtime")
-    return [CUDA, CPU] if has_cuda else [CPU]
-
-
-@dataclass(slots=True)
-class LoadedModel:
-    version: str
-    variant: str
-    provider: str
-    session: Any
-    tokenizer: Any
-    input_names: tuple[str, ...]
-    max_batch: int
-    max_tokens: int
-    max_length: int
-
-    @classmethod
-    def load(
-        cls,
-        folder: Path,
-        *,
-        provider: str = "auto",
-        variant: str = "fp32",
-        max_batch: int = 32,
-        max_tokens: int = 512,
-    ) -> LoadedModel:
-        """A model folder (a registry version, or ``mjd export`` output) ready to run."""
-        import onnxruntime as ort
-
-        if not (folder / METADATA).is_file():
-            raise MjdError(f"not an exported model folder (no {METADATA}): {folder}")
-        metadata = json.loads((folder / METADATA).read_text())
-        if variant == "int8" and not (folder / INT8_FILE).is_file():
-            log.warning("%s has no int8 file; serving fp32", folder)
-            variant = "fp32"
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # idle inference threads sleep instead of spinning: the event loop shares the cores
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        session = ort.InferenceSession(
-            str(folder / (INT8_FILE if variant == "int8" else MODEL_FILE)),
-            options,
-            providers=requested_providers(provider),
-        )
-        loaded = session.get_providers()[0]  # what really loaded
-        if provider == "cuda" and loaded != CUDA:
-            raise MjdError(f"the CUDA provider did not load for {folder} (got {loaded})")
-        max_length = int(metadata["spec"]["max_length"])
-        return cls(
-            version=str(metadata.get("version") or folder.name),
-            variant=variant,
-            provider=loaded,
-            session=session,
-            tokenizer=load_tokenizer(folder, max_length),
-            input_names=tuple(metadata["export"]["input_names"]),
-            max_batch=max_batch,
-            max_tokens=max_tokens,
-            max_length=max_length,
-        )
-
-    def predict(self, pairs: Sequence[tuple[str, str]]) -> tuple[np.ndarray, list[bool]]:
-        """Probabilities [n, 3] (E/N/C) and, per pair, whether it was truncated; model
-        calls group pairs of similar length (see shared.encoding.length_chunks)."""
-        encodings = self.tokenizer.encode_batch(list(pairs))
-        probabilities = np.empty((len(pairs), NUM_LABELS), dtype=np.float64)
-        padding = pad_id(self.tokenizer)
-        lengths = [len(e.ids) for e in encodings]
-        for rows in length_chunks(lengths, self.max_batch, self.max_tokens):
-            arrays = to_arrays([encodings[r] for r in rows], self.input_names, padding)
-            probabilities[rows] = self.session.run(None, arrays)[0]
-        return probabilities, [bool(e.overflowing) for e in encodings]
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "version": self.version,
-            "variant": self.variant,
-            "provider": self.provider,
-            "max_length": self.max_length,
-        }
 
 
 @dataclass(slots=True)

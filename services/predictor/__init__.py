@@ -1,0 +1,8 @@
+"""The serving core: loaded ONNX students, length chunking, the micro-batcher and hot reload.
+
+Used by the API, the CLI and the benchmarks; imports no other service."""
+
+from services.predictor.batcher import NoModel, Prediction, Predictor, QueueFull
+from services.predictor.model import LoadedModel
+
+__all__ = ["LoadedModel", "NoModel", "Prediction", "Predictor", "QueueFull"]

@@ -1,0 +1,77 @@
+"""The artifact store's layout: the one owner of every name under ``datasets/<id>/``,
+``jobs/<id>/`` and ``models/``. Services read and write these files only through the names
+here, so a reader in one service and the writer in another can never drift apart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from shared.artifacts import DATASETS, JOBS, MODELS, ArtifactStore
+from shared.datasets import read_instances
+from shared.schemas import Instance
+
+# datasets/<dataset id>/
+DATASET_INSTANCES = "instances.jsonl"
+DATASET_META = "meta.json"
+
+# jobs/<job id>/, every kind
+JOB_SPEC = "spec.json"
+#: written last by a finished task: its presence means the job succeeded
+JOB_SUMMARY = "summary.json"
+#: an empty mark that tasks check, so a redelivered copy of a cancelled job stops too
+JOB_CANCELLED = "cancelled"
+# MJD jobs
+MJD_INPUT = "input.jsonl"
+MJD_RESULT = "result.jsonl"
+# metrics jobs
+METRICS_HUMAN = "human.jsonl"
+METRICS_MODEL = "model.jsonl"
+METRICS_REPORT = "report.json"
+METRICS_PLOT = "ternary.png"
+# training jobs
+TRAINING_REPORT = "report.json"
+#: the model version a training job claimed, reused when its task is redelivered
+TRAINING_VERSION = "version.json"
+
+# models/v<N>/
+MODEL_METADATA = "metadata.json"
+MODEL_FILE = "model.onnx"
+INT8_FILE = "model.int8.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+#: models/promoted/version.json names the served version
+PROMOTED_POINTER = (MODELS, "promoted", "version.json")
+
+#: media types of the files a job lists as downloadable artifacts
+ARTIFACT_MEDIA_TYPES = {
+    "json": "application/json",
+    "jsonl": "application/x-ndjson",
+    "png": "image/png",
+}
+
+
+def dataset_exists(store: ArtifactStore, dataset_id: str) -> bool:
+    return store.exists(DATASETS, dataset_id, DATASET_INSTANCES)
+
+
+def dataset_instances(store: ArtifactStore, dataset_id: str) -> list[Instance]:
+    return read_instances(store.path(DATASETS, dataset_id, DATASET_INSTANCES), "jsonl")
+
+
+def job_input(store: ArtifactStore, job_id: str) -> list[Instance]:
+    return read_instances(store.path(JOBS, job_id, MJD_INPUT), "jsonl")
+
+
+def mjd_records(store: ArtifactStore, job_id: str) -> list[dict[str, Any]]:
+    """The records of a finished MJD job, as stored (one JSON object per item)."""
+    lines = store.read_bytes(JOBS, job_id, MJD_RESULT).splitlines()
+    return [msgspec.json.decode(line) for line in lines]
+
+
+def finished_summary(store: ArtifactStore, job_id: str) -> dict[str, Any] | None:
+    """The stored summary when a (redelivered) task already finished this job: tasks are
+    idempotent, and the summary is written last, after every result file."""
+    if store.exists(JOBS, job_id, JOB_SUMMARY):
+        return store.read_json(JOBS, job_id, JOB_SUMMARY)
+    return None

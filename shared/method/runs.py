@@ -1,0 +1,146 @@
+"""The MJD method without an LLM: how a run is specified (RunSpec), which prompts an item
+gets (explanation orders x option orders), how letter logits become label logits and one
+distribution, and the record that keeps it all (MJDRecord).
+
+Shared by the generator (which scores the prompts), the trainer (which distils MJDs), the
+API (which checks run specs before queueing) and the CLI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from itertools import permutations
+from typing import Any, Literal, get_args
+
+import numpy as np
+
+from shared.errors import DataError
+from shared.labels import NUM_LABELS
+from shared.method.aggregation import (
+    AGGREGATIONS,
+    Aggregation,
+    normalize_aggregate,
+    softmax_aggregate,
+)
+from shared.method.prompts import OPTION_ORDERS, TEMPLATE_VERSION, build_prompt
+from shared.schemas import Instance
+
+#: what to do with an item that has fewer than k explanations
+Shortfall = Literal["error", "use-available"]
+SHORTFALL_POLICIES: tuple[str, ...] = get_args(Shortfall)
+MAX_K = 4
+
+
+@dataclass(frozen=True, slots=True)
+class RunSpec:
+    """How MJDs are made; stored with every record so runs can be told apart and redone."""
+
+    k: int = 0
+    explicit: bool = False
+    max_orders: int | None = None
+    shortfall: Shortfall = "error"
+    aggregation: Aggregation = "softmax"
+    temperature: float = 1.0
+    bias: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    seed: int = 0
+    template_version: str = TEMPLATE_VERSION
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.k <= MAX_K:
+            raise DataError(f"k must be between 0 and {MAX_K}, got {self.k}", field="k")
+        if self.max_orders is not None and self.max_orders < 1:
+            raise DataError("must be at least 1", field="max_orders")
+        if self.shortfall not in SHORTFALL_POLICIES:
+            raise DataError(f"expected one of {', '.join(SHORTFALL_POLICIES)}", field="shortfall")
+        if self.aggregation not in AGGREGATIONS:
+            raise DataError(f"expected one of {', '.join(AGGREGATIONS)}", field="aggregation")
+        if not self.temperature > 0:
+            raise DataError("must be positive", field="temperature")
+        if len(self.bias) != NUM_LABELS:
+            raise DataError("expected 3 values (E/N/C)", field="bias")
+
+
+def explanation_orders(instance: Instance, spec: RunSpec) -> list[tuple[int, ...]]:
+    """All k-permutations of the item's explanations, or a seeded sample of ``max_orders``
+    (the same item and seed always give the same sample)."""
+    available = len(instance.explanations)
+    k = spec.k
+    if available < k:
+        if spec.shortfall == "error":
+            raise DataError(
+                f"item {instance.id!r} has {available} explanation(s) but k={k} "
+                "(choose --shortfall use-available to use fewer)",
+                field="explanations",
+            )
+        k = available
+    if spec.explicit and any(e.label is None for e in instance.explanations):
+        raise DataError(
+            f"item {instance.id!r}: explicit prompts need a label on every explanation",
+            field="explanations",
+        )
+    orders = list(permutations(range(available), k))
+    if spec.max_orders is not None and len(orders) > spec.max_orders:
+        digest = hashlib.sha256(f"{spec.seed}:{instance.id}".encode()).digest()
+        rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
+        picked = sorted(rng.choice(len(orders), size=spec.max_orders, replace=False))
+        orders = [orders[i] for i in picked]
+    return orders
+
+
+def prompt_groups(
+    instance: Instance, orders: Sequence[tuple[int, ...]], spec: RunSpec
+) -> list[list[str]]:
+    """For each explanation order, the user messages of the 6 option orders."""
+    return [
+        [
+            build_prompt(
+                instance,
+                option_order,
+                [instance.explanations[i] for i in order],
+                explicit=spec.explicit,
+            )
+            for option_order in OPTION_ORDERS
+        ]
+        for order in orders
+    ]
+
+
+def to_label_logits(letter_logits: np.ndarray) -> np.ndarray:
+    """Map per-option-order letter logits (6 x 3, A/B/C) to label logits (6 x 3, E/N/C)."""
+    out = np.empty_like(letter_logits)
+    for row, option_order in enumerate(OPTION_ORDERS):
+        for position, label in enumerate(option_order):
+            out[row, label.index] = letter_logits[row, position]
+    return out
+
+
+def aggregate(label_logits: np.ndarray, spec: RunSpec) -> np.ndarray:
+    if spec.aggregation == "normalize":
+        return normalize_aggregate(label_logits)
+    return softmax_aggregate(label_logits, spec.temperature, spec.bias)
+
+
+@dataclass(slots=True)
+class MJDRecord:
+    """One item's MJD with everything needed to re-aggregate it without the LLM."""
+
+    id: str
+    distribution: list[float]
+    label_logits: list  # [explanation order][option order][E, N, C]
+    letter_mass: list  # [explanation order][option order]
+    explanation_orders: list[list[int]]
+    missing_mass: list | None
+    spec: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, record: dict[str, Any]) -> MJDRecord:
+        return cls(**{name: record.get(name) for name in cls.__dataclass_fields__})
+
+    @property
+    def logits(self) -> np.ndarray:
+        return np.asarray(self.label_logits, dtype=np.float64)

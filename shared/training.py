@@ -1,0 +1,103 @@
+"""What a student is trained on and how: the training spec and soft-labelled pairs.
+
+Framework-free (no torch), so the API can check a training request before queueing it; the
+trainer's worker and ``mjd train`` run the training itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+import numpy as np
+
+from shared.encoding import DEFAULT_MAX_LENGTH
+from shared.errors import DataError
+from shared.schemas import Instance
+
+#: what early stopping watches on the dev set
+EarlyStopping = Literal["dcorr", "kl"]
+EARLY_STOPPING: tuple[str, ...] = get_args(EarlyStopping)
+MAX_LENGTH_LIMIT = 512
+
+
+@dataclass(frozen=True, slots=True)
+class TrainSpec:
+    """How a student is trained; stored with every model version."""
+
+    epochs: int = 3
+    batch_size: int = 16
+    learning_rate: float = 5e-5
+    weight_decay: float = 0.01
+    warmup_fraction: float = 0.1
+    max_length: int = DEFAULT_MAX_LENGTH
+    early_stopping: EarlyStopping = "dcorr"
+    patience: int = 2
+    dev_fraction: float = 0.1
+    seed: int = 0
+    base_model: str | None = None
+
+    def __post_init__(self) -> None:
+        checks = {
+            "epochs": 1 <= self.epochs <= 100,
+            "batch_size": 1 <= self.batch_size <= 1024,
+            "learning_rate": 0 < self.learning_rate < 1,
+            "weight_decay": 0 <= self.weight_decay < 1,
+            "warmup_fraction": 0 <= self.warmup_fraction < 1,
+            "max_length": 8 <= self.max_length <= MAX_LENGTH_LIMIT,
+            "patience": self.patience >= 1,
+            "dev_fraction": 0 < self.dev_fraction < 1,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise DataError(f"out of range: {getattr(self, name)!r}", field=name)
+        if self.early_stopping not in EARLY_STOPPING:
+            raise DataError(f"expected one of {', '.join(EARLY_STOPPING)}", field="early_stopping")
+
+
+@dataclass(frozen=True, slots=True)
+class SoftLabelled:
+    """Premise/hypothesis pairs with a target distribution each (E/N/C rows)."""
+
+    ids: list[str]
+    pairs: list[tuple[str, str]]
+    targets: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def from_instances(
+        cls, instances: Sequence[Instance], targets: np.ndarray | None = None
+    ) -> SoftLabelled:
+        """Targets default to the instances' human distributions."""
+        if targets is None:
+            missing = [i.id for i in instances if i.human is None]
+            if missing:
+                raise DataError(
+                    f"{len(missing)} item(s) without a human distribution, e.g. {missing[0]!r}",
+                    field="human",
+                )
+            targets = np.array([i.human.probs for i in instances])
+        if len(instances) == 0:
+            raise DataError("no items to train on", field="instances")
+        return cls(
+            [i.id for i in instances],
+            [(i.premise, i.hypothesis) for i in instances],
+            np.asarray(targets, dtype=np.float64),
+        )
+
+    def take(self, rows: np.ndarray) -> SoftLabelled:
+        return SoftLabelled(
+            [self.ids[r] for r in rows], [self.pairs[r] for r in rows], self.targets[rows]
+        )
+
+    def split(self, fraction: float, seed: int) -> tuple[SoftLabelled, SoftLabelled]:
+        """(train, dev): a seeded random ``fraction`` held out; dev keeps at least 2 items
+        (D.Corr needs two) and train at least one."""
+        if len(self) < 3:
+            raise DataError("need at least 3 items to hold out a dev set", field="instances")
+        order = np.random.default_rng(seed).permutation(len(self))
+        held = min(max(2, round(fraction * len(self))), len(self) - 1)
+        return self.take(np.sort(order[held:])), self.take(np.sort(order[:held]))

@@ -1,12 +1,65 @@
-"""RFC 9457 problem details for every error the API answers, naming the offending field."""
+"""RFC 9457 problem details for every error the API answers, naming the offending field;
+and the same errors described in the OpenAPI document."""
 
 from __future__ import annotations
 
+import re
+from http import HTTPStatus
 from typing import Any
 
+from litestar import Request, Response
+from litestar.exceptions import ClientException, HTTPException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.plugins.problem_details import ProblemDetailsException
+from msgspec import Struct
 
-from shared.errors import DataError, NotFound
+from shared.errors import DataError, MjdError, NotFound
+
+MEDIA_TYPE = "application/problem+json"
+
+
+class ProblemDetails(Struct):
+    """An error (RFC 9457). ``field`` names what was wrong in the request, as a path into
+    its body (``instances[0].premise``) or the name of a parameter."""
+
+    status: int
+    detail: str
+    title: str | None = None
+    type: str | None = None
+    field: str | None = None
+    row: int | None = None
+    errors: list[dict[str, Any]] | None = None
+    error: str | None = None
+    jobs_url: str | None = None
+
+
+#: why each error status is answered, as the OpenAPI document says it
+REASONS = {
+    400: "The body or a parameter does not match its schema (type, unknown or missing field).",
+    401: "No valid API key.",
+    404: "What the request names does not exist.",
+    405: "The method is not allowed on this path.",
+    409: "The request conflicts with the state of what it names.",
+    413: "The request is larger than the server takes.",
+    415: "The body's media type is not accepted.",
+    422: "The body is well-formed but a value is not acceptable.",
+    429: "Too many requests; retry after the Retry-After header's seconds.",
+    500: "The server failed.",
+    503: "A backing service (the job queue, the model) is unavailable.",
+}
+
+
+def responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI responses: problem details for each error status a route really answers."""
+    return {
+        status: ResponseSpec(
+            data_container=ProblemDetails,
+            media_type=MEDIA_TYPE,
+            description=REASONS.get(status, HTTPStatus(status).phrase),
+            generate_examples=False,
+        )
+        for status in statuses
+    }
 
 
 def problem(
@@ -18,8 +71,47 @@ def problem(
     return ProblemDetailsException(status_code=status, detail=detail, extra=extra or None)
 
 
-def data_error(exc: DataError) -> ProblemDetailsException:
+def data_error(exc: DataError, prefix: str = "") -> ProblemDetailsException:
+    """404 for what does not exist, else 422; ``prefix`` places the field in the body."""
     status = 404 if isinstance(exc, NotFound) else 422
+    field_name = f"{prefix}{exc.field or ''}".rstrip(".") or None
     if exc.row:
-        return problem(status, exc.message, exc.field, row=exc.row)
-    return problem(status, exc.message, exc.field)
+        return problem(status, exc.message, field_name, row=exc.row)
+    return problem(status, exc.message, field_name)
+
+
+def validation_problem(exc: HTTPException) -> ProblemDetailsException:
+    """Litestar's request validation errors, with the first offending field named on top
+    (``body`` when the body as a whole could not be read)."""
+    errors = exc.extra if isinstance(exc.extra, list) else []
+    first = next((e for e in errors if isinstance(e, dict) and e.get("key")), {})
+    detail = first.get("message") or getattr(exc, "title", None) or exc.detail
+    if not first:
+        return problem(400, str(detail), "body", errors=errors or None)
+    named = re.search(r"(unknown|missing required) field `([^`]+)`", str(detail))
+    if named is None:
+        field_name = str(first["key"])
+    elif named.group(1) == "unknown" or first["key"] in ("", "body"):
+        field_name = named.group(2)
+    else:
+        field_name = f"{first['key']}.{named.group(2)}"
+    return problem(400, str(detail), field_name, errors=errors)
+
+
+def client_problem(exc: ClientException) -> ProblemDetailsException:
+    """4xx from Litestar itself; a body that is not valid JSON is named as field ``body``."""
+    if type(exc) is ClientException and exc.status_code == 400:
+        detail = getattr(exc, "title", None) or exc.detail
+        return problem(400, f"the request body could not be read: {detail}", "body")
+    return ProblemDetailsException(
+        status_code=exc.status_code, detail=exc.detail, extra=exc.extra, headers=exc.headers
+    )
+
+
+def mjd_error(request: Request, exc: Exception) -> Response[Any]:
+    """Domain errors that reach the app: a DataError names its field, others are 400."""
+    problem_exc = data_error(exc) if isinstance(exc, DataError) else problem(400, str(exc))
+    return problem_exc.to_response(request)
+
+
+__all__ = ["MEDIA_TYPE", "MjdError", "ProblemDetails", "problem", "responses"]

@@ -19,6 +19,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from services.cli.progress import ProgressBar
+
 #: module and queue of each worker the stack runs
 WORKERS = (
     ("services.generator.worker", "mjd"),
@@ -146,8 +148,6 @@ class Stack:
 
 
 def _wait_for_job(client: Any, job: dict[str, Any], label: str) -> dict[str, Any]:
-    from services.cli import ProgressBar
-
     bar = ProgressBar(label)
     while job["state"] not in ("SUCCESS", "FAILURE", "REVOKED"):
         time.sleep(1)

@@ -1,0 +1,41 @@
+"""Liveness, readiness and the Prometheus scrape."""
+
+from __future__ import annotations
+
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
+
+from services.api import observability, urls
+from services.api.domain.health import readiness
+from services.api.schemas import Health, Readiness
+from services.predictor import Predictor
+from shared.queue import JobQueue
+
+
+class HealthController(Controller):
+    tags = ("health",)
+
+    @get(urls.HEALTHZ, operation_id="healthz", summary="The process is alive")
+    async def healthz(self) -> Health:
+        return Health(status="ok")
+
+    @get(
+        urls.READYZ,
+        sync_to_thread=True,
+        operation_id="readyz",
+        summary="Ready: the queue answers, every queue has a worker; the model being served",
+        responses={503: ResponseSpec(Readiness, description="Not ready; reason says why")},
+    )
+    def readyz(
+        self,
+        queue: NamedDependency[JobQueue],
+        required_queues: NamedDependency[tuple[str, ...]],
+        predictor: NamedDependency[Predictor],
+    ) -> Response[Readiness]:
+        ready = readiness(queue, required_queues, predictor)
+        return Response(ready, status_code=200 if ready.status == "ready" else 503)
+
+    @get(urls.PROMETHEUS, sync_to_thread=True, include_in_schema=False)
+    def metrics(self, queue: NamedDependency[JobQueue]) -> Response[bytes]:
+        return Response(observability.scrape(queue), media_type=observability.MEDIA_TYPE)

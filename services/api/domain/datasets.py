@@ -1,0 +1,108 @@
+"""Datasets: instances stored under an id, from a request body, a vendored set or a file."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from litestar.datastructures import UploadFile
+
+from services.api.problems import data_error, problem
+from services.api.schemas import DatasetView
+from shared import layout
+from shared.artifacts import ArtifactStore, check_id, new_id
+from shared.datasets import VENDORED, instance_from_record, read_instances, vendored_path
+from shared.errors import DataError
+from shared.schemas import Instance
+
+UPLOAD_SUFFIXES = (".jsonl", ".json", ".csv")
+
+
+def instances_jsonl(instances: list[Instance]) -> bytes:
+    return b"".join(msgspec.json.encode(i.to_json()) + b"\n" for i in instances)
+
+
+def parse_instances(records: list[dict[str, Any]], field_name: str) -> list[Instance]:
+    """Instances from request records; errors name ``field_name[row].field``."""
+    if not records:
+        raise problem(422, "must not be empty", field_name)
+    out, seen = [], set()
+    for index, record in enumerate(records):
+        try:
+            instance = instance_from_record(record)
+        except DataError as exc:
+            raise data_error(exc, f"{field_name}[{index}].") from None
+        if instance.id in seen:
+            raise problem(422, f"duplicate id {instance.id!r}", f"{field_name}[{index}].id")
+        seen.add(instance.id)
+        out.append(instance)
+    return out
+
+
+class DatasetService:
+    def __init__(self, store: ArtifactStore) -> None:
+        self.store = store
+
+    def create(
+        self, instances: list[dict[str, Any]] | None, vendored: str | None, name: str | None
+    ) -> DatasetView:
+        if (instances is None) == (vendored is None):
+            raise problem(422, "give exactly one of 'instances' or 'vendored'", "instances")
+        if vendored is not None:
+            if vendored not in VENDORED:
+                raise problem(422, f"unknown dataset; vendored: {', '.join(VENDORED)}", "vendored")
+            return self._store(read_instances(vendored_path(vendored)), name or vendored)
+        return self._store(parse_instances(instances or [], "instances"), name)
+
+    def upload(self, upload: UploadFile | None) -> DatasetView:
+        if not isinstance(upload, UploadFile):
+            raise problem(422, "upload the dataset as the multipart form field 'file'", "file")
+        suffix = Path(upload.filename or "upload.jsonl").suffix.lower()
+        if suffix not in UPLOAD_SUFFIXES:
+            raise problem(422, "expected a .jsonl, .json or .csv file", "file")
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / f"upload{suffix}"
+            path.write_bytes(upload.file.read())
+            try:
+                instances = read_instances(path)
+            except DataError as exc:
+                detail = exc.message if exc.row is None else f"row {exc.row}: {exc.message}"
+                raise problem(422, detail, f"file.{exc.field}" if exc.field else "file") from None
+        return self._store(instances, upload.filename)
+
+    def _store(self, instances: list[Instance], name: str | None) -> DatasetView:
+        view = DatasetView(
+            id=new_id(),
+            name=name,
+            instances=len(instances),
+            with_human=sum(i.human is not None for i in instances),
+            with_explanations=sum(bool(i.explanations) for i in instances),
+            created=time.time(),
+        )
+        self.store.write_bytes(
+            layout.DATASETS, view.id, layout.DATASET_INSTANCES, instances_jsonl(instances)
+        )
+        self.store.write_json(
+            layout.DATASETS, view.id, layout.DATASET_META, msgspec.structs.asdict(view)
+        )
+        return view
+
+    def get(self, dataset_id: str) -> DatasetView:
+        try:
+            check_id(dataset_id, "dataset_id")
+            meta = self.store.read_json(layout.DATASETS, dataset_id, layout.DATASET_META)
+        except (DataError, FileNotFoundError):
+            raise problem(404, f"no dataset {dataset_id!r}", "dataset_id") from None
+        return msgspec.convert(meta, DatasetView)
+
+    def instances(self, dataset_id: str, field_name: str) -> list[Instance]:
+        try:
+            check_id(dataset_id, field_name)
+        except DataError as exc:
+            raise problem(422, exc.message, field_name) from None
+        if not layout.dataset_exists(self.store, dataset_id):
+            raise problem(404, f"no dataset {dataset_id!r}", field_name)
+        return layout.dataset_instances(self.store, dataset_id)

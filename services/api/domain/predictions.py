@@ -1,0 +1,145 @@
+"""Predictions and the model registry, over the serving core (services.predictor)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+from litestar.plugins.problem_details import ProblemDetailsException
+
+from services.api.problems import problem
+from services.api.schemas import (
+    ModelList,
+    ModelView,
+    PredictionOut,
+    PredictOut,
+    Promotion,
+    ServingView,
+    convert,
+)
+from services.predictor import NoModel, Prediction, Predictor, QueueFull
+from shared.labels import LABELS
+from shared.metrics import entropy
+from shared.registry import ModelRegistry, UnknownVersion
+from shared.settings import Settings
+from shared.telemetry import PREDICT_REJECTED
+
+LABEL_NAMES = [str(label) for label in LABELS]
+
+
+def serving_view(model: Any) -> ServingView | None:
+    return msgspec.convert(model.describe(), ServingView) if model is not None else None
+
+
+class Predictions:
+    def __init__(self, predictor: Predictor, settings: Settings) -> None:
+        self.predictor = predictor
+        self.settings = settings
+
+    def checked_pairs(
+        self, premises: Sequence[Any], hypotheses: Sequence[Any], fields: tuple[str, str]
+    ) -> list[tuple[str, str]]:
+        """Pairs within the server's limits; errors name the offending field, where
+        ``fields`` are format strings taking the row index."""
+        limits = self.settings
+        listed = fields[0].split("[")[0]
+        if not premises:
+            raise problem(422, "must not be empty", listed)
+        if len(premises) > limits.predict_max_instances:
+            raise problem(
+                422,
+                f"{len(premises)} instances; at most {limits.predict_max_instances} per request",
+                listed,
+            )
+        pairs = []
+        for index, texts in enumerate(zip(premises, hypotheses, strict=True)):
+            for template, text in zip(fields, texts, strict=True):
+                name = template.format(index)
+                if not isinstance(text, str) or not text.strip():
+                    raise problem(422, "must be a non-empty string", name)
+                if len(text) > limits.predict_max_chars:
+                    raise problem(
+                        422,
+                        f"{len(text)} characters; at most {limits.predict_max_chars} "
+                        "(texts past the model's token limit but within this are truncated)",
+                        name,
+                    )
+            pairs.append((texts[0], texts[1]))
+        return pairs
+
+    async def run(self, pairs: list[tuple[str, str]], version: str | None) -> Prediction:
+        try:
+            return await self.predictor.predict(pairs, version)
+        except QueueFull:
+            PREDICT_REJECTED.inc()
+            raise ProblemDetailsException(
+                status_code=429,
+                detail="the prediction queue is full; retry shortly",
+                headers={"Retry-After": "1"},
+            ) from None
+        except NoModel as exc:
+            raise problem(503, str(exc)) from None
+        except UnknownVersion as exc:
+            raise problem(404, exc.message, "model") from None
+
+    async def predict(self, instances: Sequence[Any], version: str | None) -> PredictOut:
+        """Distributions for ``instances`` (objects with premise, hypothesis and id)."""
+        pairs = self.checked_pairs(
+            [i.premise for i in instances],
+            [i.hypothesis for i in instances],
+            ("instances[{}].premise", "instances[{}].hypothesis"),
+        )
+        result = await self.run(pairs, version)
+        rows = zip(
+            instances, result.probabilities, entropy(result.probabilities), result.truncated,
+            strict=True,
+        )  # fmt: skip
+        return PredictOut(
+            model=serving_view(result.model),
+            labels=LABEL_NAMES,
+            predictions=[
+                PredictionOut(id=i.id, distribution=p.tolist(), entropy=float(h), truncated=t)
+                for i, p, h, t in rows
+            ],
+            warnings=[
+                f"instances[{i}]: longer than {result.model.max_length} tokens; truncated "
+                "(longest text first)"
+                for i, flag in enumerate(result.truncated)
+                if flag
+            ],
+        )
+
+
+class Models:
+    def __init__(self, registry: ModelRegistry, predictor: Predictor) -> None:
+        self.registry = registry
+        self.predictor = predictor
+
+    def list(self) -> ModelList:
+        return ModelList(
+            promoted=self.registry.promoted(),
+            serving=serving_view(self.predictor.current),
+            models=[convert(m, ModelView) for m in self.registry.versions()],
+        )
+
+    def get(self, version: str) -> ModelView:
+        try:
+            return convert(self.registry.get(version), ModelView)
+        except UnknownVersion as exc:
+            raise problem(404, exc.message, "version") from None
+
+    async def promote(self, version: str) -> Promotion:
+        """Make ``version`` the served model; this server switches before answering, other
+        replicas within MJD_MODEL_POLL_SECONDS."""
+        self.get(version)
+        pointer = self.registry.promote(version)
+        try:
+            loaded = await self.predictor.reload()
+        except Exception as exc:
+            raise problem(
+                500, f"promoted, but the model failed to load: {exc}", "version"
+            ) from None
+        return Promotion(
+            version=version, promoted=pointer["promoted"], serving=serving_view(loaded)
+        )

@@ -1,0 +1,130 @@
+"""What each kind of job needs before it is queued: its request checked against the
+domain's own rules (run spec, explanation orders, training targets) and its input files."""
+
+from __future__ import annotations
+
+import msgspec
+import numpy as np
+
+from services.api.domain.datasets import DatasetService, instances_jsonl, parse_instances
+from services.api.domain.jobs import JobService
+from services.api.problems import data_error, problem
+from services.api.schemas import (
+    DistributionsRef,
+    JobView,
+    MetricsJobIn,
+    MjdJobIn,
+    TrainingJobIn,
+    spec_of,
+)
+from shared import layout
+from shared.errors import DataError
+from shared.method.runs import RunSpec, explanation_orders
+from shared.schemas import Judgment
+from shared.targets import check_targets, resolve
+from shared.training import TrainSpec
+
+
+def checked_rows(rows: list[list[float]], field_name: str) -> np.ndarray:
+    """Distributions of a request, each checked (errors name ``field_name[row]``)."""
+    if not rows:
+        raise problem(422, "must not be empty", field_name)
+    for index, row in enumerate(rows):
+        try:
+            Judgment.from_probs(row, f"{field_name}[{index}]")
+        except DataError as exc:
+            raise problem(422, exc.message, exc.field) from None
+    return np.asarray(rows, dtype=np.float64)
+
+
+def same_length(human: np.ndarray, model: np.ndarray) -> None:
+    if len(human) != len(model):
+        raise problem(422, f"row counts differ: human {len(human)}, model {len(model)}", "model")
+
+
+def distributions_file(ids: list[str], rows: np.ndarray) -> bytes:
+    return b"".join(
+        msgspec.json.encode({"id": i, "distribution": r.tolist()}) + b"\n"
+        for i, r in zip(ids, rows, strict=True)
+    )
+
+
+class Submissions:
+    def __init__(self, jobs: JobService, datasets: DatasetService) -> None:
+        self.jobs = jobs
+        self.datasets = datasets
+
+    def mjd(self, data: MjdJobIn) -> JobView:
+        """MJD generation for a stored dataset or inline instances; k and labels are checked
+        for every item before queueing."""
+        if (data.instances is None) == (data.dataset_id is None):
+            raise problem(422, "give exactly one of 'dataset_id' or 'instances'", "dataset_id")
+        try:
+            run = RunSpec(**spec_of(data.run))
+        except DataError as exc:
+            raise data_error(exc, "run.") from None
+        if data.dataset_id is not None:
+            instances = self.datasets.instances(data.dataset_id, "dataset_id")
+        else:
+            instances = parse_instances(data.instances or [], "instances")
+        for index, instance in enumerate(instances):
+            try:
+                explanation_orders(instance, run)
+            except DataError as exc:
+                raise data_error(exc, f"instances[{index}].") from None
+        spec = {"run": spec_of(data.run), "dataset_id": data.dataset_id, "items": len(instances)}
+        return self.jobs.submit("mjd", spec, {layout.MJD_INPUT: instances_jsonl(instances)})
+
+    def _resolve(self, ref: DistributionsRef, field_name: str) -> tuple[list[str], np.ndarray]:
+        given = [
+            n for n in ("dataset_id", "job_id", "distributions") if getattr(ref, n) is not None
+        ]
+        if len(given) != 1:
+            raise problem(422, "give exactly one of dataset_id, job_id, distributions", field_name)
+        if ref.distributions is not None:
+            rows = checked_rows(ref.distributions, f"{field_name}.distributions")
+            return [f"row-{i + 1}" for i in range(len(rows))], rows
+        if ref.dataset_id is not None:
+            where = f"{field_name}.dataset_id"
+            instances = self.datasets.instances(ref.dataset_id, where)
+            if any(i.human is None for i in instances):
+                raise problem(422, "dataset has items without a human distribution", where)
+            return [i.id for i in instances], np.array([i.human.probs for i in instances])
+        records = self.jobs.finished_mjd_records(ref.job_id or "", f"{field_name}.job_id")
+        return [r["id"] for r in records], np.array([r["distribution"] for r in records])
+
+    def metrics(self, data: MetricsJobIn) -> JobView:
+        """An evaluation (report and ternary plot) of stored or inline distributions."""
+        human_ids, human = self._resolve(data.human, "human")
+        model_ids, model = self._resolve(data.model, "model")
+        if human_ids[0].startswith("row-") or model_ids[0].startswith("row-"):
+            same_length(human, model)
+            model_ids = human_ids = [f"row-{i + 1}" for i in range(len(human))]
+        elif set(human_ids) != set(model_ids):
+            raise problem(422, "human and model cover different item ids", "model")
+        spec = {"plot": data.plot, "bootstrap": data.bootstrap, "seed": data.seed}
+        files = {
+            layout.METRICS_HUMAN: distributions_file(human_ids, human),
+            layout.METRICS_MODEL: distributions_file(model_ids, model),
+        }
+        return self.jobs.submit("metrics", spec, files)
+
+    def training(self, data: TrainingJobIn) -> JobView:
+        """Distillation of a student; its data, dev set and calibration are checked by the
+        trainer's own rules before queueing."""
+        try:
+            TrainSpec(**spec_of(data.train))
+        except DataError as exc:
+            raise data_error(exc, "train.") from None
+        if data.calibrate_on is not None and data.calibrate_on < 1:
+            raise problem(422, "must be at least 1", "calibrate_on")
+        store = self.jobs.store
+        try:
+            check_targets(resolve(store, data.data, "data"), data.calibrate_on)
+            if data.dev is not None:
+                check_targets(resolve(store, data.dev, "dev"))
+        except DataError as exc:
+            raise data_error(exc) from None
+        spec = spec_of(data)
+        spec["train"] = spec_of(data.train)
+        return self.jobs.submit("training", spec, {})

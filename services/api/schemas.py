@@ -1,0 +1,272 @@
+"""Request and response bodies of the REST API, typed for the OpenAPI document.
+
+Bodies that configure a run or a training are built from the domain specs (``RunSpec``,
+``TrainSpec``) field by field, so each default and each choice lives once, in the spec;
+the spec's own checks then run on the request (422 naming the field). Unknown fields are
+refused (400).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, get_type_hints
+
+import msgspec
+from msgspec import Struct
+
+from shared.method.runs import RunSpec
+from shared.metrics import MetricReport
+from shared.queue import JobKind, JobState
+from shared.training import TrainSpec
+
+
+def spec_struct(name: str, spec: type, exclude: tuple[str, ...] = ()) -> type[Struct]:
+    """A request struct with the fields, types and defaults of the ``spec`` dataclass."""
+    hints = get_type_hints(spec)
+    fields = [
+        (field.name, hints[field.name], field.default)
+        for field in dataclasses.fields(spec)
+        if field.name not in exclude
+    ]
+    return msgspec.defstruct(name, fields, forbid_unknown_fields=True, kw_only=True)
+
+
+#: a run as a request sets it (bias and template version are the server's)
+RunIn = spec_struct("RunIn", RunSpec, exclude=("bias", "template_version"))
+TrainIn = spec_struct("TrainIn", TrainSpec)
+
+
+def spec_of(body: Struct) -> dict[str, Any]:
+    return msgspec.structs.asdict(body)
+
+
+# ---------------------------------------------------------------------------- requests
+
+
+class DatasetIn(Struct, forbid_unknown_fields=True):
+    instances: list[dict[str, Any]] | None = None
+    vendored: str | None = None
+    name: str | None = None
+
+
+class MjdJobIn(Struct, forbid_unknown_fields=True):
+    dataset_id: str | None = None
+    instances: list[dict[str, Any]] | None = None
+    run: RunIn = msgspec.field(default_factory=RunIn)  # type: ignore[valid-type]
+
+
+class MetricsIn(Struct, forbid_unknown_fields=True):
+    human: list[list[float]]
+    model: list[list[float]]
+    bootstrap: int = 1000
+    seed: int = 0
+
+
+class DistributionsRef(Struct, forbid_unknown_fields=True):
+    dataset_id: str | None = None
+    job_id: str | None = None
+    distributions: list[list[float]] | None = None
+
+
+class MetricsJobIn(Struct, forbid_unknown_fields=True):
+    human: DistributionsRef
+    model: DistributionsRef
+    plot: bool = True
+    bootstrap: int = 1000
+    seed: int = 0
+
+
+class TrainingJobIn(Struct, forbid_unknown_fields=True):
+    data: dict[str, str]
+    dev: dict[str, str] | None = None
+    calibrate_on: int | None = None
+    train: TrainIn = msgspec.field(default_factory=TrainIn)  # type: ignore[valid-type]
+    quantize: bool = True
+    promote: bool = False
+
+
+class PairIn(Struct, forbid_unknown_fields=True):
+    premise: str
+    hypothesis: str
+    id: str | None = None
+
+
+class PredictIn(Struct, forbid_unknown_fields=True):
+    instances: list[PairIn]
+    model: str | None = None
+
+
+# ---------------------------------------------------------------------------- responses
+
+
+class DatasetView(Struct):
+    id: str
+    name: str | None
+    instances: int
+    with_human: int
+    with_explanations: int
+    created: float
+
+
+class Progress(Struct):
+    done: int
+    total: int
+
+
+class JobLinks(Struct):
+    self_: str = msgspec.field(name="self")
+    result: str = ""
+    artifacts: list[str] = msgspec.field(default_factory=list)
+
+
+class SummaryRow(Struct):
+    """KL, JS distance, TVD and D.Corr: the four headline numbers."""
+
+    kl: float | None
+    jsd: float | None
+    tvd: float | None
+    dcorr: float | None
+
+
+class MjdSeconds(Struct):
+    model: float
+    generation: float
+
+
+class MjdSummary(Struct, tag_field="kind", tag="mjd"):
+    job_id: str
+    items: int
+    model: str
+    backend: str
+    artifacts: list[str]
+    seconds: MjdSeconds
+
+
+class MetricsSummary(Struct, tag_field="kind", tag="metrics"):
+    job_id: str
+    items: int
+    summary_row: SummaryRow
+    artifacts: list[str]
+    seconds: float
+
+
+class TrainingSummary(Struct, tag_field="kind", tag="training"):
+    job_id: str
+    version: str
+    promoted: bool
+    items: int
+    best_epoch: int
+    dev: SummaryRow
+    parity_max_abs_diff: float
+    artifacts: list[str]
+    seconds: float
+
+
+JobSummary = MjdSummary | MetricsSummary | TrainingSummary
+
+
+class JobView(Struct):
+    id: str
+    kind: JobKind
+    state: JobState
+    created: float | None
+    progress: Progress | None
+    error: str | None
+    summary: JobSummary | None
+    links: JobLinks
+
+
+class JobList(Struct):
+    total: int
+    offset: int
+    limit: int
+    jobs: list[JobView]
+
+
+class MjdRecordOut(Struct):
+    """One item's MJD with the raw label logits it was aggregated from."""
+
+    id: str
+    distribution: list[float]
+    label_logits: list[list[list[float]]]
+    letter_mass: list[list[float]]
+    explanation_orders: list[list[int]]
+    missing_mass: list[list[list[float]]] | None
+    spec: dict[str, Any]
+
+
+class FileDigest(Struct):
+    sha256: str
+    bytes: int
+
+
+class ModelView(Struct):
+    """A published student version (its registry metadata)."""
+
+    version: str
+    created: float
+    base_model: str
+    spec: TrainSpec
+    training_data: dict[str, Any]
+    training: dict[str, Any]
+    export: dict[str, Any]
+    files: dict[str, FileDigest]
+    job_id: str | None = None
+
+
+class JobResult(Struct, omit_defaults=True):
+    """A finished job's result: MJD records, a metric report, or the trained model."""
+
+    summary: JobSummary
+    records: list[MjdRecordOut] | None = None
+    report: MetricReport | None = None
+    model: ModelView | None = None
+
+
+class ServingView(Struct):
+    version: str
+    variant: str
+    provider: str
+    max_length: int
+
+
+class ModelList(Struct):
+    promoted: str | None
+    serving: ServingView | None
+    models: list[ModelView]
+
+
+class Promotion(Struct):
+    version: str
+    promoted: float
+    serving: ServingView | None
+
+
+class PredictionOut(Struct):
+    id: str | None
+    distribution: list[float]
+    entropy: float
+    truncated: bool
+
+
+class PredictOut(Struct):
+    model: ServingView
+    labels: list[str]
+    predictions: list[PredictionOut]
+    warnings: list[str]
+
+
+class Health(Struct):
+    status: str
+
+
+class Readiness(Struct):
+    status: str
+    reason: str | None = None
+    workers: list[str] | None = None
+    predictor: ServingView | None = None
+
+
+def convert(value: Any, kind: type[Any]) -> Any:
+    """A stored JSON document (a summary, a model's metadata) as its response type."""
+    return msgspec.convert(value, kind, strict=False)

@@ -1,0 +1,105 @@
+"""What every command group parses with: a parser whose usage errors look like input errors,
+argument types that reject bad values at the command line, and spec options whose defaults
+stay in the spec dataclasses (``RunSpec``, ``TrainSpec``) rather than being copied here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+from typing import Any, NoReturn, TypeAlias, TypeVar
+
+EXIT_USAGE = 2
+T = TypeVar("T")
+
+#: what ``commands.add_parser`` is called on (argparse's sub-parsers action)
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line (status 2) like every other input error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def existing_file(text: str) -> Path:
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {text}")
+    return path
+
+
+def input_file(text: str) -> Path:
+    """A file path, or the name of a vendored dataset (explained, dev, varierr)."""
+    from shared.datasets import VENDORED, vendored_path
+
+    if text in VENDORED and not Path(text).exists():
+        return vendored_path(text)
+    return existing_file(text)
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    value = non_negative_int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def add_format_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("table", "json"), default="table", dest="output")
+
+
+def add_report_options(parser: argparse.ArgumentParser) -> None:
+    add_format_option(parser)
+    parser.add_argument(
+        "--bootstrap", type=non_negative_int, default=1000, help="resamples for CIs (0: none)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap / estimator seed")
+
+
+def add_spec_option(
+    parser: argparse.ArgumentParser,
+    spec: type[Any],
+    name: str,
+    help: str | None = None,
+    **options: Any,
+) -> None:
+    """``--name`` for the field ``name`` of the dataclass ``spec``: left out of the parsed
+    arguments unless given, so :func:`spec_from_args` keeps the dataclass default, which the
+    help shows (flags and fields whose default is None say what they mean in ``help``)."""
+    (field,) = [f for f in dataclasses.fields(spec) if f.name == name]
+    default = field.default
+    shown = default is not None and default is not dataclasses.MISSING
+    if shown and not isinstance(default, bool):
+        help = f"{help} (default: {default})" if help else f"default: {default}"
+    parser.add_argument(
+        "--" + name.replace("_", "-"), default=argparse.SUPPRESS, help=help, **options
+    )
+
+
+def spec_from_args(cls: type[T], args: argparse.Namespace) -> T:
+    """A spec dataclass from the options of the same names (the rest keep their defaults)."""
+    names = {field.name for field in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**{name: value for name, value in vars(args).items() if name in names})

@@ -1,0 +1,87 @@
+"""``mjd evaluate`` and ``mjd baselines``: score distributions against human ones. They need
+no model, so nothing here imports torch and both start fast."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from services.cli.args import Commands, add_report_options, existing_file, input_file
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from shared.datasets import align, read_distributions
+    from shared.metrics import evaluate
+
+    human = read_distributions(args.human, args.human_format)
+    model = read_distributions(args.model, args.model_format)
+    _, human_probs, model_probs = align(human, model)
+    report = evaluate(
+        human_probs,
+        model_probs,
+        resamples=args.bootstrap,
+        seed=args.seed,
+        dcorr_method=args.dcorr,
+    )
+    if args.plot:
+        from shared.plots import save_ternary
+
+        save_ternary(args.plot, human_probs, model_probs, title=Path(args.model).name)
+    if args.output == "json":
+        print(json.dumps({"human": str(args.human), "model": str(args.model), **report.to_json()}))
+    else:
+        print(f"human: {args.human}\nmodel: {args.model}")
+        print(report.to_table())
+        if args.plot:
+            print(f"plot: {args.plot}")
+    return 0
+
+
+def cmd_baselines(args: argparse.Namespace) -> int:
+    from shared.baselines import BASELINES, evaluate_baselines
+    from shared.datasets import read_instances, vendored_path
+
+    path = args.data or vendored_path("explained")
+    reports = evaluate_baselines(
+        read_instances(path, args.data_format), resamples=args.bootstrap, seed=args.seed
+    )
+    if args.output == "json":
+        print(
+            json.dumps(
+                {"data": str(path), "baselines": {k: r.to_json() for k, r in reports.items()}}
+            )
+        )
+        return 0
+    print(f"data: {path} ({next(iter(reports.values())).n} items)")
+    print(f"{'baseline':<22}{'KL':>9}{'JSD':>9}{'TVD':>9}{'D.Corr':>9}")
+    for name, report in reports.items():
+        print(f"{name:<22}" + "".join(f"{v:>9.4f}" for v in report.summary_row()))
+    unavailable = [name for name in BASELINES if name not in reports]
+    if unavailable:
+        print(f"not available for this file (missing labels): {', '.join(unavailable)}")
+    return 0
+
+
+def register(commands: Commands, formats: tuple[str, ...]) -> None:
+    evaluate = commands.add_parser(
+        "evaluate", help="compare model distributions with human distributions"
+    )
+    evaluate.add_argument(
+        "--human", type=input_file, required=True, help="a file, or: explained, dev, varierr"
+    )
+    evaluate.add_argument("--model", type=input_file, required=True)
+    evaluate.add_argument("--human-format", choices=formats, default="auto")
+    evaluate.add_argument("--model-format", choices=formats, default="auto")
+    evaluate.add_argument("--plot", help="write a ternary plot here (.png or .svg)")
+    evaluate.add_argument("--dcorr", choices=("auto", "exact", "estimate"), default="auto")
+    add_report_options(evaluate)
+    evaluate.set_defaults(handler=cmd_evaluate)
+
+    baselines = commands.add_parser("baselines", help="score the reference baselines")
+    baselines.add_argument(
+        "--data", type=existing_file, help="default: the vendored 341 explained items"
+    )
+    baselines.add_argument("--data-format", choices=formats, default="auto")
+    add_report_options(baselines)
+    baselines.set_defaults(handler=cmd_baselines)

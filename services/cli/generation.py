@@ -1,0 +1,132 @@
+"""``mjd generate`` and ``mjd calibrate``: make MJDs with an LLM and fit their temperature.
+The run options are ``RunSpec`` fields and keep its defaults; the LLM backends (torch,
+transformers) are imported only when ``mjd generate`` runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from services.cli.args import (
+    Commands,
+    add_format_option,
+    add_spec_option,
+    existing_file,
+    input_file,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    spec_from_args,
+)
+from services.cli.progress import ProgressBar
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from services.generator.backends import create_backend
+    from services.generator.engine import generate
+    from shared.datasets import read_instances, write_jsonl
+    from shared.method.runs import RunSpec
+
+    spec = spec_from_args(RunSpec, args)
+    instances = read_instances(args.input, args.input_format)
+    if args.limit:
+        instances = instances[: args.limit]
+    options: dict[str, object] = {}
+    if args.backend == "transformers":
+        options = {"dtype": args.dtype, "batch_size": args.batch_size}
+        if args.device:
+            options["device"] = args.device
+    else:
+        options = {"base_url": args.base_url, "mode": args.openai_mode}
+    started = time.monotonic()
+    backend = create_backend(args.backend, args.model, **options)
+    loaded = time.monotonic()
+    records = generate(instances, backend, spec, progress=ProgressBar("prompts"))
+    write_jsonl(args.out, (record.to_json() for record in records))
+    print(
+        f"wrote {len(instances)} MJDs to {args.out} (model {backend.model_id}; "
+        f"load {loaded - started:.1f}s, generation {time.monotonic() - loaded:.1f}s)"
+    )
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from shared.method.calibration import calibrate_file
+
+    summary = calibrate_file(
+        args.mjd, args.human, out=args.out, folds=args.folds, fit_bias=args.bias, seed=args.seed
+    )
+    print(json.dumps(summary, indent=None if args.output == "json" else 2))
+    return 0
+
+
+def register(commands: Commands, formats: tuple[str, ...]) -> None:
+    from services.generator.backends import BACKENDS
+    from shared.method.aggregation import AGGREGATIONS
+    from shared.method.runs import MAX_K, SHORTFALL_POLICIES, RunSpec
+
+    generate = commands.add_parser("generate", help="make MJDs with an LLM")
+    generate.add_argument(
+        "--input", type=input_file, required=True, help="a file, or: explained, dev, varierr"
+    )
+    generate.add_argument("--input-format", choices=formats, default="auto")
+    generate.add_argument("--out", required=True, help="MJD records as JSON lines")
+    add_spec_option(
+        generate, RunSpec, "k", type=int, choices=range(MAX_K + 1), help="explanations per prompt"
+    )
+    add_spec_option(
+        generate,
+        RunSpec,
+        "explicit",
+        action="store_true",
+        help="append each explanation's label ('So I choose ...')",
+    )
+    add_spec_option(
+        generate,
+        RunSpec,
+        "max_orders",
+        type=positive_int,
+        help="explanation orders per item (seeded sample); default: all",
+    )
+    add_spec_option(
+        generate,
+        RunSpec,
+        "shortfall",
+        choices=SHORTFALL_POLICIES,
+        help="items with fewer than k explanations",
+    )
+    add_spec_option(generate, RunSpec, "aggregation", choices=AGGREGATIONS)
+    add_spec_option(generate, RunSpec, "temperature", type=positive_float)
+    add_spec_option(generate, RunSpec, "seed", type=int)
+    generate.add_argument("--backend", choices=BACKENDS, default="transformers")
+    generate.add_argument("--model", help="model dir or .gguf (transformers), model name (openai)")
+    generate.add_argument(
+        "--dtype",
+        choices=("auto", "fp32", "bf16", "fp16"),
+        default="auto",
+        help="auto: bf16 on CUDA, fp32 on CPU",
+    )
+    generate.add_argument("--device", help="torch device; default cuda when available")
+    generate.add_argument("--batch-size", type=positive_int, default=16)
+    generate.add_argument("--base-url", help="OpenAI-compatible server (or OPENAI_BASE_URL)")
+    generate.add_argument("--openai-mode", choices=("chat", "completions"), default="chat")
+    generate.add_argument("--limit", type=positive_int, help="only the first N items")
+    generate.set_defaults(handler=cmd_generate)
+
+    calibrate = commands.add_parser(
+        "calibrate", help="fit the softmax temperature (and bias) of MJDs to human labels"
+    )
+    calibrate.add_argument("--mjd", type=existing_file, required=True, help="mjd generate output")
+    calibrate.add_argument("--human", type=input_file, required=True)
+    calibrate.add_argument(
+        "--folds",
+        type=non_negative_int,
+        default=0,
+        help="cross-fit over K folds (0: fit on all items)",
+    )
+    calibrate.add_argument("--bias", action="store_true", help="also fit a per-label bias")
+    calibrate.add_argument("--out", help="write the recalibrated MJD records here")
+    calibrate.add_argument("--seed", type=int, default=0, help="fold assignment seed")
+    add_format_option(calibrate)
+    calibrate.set_defaults(handler=cmd_calibrate)

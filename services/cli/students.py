@@ -1,0 +1,219 @@
+"""``mjd train``, ``mjd export`` and ``mjd predict``: a student's life from soft targets to
+served predictions. The training options are ``TrainSpec`` fields and keep its defaults;
+torch and ONNX Runtime are imported only when a command of this group runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from services.cli.args import (
+    Commands,
+    add_format_option,
+    add_spec_option,
+    existing_file,
+    input_file,
+    positive_float,
+    positive_int,
+    spec_from_args,
+)
+from services.cli.progress import ProgressBar
+from shared.errors import MjdError
+
+
+def _soft_labelled_data(args: argparse.Namespace, seed: int) -> tuple[object, dict[str, object]]:
+    """Training targets from --data (human distributions) or --mjd (MJDs, optionally
+    calibrated with ``seed``), and the provenance recorded with the model."""
+    from shared.datasets import read_instances
+    from shared.method.calibration import read_mjd_records
+    from shared.targets import mjd_targets
+    from shared.training import SoftLabelled
+
+    instances = read_instances(args.data, args.data_format)
+    provenance: dict[str, object] = {"data": str(args.data)}
+    if args.mjd is None:
+        if args.calibrate_on:
+            raise MjdError("--calibrate-on applies to --mjd targets only")
+        provenance["targets"] = "human"
+        return SoftLabelled.from_instances(instances), provenance
+    records = {r.id: r for r in read_mjd_records(args.mjd)}
+    unknown = sorted(set(records) - {i.id for i in instances})
+    if unknown:
+        raise MjdError(f"{args.mjd}: {len(unknown)} MJD ids not in {args.data}, e.g. {unknown[0]}")
+    instances = [i for i in instances if i.id in records]
+    targets = mjd_targets(instances, [records[i.id] for i in instances], args.calibrate_on, seed)
+    provenance.update(targets="mjd", mjd=str(args.mjd), calibration=targets.calibration)
+    return targets.data, provenance
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from services.trainer.student import save_checkpoint
+    from services.trainer.training import train
+    from shared.datasets import read_instances
+    from shared.training import SoftLabelled, TrainSpec
+
+    spec = spec_from_args(TrainSpec, args)
+    data, provenance = _soft_labelled_data(args, spec.seed)
+    if args.dev:
+        dev = SoftLabelled.from_instances(read_instances(args.dev))
+        provenance["dev"] = str(args.dev)
+    else:
+        data, dev = data.split(spec.dev_fraction, spec.seed)
+        provenance["dev"] = f"{spec.dev_fraction:.0%} of --data held out (seed {spec.seed})"
+    provenance.update(items=len(data), dev_items=len(dev))
+    result = train(data, dev, spec, progress=ProgressBar("steps"))
+    save_checkpoint(result.student, result.tokenizer, Path(args.out), result.info(spec, provenance))
+    if args.output == "json":
+        print(json.dumps(result.info(spec, provenance)))
+    else:
+        print(f"checkpoint {args.out} (best epoch {result.best_epoch}, {result.seconds:.0f}s)")
+        print(f"dev set ({len(dev)} items):")
+        print(result.dev_report.to_table() if result.dev_report else "")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from services.trainer.export import export_student
+    from services.trainer.student import load_checkpoint
+    from shared.datasets import read_instances
+    from shared.jobs import store
+    from shared.layout import MODEL_METADATA
+    from shared.registry import ModelRegistry, file_digests
+    from shared.training import SoftLabelled
+
+    if args.promote and not args.register:
+        raise MjdError("--promote needs --register")
+    student, tokenizer, info = load_checkpoint(args.checkpoint)
+    check = SoftLabelled.from_instances(read_instances(args.check)[: args.check_items])
+    registry = ModelRegistry(store())
+    if args.register:
+        version = registry.claim_version()
+        folder = registry.folder(version)
+    else:
+        version, folder = "local", Path(args.out)
+    report = export_student(student, tokenizer, check, folder, int8=not args.no_int8)
+    metadata = {**info, "export": report}
+    if args.register:
+        registry.publish(version, metadata)
+        if args.promote:
+            registry.promote(version)
+    else:
+        metadata.update(version=version, created=time.time(), files=file_digests(folder))
+        (folder / MODEL_METADATA).write_text(json.dumps(metadata, indent=2))
+    if args.output == "json":
+        print(json.dumps({"version": version, "folder": str(folder), **report}))
+        return 0
+    print(f"exported {folder} (version {version}{', promoted' if args.promote else ''})")
+    parity = report["parity"]
+    print(f"parity vs torch on {parity['items']} pairs: max |dp| {parity['max_abs_diff']:.2e}")
+    if "int8" in report:
+        print(f"int8 per-channel: max |dp| vs fp32 {report['int8']['max_abs_diff_vs_fp32']:.4f}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from services.predictor import LoadedModel
+    from shared.datasets import read_instances, write_jsonl
+    from shared.jobs import store
+    from shared.metrics import entropy
+    from shared.registry import VERSION_PATTERN, ModelRegistry
+
+    folder = Path(args.model)
+    if not folder.is_dir() and VERSION_PATTERN.match(args.model):
+        registry = ModelRegistry(store())
+        registry.get(args.model)
+        folder = registry.folder(args.model)
+    model = LoadedModel.load(
+        folder, provider=args.provider, variant=args.variant, max_batch=args.batch_size
+    )
+    instances = read_instances(args.input, args.input_format)
+    started = time.monotonic()
+    probabilities, truncated = model.predict([(i.premise, i.hypothesis) for i in instances])
+    seconds = time.monotonic() - started
+    entropies = entropy(probabilities)
+    write_jsonl(
+        args.out,
+        (
+            {"id": i.id, "distribution": p.tolist(), "entropy": float(h), "truncated": t}
+            for i, p, h, t in zip(instances, probabilities, entropies, truncated, strict=True)
+        ),
+    )
+    print(
+        f"wrote {len(instances)} predictions to {args.out} (model {model.version} "
+        f"{model.variant} on {model.provider}; {len(instances) / seconds:.0f} pairs/s; "
+        f"{sum(truncated)} truncated)"
+    )
+    return 0
+
+
+def register(commands: Commands, formats: tuple[str, ...]) -> None:
+    from shared.settings import PROVIDERS, VARIANTS
+    from shared.training import EARLY_STOPPING, TrainSpec
+
+    train = commands.add_parser(
+        "train", help="distil a student from soft targets (human distributions or MJDs)"
+    )
+    train.add_argument(
+        "--data",
+        type=input_file,
+        required=True,
+        help="instances (a file, or: explained, dev, varierr); their human distributions are "
+        "the targets unless --mjd is given",
+    )
+    train.add_argument("--data-format", choices=formats, default="auto")
+    train.add_argument("--mjd", type=existing_file, help="mjd generate output: train on MJDs")
+    train.add_argument(
+        "--calibrate-on",
+        type=positive_int,
+        help="fit the MJDs' temperature and bias on N labelled items first",
+    )
+    train.add_argument(
+        "--dev", type=input_file, help="early-stopping set (default: hold out --dev-fraction)"
+    )
+    train.add_argument("--out", required=True, help="checkpoint folder, read by mjd export")
+    add_spec_option(train, TrainSpec, "epochs", type=positive_int)
+    add_spec_option(train, TrainSpec, "batch_size", type=positive_int)
+    add_spec_option(train, TrainSpec, "learning_rate", type=positive_float)
+    add_spec_option(train, TrainSpec, "max_length", type=positive_int, help="tokens per pair")
+    add_spec_option(train, TrainSpec, "early_stopping", choices=EARLY_STOPPING)
+    add_spec_option(train, TrainSpec, "patience", type=positive_int)
+    add_spec_option(train, TrainSpec, "dev_fraction", type=positive_float)
+    add_spec_option(train, TrainSpec, "seed", type=int)
+    add_spec_option(
+        train, TrainSpec, "base_model", help="local Hugging Face encoder folder (default MiniLM)"
+    )
+    add_format_option(train)
+    train.set_defaults(handler=cmd_train)
+
+    export = commands.add_parser("export", help="export a trained student to ONNX")
+    export.add_argument("checkpoint", type=Path, help="mjd train --out folder")
+    where = export.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", help="write the model folder here")
+    where.add_argument(
+        "--register", action="store_true", help="publish as a new version in ARTIFACTS_DIR"
+    )
+    export.add_argument("--promote", action="store_true", help="with --register: serve it")
+    export.add_argument(
+        "--check",
+        type=input_file,
+        default="dev",
+        help="real pairs for the parity and accuracy report (default: dev)",
+    )
+    export.add_argument("--check-items", type=positive_int, default=256)
+    export.add_argument("--no-int8", action="store_true", help="skip the int8 variant")
+    add_format_option(export)
+    export.set_defaults(handler=cmd_export)
+
+    predict = commands.add_parser("predict", help="predict distributions with an exported model")
+    predict.add_argument(
+        "--model", required=True, help="mjd export folder, or a registry version (v3)"
+    )
+    predict.add_argument("--input", type=input_file, required=True)
+    predict.add_argument("--input-format", choices=formats, default="auto")
+    predict.add_argument("--out", required=True, help="predictions as JSON lines")
+    predict.add_argument("--variant", choices=VARIANTS, default="fp32")
+    predict.add_argument("--provider", choices=PROVIDERS, default="auto")
+    predict.add_argument("--batch-size", type=positive_int, default=32)
+    predict.set_defaults(handler=cmd_predict)

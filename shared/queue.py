@@ -1,0 +1,157 @@
+"""The API's side of the job queues: submit a job's task, revoke it, read its state, and see
+which queues have workers. :class:`CeleryQueue` talks to Celery over Redis and fails fast
+when Redis is down; :class:`MemoryQueue` is the in-package stand-in that API unit tests use
+(no Redis, no workers: states are set by the test)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, get_args, runtime_checkable
+
+import redis
+from celery import Celery
+from celery.result import AsyncResult
+
+from shared.celery_app import QUEUES, create_celery
+from shared.errors import MjdError
+from shared.settings import Settings
+
+JobKind = Literal["mjd", "metrics", "training"]
+JOB_KINDS: tuple[str, ...] = get_args(JobKind)
+#: the Celery task (by name) that runs each kind of job; the task name routes it to its queue
+TASKS = {"mjd": "mjd.generate", "metrics": "metrics.evaluate", "training": "training.train"}
+#: Celery's task states as a job reports them
+JobState = Literal[
+    "PENDING", "RECEIVED", "STARTED", "PROGRESS", "RETRY", "SUCCESS", "FAILURE", "REVOKED"
+]
+JOB_STATES: tuple[str, ...] = get_args(JobState)
+TERMINAL = ("SUCCESS", "FAILURE", "REVOKED")
+
+
+class QueueUnavailable(MjdError):
+    """The broker cannot be reached; the API answers 503."""
+
+
+@runtime_checkable
+class JobQueue(Protocol):
+    def ping(self) -> None:
+        """Return when the broker answers; raise :class:`QueueUnavailable` otherwise."""
+
+    def submit(self, kind: str, job_id: str) -> None:
+        """Queue the task of a ``kind`` job; the job id is its task id."""
+
+    def revoke(self, job_id: str) -> None:
+        """Drop a queued copy of the job's task."""
+
+    def state(self, job_id: str) -> tuple[str, Any]:
+        """The task's state and its info (progress while running, the error once failed)."""
+
+    def workers(self) -> dict[str, set[str]]:
+        """Each live worker and the queues it consumes."""
+
+    def depth(self) -> dict[str, int]:
+        """Messages waiting per queue."""
+
+
+class CeleryQueue:
+    """Celery over Redis, tuned for a request path: short socket timeouts and no retry loops,
+    so an outage is a quick 503 rather than a hung request."""
+
+    def __init__(self, settings: Settings) -> None:
+        if not settings.redis_url:
+            raise MjdError(
+                "REDIS_URL is not set (mjd up sets it, starting an embedded Redis if needed)"
+            )
+        self.url = settings.redis_url
+        self.app = self._fail_fast(create_celery("mjd-api", settings, settings.redis_url))
+
+    @staticmethod
+    def _fail_fast(app: Celery) -> Celery:
+        fast = {"socket_timeout": 2, "socket_connect_timeout": 2}
+        app.conf.broker_connection_timeout = 2
+        app.conf.broker_connection_max_retries = 1
+        app.conf.broker_transport_options = {**app.conf.broker_transport_options, **fast}
+        app.conf.result_backend_transport_options = {
+            **app.conf.result_backend_transport_options,
+            **fast,
+            "retry_policy": {
+                "max_retries": 2,
+                "interval_start": 0,
+                "interval_step": 0.2,
+                "interval_max": 0.5,
+            },
+        }
+        return app
+
+    def _redis(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url, socket_timeout=1, socket_connect_timeout=1)
+
+    def ping(self) -> None:
+        try:
+            self._redis().ping()
+        except redis.RedisError as exc:
+            raise QueueUnavailable(
+                f"the job queue is unavailable: Redis is unreachable ({exc})"
+            ) from None
+
+    def submit(self, kind: str, job_id: str) -> None:
+        self.ping()
+        try:
+            self.app.send_task(TASKS[kind], args=[job_id], task_id=job_id)
+        except Exception as exc:  # kombu raises its own OperationalError family
+            raise QueueUnavailable(f"could not queue the job: broker unreachable ({exc})") from None
+
+    def revoke(self, job_id: str) -> None:
+        self.app.control.revoke(job_id)
+
+    def state(self, job_id: str) -> tuple[str, Any]:
+        result = AsyncResult(job_id, app=self.app)
+        try:
+            return result.state, result.info
+        except redis.RedisError as exc:
+            raise QueueUnavailable(f"job state unavailable: Redis is unreachable ({exc})") from None
+
+    def workers(self) -> dict[str, set[str]]:
+        replies = self.app.control.inspect(timeout=1.0).active_queues() or {}
+        return {name: {queue["name"] for queue in queues} for name, queues in replies.items()}
+
+    def depth(self) -> dict[str, int]:
+        try:
+            client = self._redis()
+            return {queue: int(client.llen(queue)) for queue in QUEUES}
+        except redis.RedisError:
+            return {}
+
+
+@dataclass
+class MemoryQueue:
+    """A queue in memory: records what was submitted and revoked; a test sets states."""
+
+    submitted: list[tuple[str, str]] = field(default_factory=list)
+    revoked: list[str] = field(default_factory=list)
+    states: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    consumers: dict[str, set[str]] = field(
+        default_factory=lambda: {"memory@localhost": set(QUEUES)}
+    )
+    available: bool = True
+
+    def ping(self) -> None:
+        if not self.available:
+            raise QueueUnavailable("the job queue is unavailable")
+
+    def submit(self, kind: str, job_id: str) -> None:
+        self.ping()
+        self.submitted.append((kind, job_id))
+
+    def revoke(self, job_id: str) -> None:
+        self.revoked.append(job_id)
+
+    def state(self, job_id: str) -> tuple[str, Any]:
+        self.ping()
+        return self.states.get(job_id, ("PENDING", None))
+
+    def workers(self) -> dict[str, set[str]]:
+        return {name: set(queues) for name, queues in self.consumers.items()}
+
+    def depth(self) -> dict[str, int]:
+        return {queue: sum(kind == queue for kind, _ in self.submitted) for queue in QUEUES}

@@ -66,3 +66,14 @@ def publish_copy(store_root: Path, model: Path) -> str:
         metadata.pop(key, None)
     registry.publish(version, metadata)
     return version
+
+
+def assert_problem(response: Any, status: int, field: str | None = None) -> dict[str, Any]:
+    """Check an RFC 9457 problem-details answer (status, media type, detail, field)."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status and body["detail"]
+    if field is not None:
+        assert body["field"] == field, body
+    return body

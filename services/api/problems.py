@@ -13,7 +13,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.plugins.problem_details import ProblemDetailsException
 from msgspec import Struct
 
-from shared.errors import DataError, MjdError, NotFound
+from shared.errors import DataError, NotFound
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -80,6 +80,10 @@ def data_error(exc: DataError, prefix: str = "") -> ProblemDetailsException:
     return problem(status, exc.message, field_name)
 
 
+#: handler arguments whose query parameter has another name ("state" is reserved by Litestar)
+QUERY_NAMES = {"state_filter": "state"}
+
+
 def validation_problem(exc: HTTPException) -> ProblemDetailsException:
     """Litestar's request validation errors, with the first offending field named on top
     (``body`` when the body as a whole could not be read)."""
@@ -90,7 +94,7 @@ def validation_problem(exc: HTTPException) -> ProblemDetailsException:
         return problem(400, str(detail), "body", errors=errors or None)
     named = re.search(r"(unknown|missing required) field `([^`]+)`", str(detail))
     if named is None:
-        field_name = str(first["key"])
+        field_name = QUERY_NAMES.get(str(first["key"]), str(first["key"]))
     elif named.group(1) == "unknown" or first["key"] in ("", "body"):
         field_name = named.group(2)
     else:
@@ -113,5 +117,3 @@ def mjd_error(request: Request, exc: Exception) -> Response[Any]:
     problem_exc = data_error(exc) if isinstance(exc, DataError) else problem(400, str(exc))
     return problem_exc.to_response(request)
 
-
-__all__ = ["MEDIA_TYPE", "MjdError", "ProblemDetails", "problem", "responses"]

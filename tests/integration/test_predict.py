@@ -14,8 +14,8 @@ from litestar.testing import TestClient
 from services.api.app import create_app
 from shared import jobs
 from shared.registry import ModelRegistry
+from tests.conftest import assert_problem as _problem
 from tests.conftest import publish_copy
-from tests.integration.test_api import _problem
 
 PAIR = {"premise": "A man is playing a guitar on stage.", "hypothesis": "A man plays music."}
 

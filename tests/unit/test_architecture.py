@@ -1,0 +1,123 @@
+"""The layout's rules, read from the source: shared/ imports no service, services import
+each other only where the design allows (the CLI drives them all; the API serves through the
+serving core), no import cycle (function-level imports included), small API modules."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("shared", "services")
+#: service -> other services it may import
+ALLOWED = {"cli": {"api", "generator", "metrics", "trainer", "predictor"}, "api": {"predictor"}}
+API_MODULE_MAX_LINES = 300
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {
+        _module_name(path): path
+        for package in PACKAGES
+        for path in sorted((ROOT / package).rglob("*.py"))
+    }
+
+
+def _imports(name: str, path: Path, known: set[str]) -> set[str]:
+    """Project modules ``name`` imports anywhere in its file (``from a import b`` counts as
+    ``a.b`` when that is a module, else ``a``)."""
+    found = set()
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            targets = [f"{base}.{alias.name}" for alias in node.names] + [base]
+        else:
+            continue
+        for target in targets:
+            while target and target not in known:
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                found.add(target)
+    return found
+
+
+@pytest.fixture(scope="module")
+def graph() -> dict[str, set[str]]:
+    modules = _modules()
+    return {name: _imports(name, path, set(modules)) for name, path in modules.items()}
+
+
+def _service(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if parts[0] == "services" and len(parts) > 1 else None
+
+
+def test_shared_imports_no_service(graph):
+    offending = {
+        (m, t) for m, targets in graph.items() if m.startswith("shared") for t in targets
+        if t.startswith("services")
+    }  # fmt: skip
+    assert not offending
+
+
+def test_services_import_each_other_only_where_allowed(graph):
+    offending = set()
+    for module, targets in graph.items():
+        source = _service(module)
+        for target in targets:
+            other = _service(target)
+            if source and other and other != source and other not in ALLOWED.get(source, ()):
+                offending.add((module, target))
+    assert not offending
+
+
+def test_no_import_cycles(graph):
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for target in sorted(graph.get(module, ())):
+            if target in graph and state.get(target) == 1:
+                cycles.append([*path[path.index(target) :], target])
+            elif target in graph and target not in state:
+                visit(target, [*path, target])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert not cycles, cycles[:3]
+
+
+def test_the_rules_would_catch_a_violation(tmp_path):
+    """The walker sees function-level and relative imports (the rules are not vacuous)."""
+    path = tmp_path / "mod.py"
+    path.write_text("def f():\n    from services.trainer import training\n\nfrom . import b\n")
+    known = {"services.trainer.training", "services.api", "services.api.b"}
+    assert _imports("services.api.mod", path, known) == {
+        "services.trainer.training",
+        "services.api.b",
+    }
+
+
+def test_api_modules_stay_small():
+    sizes = {
+        str(path.relative_to(ROOT)): len(path.read_text().splitlines())
+        for path in (ROOT / "services" / "api").rglob("*.py")
+    }
+    assert sizes and max(sizes.values()) <= API_MODULE_MAX_LINES, sizes

@@ -6,7 +6,8 @@ when Redis is down; :class:`MemoryQueue` is the in-package stand-in that API uni
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, get_args, runtime_checkable
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
 
 import redis
 from celery import Celery
@@ -16,16 +17,33 @@ from shared.celery_app import QUEUES, create_celery
 from shared.errors import MjdError
 from shared.settings import Settings
 
-JobKind = Literal["mjd", "metrics", "training"]
-JOB_KINDS: tuple[str, ...] = get_args(JobKind)
+
+class JobKind(StrEnum):
+    """What a job does; each kind has its own queue of the same name."""
+
+    MJD = "mjd"
+    METRICS = "metrics"
+    TRAINING = "training"
+
+
 #: the Celery task (by name) that runs each kind of job; the task name routes it to its queue
 TASKS = {"mjd": "mjd.generate", "metrics": "metrics.evaluate", "training": "training.train"}
-#: Celery's task states as a job reports them
-JobState = Literal[
-    "PENDING", "RECEIVED", "STARTED", "PROGRESS", "RETRY", "SUCCESS", "FAILURE", "REVOKED"
-]
-JOB_STATES: tuple[str, ...] = get_args(JobState)
-TERMINAL = ("SUCCESS", "FAILURE", "REVOKED")
+
+
+class JobState(StrEnum):
+    """Celery's task states, as a job reports them (PROGRESS: running, with progress)."""
+
+    PENDING = "PENDING"
+    RECEIVED = "RECEIVED"
+    STARTED = "STARTED"
+    PROGRESS = "PROGRESS"
+    RETRY = "RETRY"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    REVOKED = "REVOKED"
+
+
+TERMINAL = (JobState.SUCCESS, JobState.FAILURE, JobState.REVOKED)
 
 
 class QueueUnavailable(MjdError):

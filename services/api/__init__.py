@@ -1,1 +1,1 @@
-"""REST API (Litestar): /v1 routes, job submission, real-time predictor. Built in issue 4."""
+"""The REST API (Litestar): controllers per area over a service layer, wired in app.py."""

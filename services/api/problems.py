@@ -117,3 +117,9 @@ def mjd_error(request: Request, exc: Exception) -> Response[Any]:
     problem_exc = data_error(exc) if isinstance(exc, DataError) else problem(400, str(exc))
     return problem_exc.to_response(request)
 
+
+def undecodable(request: Request, _: UnicodeDecodeError) -> Response[Any]:
+    """A multipart part without a filename is read as text; binary data there is a client
+    error (Litestar's form parser raises while decoding it)."""
+    detail = "a form field is not UTF-8 text; upload files as parts with a filename"
+    return problem(400, detail, "body").to_response(request)

@@ -1,1 +1,1 @@
-"""MJD generation service (Celery queue ``mjd``): LLM backends and the MJD engine (issue 3)."""
+"""MJD generation service (Celery queue ``mjd``): LLM backends and the MJD engine."""

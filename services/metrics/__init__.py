@@ -1,2 +1,2 @@
 """Metrics service (Celery queue ``metrics``): evaluation reports and plots over
-:mod:`shared.metrics` and :mod:`shared.plots` (worker added in issue 4)."""
+:mod:`shared.metrics` and :mod:`shared.plots`."""

@@ -1,1 +1,1 @@
-"""Training service (Celery queue ``training``): soft-label students, ONNX export (issue 5)."""
+"""Training service (Celery queue ``training``): soft-label students and their ONNX export."""

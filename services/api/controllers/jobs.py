@@ -10,7 +10,7 @@ from litestar import Controller, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIMediaType, Operation, Schema
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import File
 
 from services.api import urls
@@ -112,7 +112,7 @@ class JobController(Controller):
     def list_jobs(
         self,
         jobs: NamedDependency[JobService],
-        kind: FromQuery[JobKind | None] = None,
+        kind: Annotated[JobKind | None, QueryParameter()] = None,
         state_filter: Annotated[JobState | None, QueryParameter(name="state")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,

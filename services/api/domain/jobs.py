@@ -29,7 +29,7 @@ from shared import layout
 from shared.artifacts import ArtifactStore, check_id, new_id
 from shared.errors import DataError
 from shared.metrics import MetricReport
-from shared.queue import TERMINAL, JobQueue, QueueUnavailable
+from shared.queue import TERMINAL, JobKind, JobQueue, JobState, QueueUnavailable
 from shared.telemetry import JOBS_SUBMITTED
 
 
@@ -79,8 +79,8 @@ class JobService:
         artifacts = (summary or {}).get("artifacts", [])
         return JobView(
             id=job_id,
-            kind=spec["kind"],
-            state=state,
+            kind=JobKind(spec["kind"]),
+            state=JobState(state),
             created=spec.get("created"),
             progress=progress,
             error=str(info) if state == "FAILURE" else None,
@@ -92,7 +92,9 @@ class JobService:
             ),
         )
 
-    def list(self, kind: str | None, state: str | None, limit: int, offset: int) -> JobList:
+    def list(
+        self, kind: JobKind | None, state: JobState | None, limit: int, offset: int
+    ) -> JobList:
         folder = self.store.root / layout.JOBS
         specs = []
         for path in folder.iterdir() if folder.is_dir() else []:
@@ -104,7 +106,7 @@ class JobService:
         specs.sort(reverse=True)
         views = [self.view(job_id, spec) for _, job_id, spec in specs]
         if state is not None:
-            views = [v for v in views if v.state == state.upper()]
+            views = [v for v in views if v.state == state]
         return JobList(total=len(views), offset=offset, limit=limit, jobs=views[offset:][:limit])
 
     def cancel(self, job_id: str) -> JobView:

@@ -139,6 +139,12 @@ def test_upload_a_dataset_file_in_any_known_format(api):
     assert "UTF-8" in _problem(binary, 422, "file")["detail"]
 
 
+def test_binary_form_field_without_a_filename_is_a_400_problem(api):
+    png = b"\x89PNG\r\n\x1a\n"
+    response = api.post("/v1/datasets/upload", files={"file": (None, png)})
+    _problem(response, 400, "body")
+
+
 def test_request_body_limit_is_413_problem(make_api):
     with make_api(max_body_bytes=2000) as client:
         big = {"instances": [ITEM] * 200}

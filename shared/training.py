@@ -16,10 +16,10 @@ from shared.encoding import DEFAULT_MAX_LENGTH
 from shared.errors import DataError
 from shared.schemas import Instance
 
+MAX_LENGTH_LIMIT = 512
 #: what early stopping watches on the dev set
 EarlyStopping = Literal["dcorr", "kl"]
 EARLY_STOPPING: tuple[str, ...] = get_args(EarlyStopping)
-MAX_LENGTH_LIMIT = 512
 
 
 @dataclass(frozen=True, slots=True)

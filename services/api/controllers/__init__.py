@@ -1,11 +1,20 @@
-"""One Litestar controller per area; handlers of a few lines over the service layer."""
+"""One Litestar controller per area; handlers of a few lines over the service layer, each
+declared with :func:`route` so that every route documents the same things."""
 
 from __future__ import annotations
 
-from typing import TypeVar
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from litestar import Response
+from litestar import Response, post
 from litestar.datastructures import ResponseHeader
+from litestar.di import NamedDependency
+
+from services.api import urls
+from services.api.domain.submissions import Submissions
+from services.api.problems import responses
+from services.api.schemas import JobView
 
 T = TypeVar("T")
 
@@ -20,6 +29,54 @@ LOCATION = [
 ]
 
 
+def route(
+    verb: Callable[..., Any],
+    path: str,
+    operation_id: str,
+    summary: str,
+    *errors: int,
+    **options: Any,
+) -> Callable[[Callable[..., Any]], Any]:
+    """``verb`` (litestar.get, post, ...) on ``path`` with its operation id, summary and the
+    problem-details responses of the error ``errors`` it answers; 201 and 202 routes document
+    their Location header, and synchronous handlers run in a worker thread. The status
+    is 200 unless ``status_code`` says otherwise."""
+    options.setdefault("status_code", 200)
+    if options["status_code"] in (201, 202):
+        options["response_headers"] = LOCATION
+    if errors:
+        options["responses"] = {**responses(*errors), **options.get("responses", {})}
+
+    def decorate(handler: Callable[..., Any]) -> Any:
+        if not inspect.iscoroutinefunction(handler):
+            options.setdefault("sync_to_thread", True)
+        return verb(urls.route(path), operation_id=operation_id, summary=summary, **options)(
+            handler
+        )
+
+    return decorate
+
+
 def located(body: T, url: str, status: int) -> Response[T]:
     """``body`` with status ``status`` and a Location header pointing at ``url``."""
     return Response(body, status_code=status, headers={"Location": url})
+
+
+#: what a job submission route needs and answers: 202 with the job, or these errors
+Submit = NamedDependency[Submissions]
+Accepted = Response[JobView]
+SUBMISSION_ERRORS = (400, 404, 413, 422, 503)
+
+
+def accepted(view: JobView) -> Accepted:
+    return located(view, view.links.self_, 202)
+
+
+def creation(path: str, operation_id: str, summary: str, *errors: int) -> Any:
+    """A route that stores something: POST, 201 with its view and its Location."""
+    return route(post, path, operation_id, summary, *errors, status_code=201)
+
+
+def submission(path: str, operation_id: str, summary: str, *errors: int) -> Any:
+    """A route that queues a job: POST, 202 with the job's view and its Location."""
+    return route(post, path, operation_id, summary, *SUBMISSION_ERRORS, *errors, status_code=202)

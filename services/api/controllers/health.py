@@ -7,32 +7,30 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 
 from services.api import observability, urls
+from services.api.controllers import route
 from services.api.domain.health import readiness
 from services.api.schemas import Health, Readiness
 from services.predictor import Predictor
 from shared.queue import JobQueue
 
+NOT_READY = {503: ResponseSpec(Readiness, description="Not ready; the reason says why")}
+
 
 class HealthController(Controller):
     tags = ("health",)
 
-    @get(urls.HEALTHZ, operation_id="healthz", summary="The process is alive")
+    @route(get, urls.HEALTHZ, "healthz", "The process is alive")
     async def healthz(self) -> Health:
         return Health(status="ok")
 
-    @get(
-        urls.READYZ,
-        sync_to_thread=True,
-        operation_id="readyz",
-        summary="Ready: the queue answers, every queue has a worker; the model being served",
-        responses={503: ResponseSpec(Readiness, description="Not ready; reason says why")},
-    )
+    @route(get, urls.READYZ, "readyz", "Ready to take jobs", responses=NOT_READY)
     def readyz(
         self,
         queue: NamedDependency[JobQueue],
         required_queues: NamedDependency[tuple[str, ...]],
         predictor: NamedDependency[Predictor],
     ) -> Response[Readiness]:
+        """The queue answers and a worker consumes each queue; names the served model."""
         ready = readiness(queue, required_queues, predictor)
         return Response(ready, status_code=200 if ready.status == "ready" else 503)
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Response, post
+from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from services.api import urls
-from services.api.controllers import LOCATION
-from services.api.controllers.jobs import accepted
-from services.api.domain.submissions import Submissions, checked_rows, same_length
-from services.api.problems import problem, responses
-from services.api.schemas import JobView, MetricsIn, MetricsJobIn
+from services.api.controllers import Accepted, Submit, accepted, route, submission
+from services.api.domain.submissions import checked_rows, same_length
+from services.api.problems import problem
+from services.api.schemas import MetricsIn, MetricsJobIn
 from shared.metrics import MetricReport, evaluate
 from shared.settings import Settings
 
@@ -21,17 +20,11 @@ MAX_SYNC_BOOTSTRAP = 10_000
 class MetricsController(Controller):
     tags = ("metrics",)
 
-    @post(
-        urls.METRICS,
-        status_code=200,
-        sync_to_thread=True,
-        operation_id="computeMetrics",
-        summary="The full metric report, computed inline for up to MJD_SYNC_METRICS_MAX_ROWS rows",
-        responses=responses(400, 413, 422),
-    )
+    @route(post, urls.METRICS, "computeMetrics", "The metric report, inline", 400, 413, 422)
     def compute(
         self, data: JSONBody[MetricsIn], settings: NamedDependency[Settings]
     ) -> MetricReport:
+        """For up to MJD_SYNC_METRICS_MAX_ROWS rows; more go to a metrics job."""
         limit = settings.sync_metrics_max_rows
         if max(len(data.human), len(data.model)) > limit:
             raise problem(
@@ -46,16 +39,7 @@ class MetricsController(Controller):
             raise problem(422, f"must be between 0 and {MAX_SYNC_BOOTSTRAP}", "bootstrap")
         return evaluate(human, model, resamples=data.bootstrap, seed=data.seed)
 
-    @post(
-        urls.METRICS_JOBS,
-        status_code=202,
-        sync_to_thread=True,
-        operation_id="createMetricsJob",
-        summary="Queue an evaluation (report and ternary plot) of stored or inline distributions",
-        responses=responses(400, 404, 409, 413, 422, 503),
-        response_headers=LOCATION,
-    )
-    def create_job(
-        self, data: JSONBody[MetricsJobIn], submissions: NamedDependency[Submissions]
-    ) -> Response[JobView]:
+    @submission(urls.METRICS_JOBS, "createMetricsJob", "Queue an evaluation", 409)
+    def create_job(self, data: JSONBody[MetricsJobIn], submissions: Submit) -> Accepted:
+        """A report and a ternary plot of stored or inline distributions."""
         return accepted(submissions.metrics(data))

@@ -7,22 +7,17 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from services.api import urls
+from services.api.controllers import route
 from services.api.domain.predictions import Predictions
-from services.api.problems import responses
 from services.api.schemas import PredictIn, PredictOut
 
 
 class PredictController(Controller):
     tags = ("predict",)
 
-    @post(
-        urls.PREDICT,
-        status_code=200,
-        operation_id="predict",
-        summary="Predicted judgment distributions (E/N/C order) for premise/hypothesis pairs",
-        responses=responses(400, 404, 413, 422, 429, 503),
-    )
+    @route(post, urls.PREDICT, "predict", "Predicted distributions", 400, 404, 413, 422, 429, 503)
     async def predict(
         self, data: JSONBody[PredictIn], predictions: NamedDependency[Predictions]
     ) -> PredictOut:
+        """Judgment distributions (E/N/C order) for premise/hypothesis pairs."""
         return await predictions.predict(data.instances, data.model)

@@ -18,6 +18,7 @@ import redis
 from services.cli.launcher import api_command, worker_command
 from shared import jobs
 from shared.celery_app import create_celery
+from shared.queue import CeleryQueue
 
 TEST_REDIS_URL = os.environ.get("MJD_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 #: short limits so a killed worker's task comes back within about 70 s (the visibility timeout)
@@ -55,6 +56,12 @@ def service_env(tmp_path, monkeypatch, redis_url):
     jobs.settings.cache_clear()
     jobs.store.cache_clear()
     client.flushdb()
+
+
+@pytest.fixture
+def queue(service_env) -> CeleryQueue:
+    """Submits and revokes jobs as the API does."""
+    return CeleryQueue(jobs.settings())
 
 
 @pytest.fixture

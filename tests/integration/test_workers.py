@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from celery.result import AsyncResult
 
-from shared import jobs
+from services.api.domain.jobs import JobService
+from shared import jobs, layout
 from shared.datasets import (
     read_instances,
     vendored_path,
@@ -22,8 +23,10 @@ from shared.datasets import (
 def _mjd_job(job_id: str, items: int, k: int = 0) -> None:
     instances = read_instances(vendored_path("explained"))[:items]
     store = jobs.store()
-    write_instances_jsonl(store.path("jobs", job_id, jobs.JOB_INPUT), instances)
-    store.write_json("jobs", job_id, jobs.JOB_SPEC, {"run": {"k": k, "max_orders": 1}})
+    write_instances_jsonl(store.path("jobs", job_id, layout.MJD_INPUT), instances)
+    store.write_json(
+        "jobs", job_id, layout.JOB_SPEC, {"kind": "mjd", "run": {"k": k, "max_orders": 1}}
+    )
 
 
 def _wait(app, job_id: str, until, timeout: float) -> list[tuple[str, object]]:
@@ -41,10 +44,10 @@ def _wait(app, job_id: str, until, timeout: float) -> list[tuple[str, object]]:
     raise AssertionError(f"timed out in state {seen[-1] if seen else None}")
 
 
-def test_mjd_job_reports_progress_and_writes_its_result(client_app, start_worker):
+def test_mjd_job_reports_progress_and_writes_its_result(client_app, start_worker, queue):
     start_worker("services.generator.worker", "mjd")
     _mjd_job("job-mjd-1", items=8)
-    jobs.submit(client_app, "mjd.generate", "job-mjd-1")
+    queue.submit("mjd", "job-mjd-1")
     seen = _wait(client_app, "job-mjd-1", lambda s: s in ("SUCCESS", "FAILURE"), 180)
     states = [state for state, _ in seen]
     assert states[-1] == "SUCCESS", seen[-1]
@@ -59,7 +62,7 @@ def test_mjd_job_reports_progress_and_writes_its_result(client_app, start_worker
     assert all(sum(json.loads(line)["distribution"]) == pytest.approx(1) for line in lines)
 
 
-def test_metrics_job_writes_report_and_png(client_app, start_worker, explained):
+def test_metrics_job_writes_report_and_png(client_app, start_worker, explained, queue):
     start_worker("services.metrics.worker", "metrics")
     store = jobs.store()
     human = np.array([i.human.probs for i in explained])
@@ -68,8 +71,8 @@ def test_metrics_job_writes_report_and_png(client_app, start_worker, explained):
     write_distributions_jsonl(
         store.path("jobs", "job-m-1", "model.jsonl"), ids, np.full_like(human, 1 / 3)
     )
-    store.write_json("jobs", "job-m-1", jobs.JOB_SPEC, {"bootstrap": 100})
-    jobs.submit(client_app, "metrics.evaluate", "job-m-1")
+    store.write_json("jobs", "job-m-1", layout.JOB_SPEC, {"bootstrap": 100})
+    queue.submit("metrics", "job-m-1")
     seen = _wait(client_app, "job-m-1", lambda s: s in ("SUCCESS", "FAILURE"), 120)
     assert seen[-1][0] == "SUCCESS", seen[-1]
     report = store.read_json("jobs", "job-m-1", "report.json")
@@ -77,22 +80,24 @@ def test_metrics_job_writes_report_and_png(client_app, start_worker, explained):
     assert store.read_bytes("jobs", "job-m-1", "ternary.png").startswith(b"\x89PNG")
 
 
-def test_cancelled_job_ends_revoked_without_a_result(client_app, start_worker):
+def test_cancelled_job_ends_revoked_without_a_result(client_app, start_worker, queue):
     start_worker("services.generator.worker", "mjd")
     _mjd_job("job-cancel", items=120)
-    jobs.submit(client_app, "mjd.generate", "job-cancel")
+    queue.submit("mjd", "job-cancel")
     _wait(client_app, "job-cancel", lambda s: s == "PROGRESS", 120)
-    jobs.cancel(client_app, "job-cancel")
+    JobService(jobs.store(), queue).cancel("job-cancel")  # as the API cancels
     seen = _wait(client_app, "job-cancel", lambda s: s in ("REVOKED", "SUCCESS", "FAILURE"), 60)
     assert seen[-1][0] == "REVOKED"
     assert not jobs.store().exists("jobs", "job-cancel", "result.jsonl")
     assert jobs.finished_summary("job-cancel") is None
 
 
-def test_killed_worker_job_is_redelivered_and_its_result_written_once(client_app, start_worker):
+def test_killed_worker_job_is_redelivered_and_its_result_written_once(
+    client_app, start_worker, queue
+):
     first = start_worker("services.generator.worker", "mjd")
     _mjd_job("job-kill", items=20)
-    jobs.submit(client_app, "mjd.generate", "job-kill")
+    queue.submit("mjd", "job-kill")
 
     def working(state):
         result = AsyncResult("job-kill", app=client_app)
@@ -112,7 +117,9 @@ def test_killed_worker_job_is_redelivered_and_its_result_written_once(client_app
     assert len(jobs.store().read_bytes("jobs", "job-kill", "result.jsonl").splitlines()) == 20
 
 
-def test_training_job_trains_exports_registers_and_promotes(client_app, start_worker, explained):
+def test_training_job_trains_exports_registers_and_promotes(
+    client_app, start_worker, explained, queue
+):
     from shared.datasets import write_instances_jsonl
     from shared.registry import ModelRegistry, sha256_file
 
@@ -125,8 +132,8 @@ def test_training_job_trains_exports_registers_and_promotes(client_app, start_wo
         "quantize": True,
         "promote": True,
     }
-    store.write_json("jobs", "job-t-1", jobs.JOB_SPEC, spec)
-    jobs.submit(client_app, "training.train", "job-t-1")
+    store.write_json("jobs", "job-t-1", layout.JOB_SPEC, spec)
+    queue.submit("training", "job-t-1")
     seen = _wait(client_app, "job-t-1", lambda s: s in ("SUCCESS", "FAILURE"), 240)
     assert seen[-1][0] == "SUCCESS", seen[-1]
     progress = [info for state, info in seen if state == "PROGRESS"]

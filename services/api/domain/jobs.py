@@ -95,6 +95,8 @@ class JobService:
     def list(
         self, kind: JobKind | None, state: JobState | None, limit: int, offset: int
     ) -> JobList:
+        """Newest first. Without a state filter only the page's jobs are asked about; with
+        one, every job of the kind is (the queue holds the states)."""
         folder = self.store.root / layout.JOBS
         specs = []
         for path in folder.iterdir() if folder.is_dir() else []:
@@ -104,9 +106,11 @@ class JobService:
                 if kind is None or spec.get("kind") == kind:
                     specs.append((spec.get("created", 0), path.name, spec))
         specs.sort(reverse=True)
+        if state is None:
+            page = [self.view(job_id, spec) for _, job_id, spec in specs[offset:][:limit]]
+            return JobList(total=len(specs), offset=offset, limit=limit, jobs=page)
         views = [self.view(job_id, spec) for _, job_id, spec in specs]
-        if state is not None:
-            views = [v for v in views if v.state == state]
+        views = [v for v in views if v.state == state]
         return JobList(total=len(views), offset=offset, limit=limit, jobs=views[offset:][:limit])
 
     def cancel(self, job_id: str) -> JobView:

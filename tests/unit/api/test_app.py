@@ -225,3 +225,13 @@ def test_the_app_module_loads_no_torch():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_listing_pages_newest_first_and_asks_the_queue_about_the_page_only(api, queue):
+    created = [api.post("/v1/mjd-jobs", json={"instances": [ITEM]}).json()["id"] for _ in range(5)]
+    asked: list[str] = []
+    state = queue.state
+    queue.state = lambda job_id: asked.append(job_id) or state(job_id)  # type: ignore[method-assign]
+    listed = api.get("/v1/jobs", params={"limit": 2, "offset": 1}).json()
+    assert listed["total"] == 5
+    assert [j["id"] for j in listed["jobs"]] == created[::-1][1:3] == asked

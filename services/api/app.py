@@ -29,11 +29,10 @@ from services.api.domain.jobs import JobService
 from services.api.domain.predictions import Models, Predictions
 from services.api.domain.submissions import Submissions
 from services.api.observability import PROMETHEUS
-from services.api.problems import client_problem, mjd_error, undecodable, validation_problem
+from services.api.problems import EXCEPTION_HANDLERS, client_problem, validation_problem
 from services.predictor import Predictor
 from shared.artifacts import ArtifactStore
 from shared.celery_app import QUEUES
-from shared.errors import MjdError
 from shared.queue import CeleryQueue, JobQueue
 from shared.registry import ModelRegistry
 from shared.settings import Settings
@@ -100,7 +99,7 @@ def create_app(
                 )
             )
         ],
-        exception_handlers={MjdError: mjd_error, UnicodeDecodeError: undecodable},
+        exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(title="mjd", version="0.1.0", path=urls.OPENAPI),
     )

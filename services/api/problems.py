@@ -13,7 +13,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.plugins.problem_details import ProblemDetailsException
 from msgspec import Struct
 
-from shared.errors import DataError, NotFound
+from shared.errors import DataError, MjdError, NotFound
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -123,3 +123,10 @@ def undecodable(request: Request, _: UnicodeDecodeError) -> Response[Any]:
     error (Litestar's form parser raises while decoding it)."""
     detail = "a form field is not UTF-8 text; upload files as parts with a filename"
     return problem(400, detail, "body").to_response(request)
+
+
+#: exceptions the app turns into problem details (app.py registers them)
+EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+    MjdError: mjd_error,
+    UnicodeDecodeError: undecodable,
+}

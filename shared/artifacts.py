@@ -2,7 +2,8 @@
 
 Layout: ``<root>/<kind>/<id>/<name>``. Kinds and names come from code; ids are checked
 against :data:`ID_PATTERN`. Writes go to a temporary file and are renamed into place, so a
-reader never sees half a file and a repeated (redelivered) write leaves one copy.
+reader never sees half a file and a repeated (redelivered) write leaves one copy. A write
+the filesystem refuses (read-only, full, not a folder) raises :class:`StoreNotWritable`.
 """
 
 from __future__ import annotations
@@ -15,12 +16,22 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from shared.errors import DataError
+from shared.errors import DataError, MjdError
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 DATASETS, JOBS, MODELS = "datasets", "jobs", "models"
 KINDS = (DATASETS, JOBS, MODELS)
+
+
+class StoreNotWritable(MjdError):
+    """The filesystem refused a write to the store; the message says why, never where (the
+    API answers it as 503, and paths are the operator's business)."""
+
+    def __init__(self, exc: OSError) -> None:
+        super().__init__(
+            f"the artifact store is not writable: {exc.strerror or type(exc).__name__}"
+        )
 
 
 def new_id() -> str:
@@ -52,16 +63,31 @@ class ArtifactStore:
 
     def write_bytes(self, kind: str, item_id: str, name: str, data: bytes) -> Path:
         target = self.path(kind, item_id, name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{name}.", suffix=".tmp")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{name}.", suffix=".tmp")
+        except OSError as exc:
+            raise StoreNotWritable(exc) from exc
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
             os.replace(tmp, target)
-        except BaseException:
+        except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise StoreNotWritable(exc) from exc
             raise
         return target
+
+    def check_writable(self) -> None:
+        """Create and remove a small file under the root (StoreNotWritable if that fails):
+        the readiness probe's cheap proof that writes will work."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=self.root, prefix=".probe-", suffix=".tmp"):
+                pass
+        except OSError as exc:
+            raise StoreNotWritable(exc) from exc
 
     def write_json(self, kind: str, item_id: str, name: str, value: Any) -> Path:
         return self.write_bytes(kind, item_id, name, json.dumps(value).encode())

@@ -105,6 +105,16 @@ def utf8_text(source: str | Path) -> Iterator[None]:
 # ---------------------------------------------------------------------------- raw records
 
 
+def _json_problem(exc: ValueError | RecursionError) -> str:
+    """Why ``json.loads`` refused a text: besides invalid JSON, it raises RecursionError for
+    deep nesting and ValueError for an integer over Python's 4300-digit limit on int()."""
+    if isinstance(exc, json.JSONDecodeError):
+        return exc.msg
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return "a number has too many digits"
+
+
 def _jsonl_records(path: Path) -> Iterator[tuple[int, Any]]:
     source = str(path)
     with path.open(encoding="utf-8") as handle:
@@ -112,16 +122,20 @@ def _jsonl_records(path: Path) -> Iterator[tuple[int, Any]]:
             if not line.strip():
                 continue
             try:
-                yield number, json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"invalid JSON: {exc.msg}", source=source, row=number) from None
+                record = json.loads(line)
+            except (ValueError, RecursionError) as exc:
+                raise DataError(
+                    f"invalid JSON: {_json_problem(exc)}", source=source, row=number
+                ) from None
+            yield number, record
 
 
 def _json_document(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DataError(f"invalid JSON at line {exc.lineno}: {exc.msg}", source=str(path)) from None
+    except (ValueError, RecursionError) as exc:
+        line = f" at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise DataError(f"invalid JSON{line}: {_json_problem(exc)}", source=str(path)) from None
 
 
 def _records(path: Path) -> Iterator[tuple[int, Any]]:
@@ -365,16 +379,23 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """CSV rows as records: probability columns become ``probs``, count columns ``counts``."""
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
-        columns = set(reader.fieldnames or [])
-        for number, row in enumerate(reader, start=2):  # line 1 is the header
-            record: dict[str, Any] = {
-                k: v for k, v in row.items() if k in ("id", "premise", "hypothesis") and v
-            }
-            for names, key in ((CSV_PROB_COLUMNS, "probs"), (CSV_COUNT_COLUMNS, "counts")):
-                if columns.issuperset(names):
-                    record[key] = [_csv_number(row[name], name, number, path) for name in names]
-                    break
-            yield number, record
+        number = 0  # rows read so far; the header is row 1
+        try:
+            columns = set(reader.fieldnames or [])
+            number = 1
+            for number, row in enumerate(reader, start=2):
+                record: dict[str, Any] = {
+                    k: v for k, v in row.items() if k in ("id", "premise", "hypothesis") and v
+                }
+                for names, key in ((CSV_PROB_COLUMNS, "probs"), (CSV_COUNT_COLUMNS, "counts")):
+                    if columns.issuperset(names):
+                        record[key] = [_csv_number(row[n], n, number, path) for n in names]
+                        break
+                yield number, record
+        except csv.Error as exc:  # e.g. a field over csv.field_size_limit() (131,072 chars)
+            raise DataError(
+                f"not readable as CSV: {exc}", source=str(path), row=number + 1
+            ) from None
 
 
 def _csv_number(text: str | None, column: str, row: int, path: Path) -> float:

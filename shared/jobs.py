@@ -1,25 +1,29 @@
-"""The job protocol every worker follows: the Celery app, the artifact store, the task
-wrapper (idempotent, cancellable, summary last) and progress reports. Task bodies live with
-their service; the API's side (submit, revoke, state) is :mod:`shared.queue`."""
+"""The job protocol every worker follows: the Celery app, the artifact store, the job store,
+the task wrapper (attempts counted, idempotent, cancellable, every failure recorded, summary
+last) and progress reports. Task bodies live with their service; the API's side (record,
+submit, revoke) is services.api.domain.jobs over :mod:`shared.queue`."""
 
 from __future__ import annotations
 
 import functools
-import os
+import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from celery import Celery, Task
-from celery.exceptions import Ignore
+from celery.exceptions import SoftTimeLimitExceeded
 
 from shared.artifacts import ArtifactStore
 from shared.celery_app import create_celery
+from shared.db.store import JobState, JobStore
 from shared.errors import MjdError
-from shared.layout import JOB_CANCELLED, JOB_SPEC, JOB_SUMMARY, JOBS
+from shared.layout import JOB_SUMMARY, JOBS
 from shared.layout import finished_summary as stored_summary
 from shared.settings import Settings
+from shared.telemetry import JOB_SECONDS, JOBS_FINISHED
+
+log = logging.getLogger(__name__)
 
 
 class JobCancelled(Exception):
@@ -49,52 +53,88 @@ def celery_app(name: str) -> Celery:
     return create_celery(name, settings(), broker_url())
 
 
+def database() -> JobStore:
+    return _database(settings().store_url)
+
+
+@functools.cache
+def _database(url: str) -> JobStore:
+    """One job store per process (and URL); the schema is upgraded on first use."""
+    return JobStore(url)
+
+
 def finished_summary(job_id: str) -> dict[str, Any] | None:
     return stored_summary(store(), job_id)
 
 
-def start_job(job_id: str) -> None:
-    """Common start of every job task: refuse cancelled jobs, clear a killed run's debris."""
-    if store().exists(JOBS, job_id, JOB_CANCELLED):
-        raise JobCancelled(job_id)
-    store().remove_partial(JOBS, job_id)
-
-
-@contextmanager
-def cancellable(task: Task) -> Iterator[None]:
-    """End a cancelled job as REVOKED (not FAILURE), without a result."""
-    try:
-        yield
-    except JobCancelled:
-        task.backend.mark_as_revoked(task.request.id, reason="cancelled", request=task.request)
-        raise Ignore() from None
+def describe_error(exc: BaseException) -> str:
+    """What a failed job says about its error: the exception's type and message."""
+    message = str(exc).strip()
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 def job_task(app: Celery, name: str) -> Callable[[Callable[..., dict[str, Any]]], Task]:
     """Register ``body(task, job_id, spec) -> summary`` as the Celery task ``name`` with the
-    job protocol around it: a finished job returns its stored summary (idempotent
-    redelivery), a cancelled one ends REVOKED, and the summary is written last."""
+    job protocol around it. Each delivery counts as an attempt; past MJD_MAX_ATTEMPTS the job
+    fails as given up instead of looping. A finished or cancelled job is left alone, files of
+    a run that finished before its worker died are taken as they are, and every exception
+    of the body (MemoryError and RecursionError too) fails the job with its message instead
+    of reaching Celery. The store's state, not Celery's, is what the API reports."""
+    queue = name.split(".", 1)[0]
 
     def decorate(body: Callable[..., dict[str, Any]]) -> Task:
         @app.task(name=name, bind=True)
         @functools.wraps(body)
-        def run(task: Task, job_id: str) -> dict[str, Any]:
-            with cancellable(task):
-                done = finished_summary(job_id)
-                if done is not None:
-                    return done
-                start_job(job_id)
-                summary = body(task, job_id, store().read_json(JOBS, job_id, JOB_SPEC))
-                store().write_json(JOBS, job_id, JOB_SUMMARY, summary)
-                return summary
+        def run(task: Task, job_id: str) -> dict[str, Any] | None:
+            began = time.monotonic()
+            state, summary = _run(body, task, job_id)
+            if state is not None:
+                JOBS_FINISHED.labels(queue, state).inc()
+                JOB_SECONDS.labels(queue, state).observe(time.monotonic() - began)
+            return summary
 
         return run
 
     return decorate
 
 
-def progress_reporter(task: Task, job_id: str, every: float = 0.5) -> Callable[[int, int], None]:
-    """Report (done, total) as the PROGRESS state at most once per ``every`` seconds, and stop
+def _run(
+    body: Callable[..., dict[str, Any]], task: Task, job_id: str
+) -> tuple[JobState | None, dict[str, Any] | None]:
+    """One delivery of a job: the state it ended in (None when it did nothing) and its
+    summary."""
+    db = database()
+    job = db.start(job_id)
+    if job is None:  # finished, cancelled or unknown: this delivery does nothing
+        log.info("job %s is not waiting to run; delivery dropped", job_id)
+        return None, None
+    limit = settings().max_attempts
+    if job.attempts > limit:
+        db.fail(job_id, f"gave up after {limit} attempts (the worker stopped each time)")
+        return JobState.FAILED, None
+    done = finished_summary(job_id)
+    if done is not None:  # the files were complete before the last worker stopped
+        db.succeed(job_id, done)
+        return JobState.SUCCEEDED, done
+    store().remove_partial(JOBS, job_id)
+    try:
+        summary = body(task, job_id, job.spec)
+    except JobCancelled:
+        return JobState.CANCELLED, None
+    except SoftTimeLimitExceeded:
+        db.fail(job_id, f"stopped at the time limit ({settings().task_soft_time_limit:.0f} s)")
+        return JobState.FAILED, None
+    except Exception as exc:
+        log.exception("job %s failed", job_id)
+        db.fail(job_id, describe_error(exc))
+        return JobState.FAILED, None
+    store().write_json(JOBS, job_id, JOB_SUMMARY, summary)
+    db.succeed(job_id, summary)
+    return JobState.SUCCEEDED, summary
+
+
+def progress_reporter(job_id: str, every: float = 0.5) -> Callable[[int, int], None]:
+    """Record (done, total) in the job store at most once per ``every`` seconds, and stop
     the task (JobCancelled) once its job is cancelled."""
     last = [0.0]
 
@@ -103,10 +143,7 @@ def progress_reporter(task: Task, job_id: str, every: float = 0.5) -> Callable[[
         if now - last[0] < every and done < total:
             return
         last[0] = now
-        if store().exists(JOBS, job_id, JOB_CANCELLED):
+        if database().progress(job_id, done, total) == JobState.CANCELLED:
             raise JobCancelled(job_id)
-        if task.request.id:
-            meta = {"done": done, "total": total, "pid": os.getpid()}
-            task.update_state(state="PROGRESS", meta=meta)
 
     return report

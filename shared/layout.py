@@ -14,14 +14,11 @@ from shared.schemas import Instance
 
 # datasets/<dataset id>/
 DATASET_INSTANCES = "instances.jsonl"
-DATASET_META = "meta.json"
 
-# jobs/<job id>/, every kind
-JOB_SPEC = "spec.json"
-#: written last by a finished task: its presence means the job succeeded
+# jobs/<job id>/, every kind (the job itself, its spec and state, is in the job store)
+#: written last by a finished task: its files are complete (a redelivery takes them as they
+#: are)
 JOB_SUMMARY = "summary.json"
-#: an empty mark that tasks check, so a redelivered copy of a cancelled job stops too
-JOB_CANCELLED = "cancelled"
 # MJD jobs
 MJD_INPUT = "input.jsonl"
 MJD_RESULT = "result.jsonl"

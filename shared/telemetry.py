@@ -8,7 +8,6 @@ mode). Series names are listed in :data:`SERIES` for the dashboards and alert ru
 from __future__ import annotations
 
 import os
-import time
 from typing import Any
 
 from prometheus_client import (
@@ -22,7 +21,9 @@ from prometheus_client import (
 )
 
 JOBS_SUBMITTED = Counter("mjd_jobs_submitted_total", "Jobs queued by the API", ["queue"])
-JOBS_FINISHED = Counter("mjd_jobs_finished_total", "Jobs finished by workers", ["queue", "state"])
+JOBS_FINISHED = Counter(
+    "mjd_jobs_finished_total", "Job deliveries ended by workers, by final state", ["queue", "state"]
+)
 JOB_SECONDS = Histogram(
     "mjd_job_duration_seconds",
     "Wall time of finished jobs",
@@ -48,6 +49,11 @@ PREDICT_SECONDS = Histogram(
 PREDICT_REJECTED = Counter(
     "mjd_predictor_rejected_total", "Prediction requests refused (429) because the queue was full"
 )
+WORKER_RESTARTS = Counter(
+    "mjd_worker_restarts_total",
+    "Workers mjd up started again after their main process exited",
+    ["queue"],
+)
 MODEL_INFO = Gauge(
     "mjd_predictor_model_info",
     "1 for the model version, variant and execution provider this server answers with",
@@ -67,6 +73,7 @@ SERIES = (
     "mjd_predictor_inference_seconds",
     "mjd_predictor_rejected_total",
     "mjd_predictor_model_info",
+    "mjd_worker_restarts_total",
 )
 
 
@@ -86,28 +93,13 @@ def serve_worker_metrics(port: int) -> None:
     start_http_server(port, registry=metrics_registry())
 
 
-def instrument_worker(queue: str) -> None:
-    """Count every task outcome of this worker and time it (Celery signals); serve the
-    worker's metrics when MJD_WORKER_METRICS_PORT is set."""
-    from celery.signals import task_postrun, task_prerun, worker_init
-
-    started: dict[str, float] = {}
+def instrument_worker() -> None:
+    """Serve the worker's metrics when MJD_WORKER_METRICS_PORT is set (job outcomes are
+    counted by the job protocol, shared.jobs, with the job store's final states)."""
+    from celery.signals import worker_init
 
     @worker_init.connect(weak=False)
     def _serve(**_: Any) -> None:
         port = os.environ.get("MJD_WORKER_METRICS_PORT")
         if port:
             serve_worker_metrics(int(port))
-
-    @task_prerun.connect(weak=False)
-    def _start(task_id: str | None = None, **_: Any) -> None:
-        if task_id:
-            started[task_id] = time.monotonic()
-
-    @task_postrun.connect(weak=False)
-    def _finish(task_id: str | None = None, state: str | None = None, **_: Any) -> None:
-        begin = started.pop(task_id or "", None)
-        label = state or "UNKNOWN"
-        JOBS_FINISHED.labels(queue, label).inc()
-        if begin is not None:
-            JOB_SECONDS.labels(queue, label).observe(time.monotonic() - begin)

@@ -12,11 +12,14 @@ from typing import Literal, get_args
 
 import numpy as np
 
+from shared.bounds import MAX_SEED
 from shared.encoding import DEFAULT_MAX_LENGTH
 from shared.errors import DataError
 from shared.schemas import Instance
 
 MAX_LENGTH_LIMIT = 512
+#: most epochs a training runs (so also the most epochs early stopping waits)
+MAX_EPOCHS = 100
 #: what early stopping watches on the dev set
 EarlyStopping = Literal["dcorr", "kl"]
 EARLY_STOPPING: tuple[str, ...] = get_args(EarlyStopping)
@@ -40,14 +43,15 @@ class TrainSpec:
 
     def __post_init__(self) -> None:
         checks = {
-            "epochs": 1 <= self.epochs <= 100,
+            "epochs": 1 <= self.epochs <= MAX_EPOCHS,
             "batch_size": 1 <= self.batch_size <= 1024,
             "learning_rate": 0 < self.learning_rate < 1,
             "weight_decay": 0 <= self.weight_decay < 1,
             "warmup_fraction": 0 <= self.warmup_fraction < 1,
             "max_length": 8 <= self.max_length <= MAX_LENGTH_LIMIT,
-            "patience": self.patience >= 1,
+            "patience": 1 <= self.patience <= MAX_EPOCHS,
             "dev_fraction": 0 < self.dev_fraction < 1,
+            "seed": 0 <= self.seed <= MAX_SEED,
         }
         for name, ok in checks.items():
             if not ok:

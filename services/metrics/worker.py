@@ -10,19 +10,20 @@ import time
 from typing import Any
 
 from shared.datasets import align, read_distributions
-from shared.jobs import celery_app, job_task, store
+from shared.jobs import celery_app, job_task, progress_reporter, store
 from shared.layout import JOBS, METRICS_HUMAN, METRICS_MODEL, METRICS_PLOT, METRICS_REPORT
 from shared.metrics import evaluate
 from shared.plots import ternary_figure
 from shared.telemetry import instrument_worker
 
 app = celery_app("mjd-metrics")
-instrument_worker("metrics")
+instrument_worker()
 
 
 @job_task(app, "metrics.evaluate")
 def evaluate_job(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
-    """Compare the job's stored human and model distributions; write report and plot."""
+    """Compare the job's stored human and model distributions; write report and plot. The
+    bootstrap reports its progress, and stops the job (JobCancelled) once it is cancelled."""
     started = time.monotonic()
     human = read_distributions(store().path(JOBS, job_id, METRICS_HUMAN))
     model = read_distributions(store().path(JOBS, job_id, METRICS_MODEL))
@@ -32,6 +33,7 @@ def evaluate_job(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
         model_probs,
         resamples=int(job.get("bootstrap", 1000)),
         seed=int(job.get("seed", 0)),
+        progress=progress_reporter(job_id),
     )
     store().write_json(JOBS, job_id, METRICS_REPORT, report.to_json())
     artifacts = [METRICS_REPORT]

@@ -20,7 +20,7 @@ from shared.telemetry import instrument_worker
 from shared.training import TrainSpec
 
 app = celery_app("mjd-trainer")
-instrument_worker("training")
+instrument_worker()
 
 
 def _version_for(job_id: str, registry: ModelRegistry) -> str:
@@ -42,7 +42,7 @@ def train_job(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
         data, dev = targets.data, targets_of(resolve(store(), job["dev"], "dev")).data
     else:
         data, dev = targets.data.split(spec.dev_fraction, spec.seed)
-    result = train(data, dev, spec, progress_reporter(task, job_id))
+    result = train(data, dev, spec, progress_reporter(job_id))
     registry = ModelRegistry(store())
     version = _version_for(job_id, registry)
     export = export_student(

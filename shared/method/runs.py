@@ -16,6 +16,7 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
+from shared.bounds import check_range, check_seed
 from shared.errors import DataError
 from shared.labels import NUM_LABELS
 from shared.method.aggregation import (
@@ -31,6 +32,10 @@ from shared.schemas import Instance
 Shortfall = Literal["error", "use-available"]
 SHORTFALL_POLICIES: tuple[str, ...] = get_args(Shortfall)
 MAX_K = 4
+#: most explanation orders sampled per item (more than any item has: P(10, 4) is 5,040)
+MAX_ORDERS = 10_000
+#: largest softmax temperature: past it every distribution is uniform to many digits
+MAX_TEMPERATURE = 100.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,16 +55,17 @@ class RunSpec:
     def __post_init__(self) -> None:
         if not 0 <= self.k <= MAX_K:
             raise DataError(f"k must be between 0 and {MAX_K}, got {self.k}", field="k")
-        if self.max_orders is not None and self.max_orders < 1:
-            raise DataError("must be at least 1", field="max_orders")
+        if self.max_orders is not None:
+            check_range(self.max_orders, 1, MAX_ORDERS, "max_orders")
         if self.shortfall not in SHORTFALL_POLICIES:
             raise DataError(f"expected one of {', '.join(SHORTFALL_POLICIES)}", field="shortfall")
         if self.aggregation not in AGGREGATIONS:
             raise DataError(f"expected one of {', '.join(AGGREGATIONS)}", field="aggregation")
-        if not self.temperature > 0:
-            raise DataError("must be positive", field="temperature")
+        if not 0 < self.temperature <= MAX_TEMPERATURE:
+            raise DataError(f"must be positive and at most {MAX_TEMPERATURE}", field="temperature")
         if len(self.bias) != NUM_LABELS:
             raise DataError("expected 3 values (E/N/C)", field="bias")
+        check_seed(self.seed)
 
 
 def explanation_orders(instance: Instance, spec: RunSpec) -> list[tuple[int, ...]]:

@@ -66,7 +66,7 @@ def compose() -> dict[str, Any]:
 
 def test_compose_runs_every_service_of_the_code(compose):
     services = compose["services"]
-    assert set(services) == MJD_SERVICES | {"redis", "prometheus", "grafana"}
+    assert set(services) == MJD_SERVICES | {"postgres", "redis", "prometheus", "grafana"}
     queues = []
     for name in MJD_SERVICES:
         args = parse_command(services[name]["command"])
@@ -96,6 +96,44 @@ def test_compose_environment_and_volumes_match_settings(compose):
     compose_text = "".join(p.read_text() for p in COMPOSE.glob("docker-compose*.yml"))
     for name in named - set(ENVIRONMENT):  # the rest are compose's own variables
         assert "${" + name in compose_text, name
+
+
+def with_password(url: str, password: str = "s3cret") -> Any:
+    """A DATABASE_URL template with its ``${POSTGRES_PASSWORD...}`` or ``$PASSWORD`` filled in,
+    parsed as SQLAlchemy will (its dialect loaded, so the driver is one mjd installs)."""
+    from sqlalchemy.engine import make_url
+
+    filled = re.sub(r"\$\{POSTGRES_PASSWORD[^}]*\}|\$PASSWORD\b", password, url)
+    parsed = make_url(filled)
+    parsed.get_dialect()
+    return parsed
+
+
+def test_compose_runs_postgres_for_every_mjd_service(compose):
+    """The job store: a private PostgreSQL whose password has no default, every mjd service
+    pointed at it and started only once it answers."""
+    postgres = compose["services"]["postgres"]
+    assert postgres["image"].startswith("postgres:16")
+    env = postgres["environment"]
+    assert re.fullmatch(r"\$\{POSTGRES_PASSWORD:\?[^}]+\}", env["POSTGRES_PASSWORD"])
+    assert "ports" not in postgres  # not published on the host
+    assert "pg_isready" in postgres["healthcheck"]["test"]
+    (volume,) = postgres["volumes"]
+    assert volume.split(":") == ["postgres", "/var/lib/postgresql/data"]
+    assert "postgres" in compose["volumes"]
+    for name in MJD_SERVICES:
+        service = compose["services"][name]
+        template = service["environment"]["DATABASE_URL"]
+        assert "${POSTGRES_PASSWORD" in template
+        url = with_password(template)
+        assert url.drivername == "postgresql+psycopg" and url.password == "s3cret"
+        assert (url.host, url.port) == ("postgres", 5432)
+        assert (url.username, url.database) == (env["POSTGRES_USER"], env["POSTGRES_DB"])
+        assert service["depends_on"]["postgres"] == {"condition": "service_healthy"}
+    compose_text = "".join(p.read_text() for p in COMPOSE.glob("docker-compose*.yml"))
+    assert "${POSTGRES_PASSWORD:-" not in compose_text  # no default password anywhere
+    example = (COMPOSE / ".env.example").read_text()
+    assert re.search(r"^POSTGRES_PASSWORD=$", example, flags=re.MULTILINE)
 
 
 def test_gpu_override_reserves_the_gpu_for_api_generator_and_trainer():
@@ -152,6 +190,12 @@ def rendered(overlay: str) -> list[dict[str, Any]]:
     base = yaml.safe_load((K8S / "base" / "kustomization.yaml").read_text())
     docs = [doc for name in base["resources"] for doc in load_all(K8S / "base" / name)]
     patches = yaml.safe_load((K8S / "overlays" / overlay / "kustomization.yaml").read_text())
+    images = {i["name"]: f"{i['newName']}:{i['newTag']}" for i in patches.get("images", [])}
+    for doc in docs:
+        for container in (
+            doc.get("spec", {}).get("template", {}).get("spec", {}).get("containers", [])
+        ):
+            container["image"] = images.get(container["image"], container["image"])
     for patch in patches.get("patches", []):
         patch_doc = yaml.safe_load((K8S / "overlays" / overlay / patch["path"]).read_text())
         target = next(d for d in docs if d["metadata"]["name"] == patch_doc["metadata"]["name"])
@@ -184,7 +228,11 @@ def test_kubernetes_deployments_match_the_code(overlay, routes):
         args = parse_command(container["args"])
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
         assert {e["name"] for e in container.get("env", [])} <= set(ENVIRONMENT)
-        assert container["envFrom"] == [{"configMapRef": {"name": "mjd-config"}}]
+        assert container["envFrom"] == [
+            {"configMapRef": {"name": "mjd-config"}},
+            {"secretRef": {"name": "mjd-database"}},  # DATABASE_URL
+        ]
+        assert "DATABASE_URL" not in config  # a secret: it holds the password
         mounts = {m["mountPath"] for m in container["volumeMounts"]}
         assert config["ARTIFACTS_DIR"] in mounts
         claims = [v["persistentVolumeClaim"]["claimName"] for v in pod["spec"]["volumes"]
@@ -214,6 +262,45 @@ def test_kubernetes_deployments_match_the_code(overlay, routes):
     }
     assert service_ports["mjd-api"] == API_PORT
     assert config["REDIS_URL"].startswith(f"redis://mjd-redis:{service_ports['mjd-redis']}/")
+
+
+@pytest.mark.parametrize("overlay", ["cpu", "gpu"])
+def test_kubernetes_runs_postgres_with_the_documented_secrets(overlay):
+    """A PostgreSQL StatefulSet whose password comes from the operator's Secret, a Service the
+    mjd-database Secret of deploy/README.md points at, and no Secret in the manifests."""
+    docs = rendered(overlay)
+    assert by_kind(docs, "Secret") == {}  # the operator creates them (deploy/README.md)
+    postgres = by_kind(docs, "StatefulSet")["mjd-postgres"]
+    pod = postgres["spec"]["template"]
+    (container,) = pod["spec"]["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["POSTGRES_PASSWORD"]["valueFrom"] == {
+        "secretKeyRef": {"name": "mjd-postgres", "key": "password"}
+    }
+    (claim,) = postgres["spec"]["volumeClaimTemplates"]
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert env["PGDATA"]["value"].startswith(mounts[claim["metadata"]["name"]] + "/")
+    assert "pg_isready" in container["readinessProbe"]["exec"]["command"]
+    service = by_kind(docs, "Service")["mjd-postgres"]
+    assert postgres["spec"]["serviceName"] == "mjd-postgres"
+    assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
+    (port,) = service["spec"]["ports"]
+    assert port["targetPort"] == container["ports"][0]["name"]
+    readme = (DEPLOY / "README.md").read_text()
+    assert "kubectl create secret generic mjd-postgres --from-literal=password=" in readme
+    template = re.search(
+        r"kubectl create secret generic mjd-database[\s\\]+"
+        r"--from-literal=DATABASE_URL=\"([^\"]+)\"",
+        readme,
+    )
+    assert template, "deploy/README.md must show how to create the mjd-database Secret"
+    url = with_password(template.group(1))
+    assert url.drivername == "postgresql+psycopg" and url.password == "s3cret"
+    assert (url.host, url.port) == ("mjd-postgres", port["port"])
+    assert (url.username, url.database) == (
+        env["POSTGRES_USER"]["value"],
+        env["POSTGRES_DB"]["value"],
+    )
 
 
 def test_autoscaling_targets_the_api_and_every_queue():

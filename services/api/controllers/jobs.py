@@ -17,8 +17,9 @@ from services.api import urls
 from services.api.controllers import Accepted, Submit, accepted, route, submission
 from services.api.domain.jobs import JobService
 from services.api.schemas import JobList, JobResult, JobView, MjdJobIn
+from shared.db.store import JobState
 from shared.layout import ARTIFACT_MEDIA_TYPES
-from shared.queue import JobKind, JobState
+from shared.queue import JobKind
 
 
 @dataclass

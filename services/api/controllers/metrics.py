@@ -9,11 +9,13 @@ from litestar.params import JSONBody
 from services.api import urls
 from services.api.controllers import Accepted, Submit, accepted, route, submission
 from services.api.domain.submissions import checked_rows, same_length
-from services.api.problems import problem
+from services.api.problems import data_error, problem
 from services.api.schemas import MetricsIn, MetricsJobIn
-from shared.metrics import MetricReport, evaluate
+from shared.errors import DataError
+from shared.metrics import MetricReport, check_bootstrap, evaluate
 from shared.settings import Settings
 
+#: most resamples answered inline (a metrics job takes up to shared.metrics.MAX_BOOTSTRAP)
 MAX_SYNC_BOOTSTRAP = 10_000
 
 
@@ -25,6 +27,10 @@ class MetricsController(Controller):
         self, data: JSONBody[MetricsIn], settings: NamedDependency[Settings]
     ) -> MetricReport:
         """For up to MJD_SYNC_METRICS_MAX_ROWS rows; more go to a metrics job."""
+        try:
+            check_bootstrap(data.bootstrap, data.seed, MAX_SYNC_BOOTSTRAP)
+        except DataError as exc:
+            raise data_error(exc) from None
         limit = settings.sync_metrics_max_rows
         if max(len(data.human), len(data.model)) > limit:
             raise problem(
@@ -35,8 +41,6 @@ class MetricsController(Controller):
             )
         human, model = checked_rows(data.human, "human"), checked_rows(data.model, "model")
         same_length(human, model)
-        if not 0 <= data.bootstrap <= MAX_SYNC_BOOTSTRAP:
-            raise problem(422, f"must be between 0 and {MAX_SYNC_BOOTSTRAP}", "bootstrap")
         return evaluate(human, model, resamples=data.bootstrap, seed=data.seed)
 
     @submission(urls.METRICS_JOBS, "createMetricsJob", "Queue an evaluation", 409)

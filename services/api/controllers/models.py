@@ -26,7 +26,7 @@ class ModelController(Controller):
     def get_model(self, version: FromPath[str], models: Registry) -> ModelView:
         return models.get(version)
 
-    @route(post, urls.MODEL_PROMOTE, "promoteModel", "Serve this version", 400, 404, 500)
+    @route(post, urls.MODEL_PROMOTE, "promoteModel", "Serve this version", 400, 404, 500, 503)
     async def promote(self, version: FromPath[str], models: Registry) -> Promotion:
         """This replica switches before answering, others within MJD_MODEL_POLL_SECONDS."""
         return await models.promote(version)

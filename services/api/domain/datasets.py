@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ from services.api.schemas import DatasetView
 from shared import layout
 from shared.artifacts import ArtifactStore, check_id, new_id
 from shared.datasets import VENDORED, instance_from_record, read_instances, vendored_path
+from shared.db.store import Dataset, JobStore
 from shared.errors import DataError
 from shared.schemas import Instance
 
@@ -43,8 +45,9 @@ def parse_instances(records: list[dict[str, Any]], field_name: str) -> list[Inst
 
 
 class DatasetService:
-    def __init__(self, store: ArtifactStore) -> None:
+    def __init__(self, store: ArtifactStore, db: JobStore) -> None:
         self.store = store
+        self.db = db
 
     def create(
         self, instances: list[dict[str, Any]] | None, vendored: str | None, name: str | None
@@ -74,7 +77,7 @@ class DatasetService:
         return self._store(instances, upload.filename)
 
     def _store(self, instances: list[Instance], name: str | None) -> DatasetView:
-        view = DatasetView(
+        dataset = Dataset(
             id=new_id(),
             name=name,
             instances=len(instances),
@@ -83,20 +86,16 @@ class DatasetService:
             created=time.time(),
         )
         self.store.write_bytes(
-            layout.DATASETS, view.id, layout.DATASET_INSTANCES, instances_jsonl(instances)
+            layout.DATASETS, dataset.id, layout.DATASET_INSTANCES, instances_jsonl(instances)
         )
-        self.store.write_json(
-            layout.DATASETS, view.id, layout.DATASET_META, msgspec.structs.asdict(view)
-        )
-        return view
+        self.db.add_dataset(dataset)
+        return DatasetView(**dataclasses.asdict(dataset))
 
     def get(self, dataset_id: str) -> DatasetView:
-        try:
-            check_id(dataset_id, "dataset_id")
-            meta = self.store.read_json(layout.DATASETS, dataset_id, layout.DATASET_META)
-        except (DataError, FileNotFoundError):
-            raise problem(404, f"no dataset {dataset_id!r}", "dataset_id") from None
-        return msgspec.convert(meta, DatasetView)
+        dataset = self.db.get_dataset(dataset_id[:64])
+        if dataset is None:
+            raise problem(404, f"no dataset {dataset_id[:64]!r}", "dataset_id")
+        return DatasetView(**dataclasses.asdict(dataset))
 
     def instances(self, dataset_id: str, field_name: str) -> list[Instance]:
         try:

@@ -1,16 +1,15 @@
-"""Jobs: record a job's spec and input files, queue its task, and report on it.
-
-A job is ``jobs/<id>/`` in the artifact store (spec, inputs, results, summary) plus a task
-on its queue; the state comes from the queue, and a stored summary means it succeeded.
+"""Jobs: record a job in the job store, keep its input files in the artifact store, queue its
+task, and report on it from the store. The reconciler re-queues jobs whose message was lost.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
 from pathlib import Path
 from typing import Any
-
-import msgspec
 
 from services.api.problems import problem
 from services.api.schemas import (
@@ -27,125 +26,166 @@ from services.api.schemas import (
 from services.api.urls import JOB, JOB_ARTIFACT, JOB_RESULT
 from shared import layout
 from shared.artifacts import ArtifactStore, check_id, new_id
+from shared.db.store import Job, JobState, JobStore
 from shared.errors import DataError
 from shared.metrics import MetricReport
-from shared.queue import TERMINAL, JobKind, JobQueue, JobState, QueueUnavailable
+from shared.queue import JobKind, JobQueue, QueueUnavailable
 from shared.telemetry import JOBS_SUBMITTED
+
+log = logging.getLogger(__name__)
+#: a job this young may still be on its way to the queue; the reconciler leaves it be
+RECONCILE_GRACE_SECONDS = 30.0
+
+
+def job_view(job: Job) -> JobView:
+    artifacts = (job.summary or {}).get("artifacts", [])
+    progress = None
+    if job.total is not None:
+        progress = Progress(done=job.done or 0, total=job.total)
+    return JobView(
+        id=job.id,
+        kind=JobKind(job.kind),
+        state=job.state,
+        created=job.created,
+        started=job.started,
+        finished=job.finished,
+        attempts=job.attempts,
+        progress=progress,
+        error=job.error,
+        summary=convert(job.summary, JobSummary) if job.summary is not None else None,
+        links=JobLinks(
+            self_=JOB.format(job_id=job.id),
+            result=JOB_RESULT.format(job_id=job.id),
+            artifacts=[JOB_ARTIFACT.format(job_id=job.id, name=n) for n in artifacts],
+        ),
+    )
 
 
 class JobService:
-    def __init__(self, store: ArtifactStore, queue: JobQueue) -> None:
+    def __init__(self, store: ArtifactStore, queue: JobQueue, db: JobStore) -> None:
         self.store = store
         self.queue = queue
+        self.db = db
 
     def submit(self, kind: str, spec: dict[str, Any], files: dict[str, bytes]) -> JobView:
-        """Store the job's files and spec, then queue it; 503 when the queue is down."""
+        """Store the job's files, record it, then queue it. When the queue is down the job
+        ends FAILED ("could not queue") and the client gets 503: no job waits forever."""
         job_id = new_id()
         for name, data in files.items():
             self.store.write_bytes(layout.JOBS, job_id, name, data)
-        spec = {**spec, "kind": kind, "created": time.time()}
-        self.store.write_json(layout.JOBS, job_id, layout.JOB_SPEC, spec)
+        self.db.create_job(job_id, kind, spec)
         try:
             self.queue.submit(kind, job_id)
         except QueueUnavailable as exc:
+            self.db.fail(job_id, "could not queue the job: the job queue is unavailable")
             raise problem(503, str(exc)) from None
         JOBS_SUBMITTED.labels(kind).inc()
-        return self.view(job_id, spec)
+        return self.view(job_id)
 
-    def spec(self, job_id: str, field_name: str = "job_id") -> dict[str, Any]:
+    def job(self, job_id: str, field_name: str = "job_id") -> Job:
         try:
             check_id(job_id, field_name)
         except DataError:
             raise problem(404, f"no job {job_id[:64]!r}", field_name) from None
-        if not self.store.exists(layout.JOBS, job_id, layout.JOB_SPEC):
+        job = self.db.get_job(job_id)
+        if job is None:
             raise problem(404, f"no job {job_id!r}", field_name)
-        return self.store.read_json(layout.JOBS, job_id, layout.JOB_SPEC)
+        return job
 
-    def summary(self, job_id: str) -> dict[str, Any] | None:
-        return layout.finished_summary(self.store, job_id)
-
-    def view(self, job_id: str, spec: dict[str, Any] | None = None) -> JobView:
-        spec = spec if spec is not None else self.spec(job_id)
-        try:
-            state, info = self.queue.state(job_id)
-        except QueueUnavailable as exc:
-            raise problem(503, str(exc)) from None
-        summary = self.summary(job_id)
-        if summary is not None and state not in TERMINAL:
-            state = "SUCCESS"  # finished; its Celery state expired or was lost
-        progress = None
-        if state == "PROGRESS" and isinstance(info, dict) and "done" in info:
-            progress = Progress(done=int(info["done"]), total=int(info["total"]))
-        artifacts = (summary or {}).get("artifacts", [])
-        return JobView(
-            id=job_id,
-            kind=JobKind(spec["kind"]),
-            state=JobState(state),
-            created=spec.get("created"),
-            progress=progress,
-            error=str(info) if state == "FAILURE" else None,
-            summary=convert(summary, JobSummary) if summary is not None else None,
-            links=JobLinks(
-                self_=JOB.format(job_id=job_id),
-                result=JOB_RESULT.format(job_id=job_id),
-                artifacts=[JOB_ARTIFACT.format(job_id=job_id, name=n) for n in artifacts],
-            ),
-        )
+    def view(self, job_id: str) -> JobView:
+        return job_view(self.job(job_id))
 
     def list(
         self, kind: JobKind | None, state: JobState | None, limit: int, offset: int
     ) -> JobList:
-        """Newest first. Without a state filter only the page's jobs are asked about; with
-        one, every job of the kind is (the queue holds the states)."""
-        folder = self.store.root / layout.JOBS
-        specs = []
-        for path in folder.iterdir() if folder.is_dir() else []:
-            spec_path = path / layout.JOB_SPEC
-            if spec_path.is_file():
-                spec = msgspec.json.decode(spec_path.read_bytes())
-                if kind is None or spec.get("kind") == kind:
-                    specs.append((spec.get("created", 0), path.name, spec))
-        specs.sort(reverse=True)
-        if state is None:
-            page = [self.view(job_id, spec) for _, job_id, spec in specs[offset:][:limit]]
-            return JobList(total=len(specs), offset=offset, limit=limit, jobs=page)
-        views = [self.view(job_id, spec) for _, job_id, spec in specs]
-        views = [v for v in views if v.state == state]
-        return JobList(total=len(views), offset=offset, limit=limit, jobs=views[offset:][:limit])
+        """Newest first: one indexed query."""
+        total, jobs = self.db.list_jobs(kind, state, limit, offset)
+        return JobList(
+            total=total, offset=offset, limit=limit, jobs=[job_view(job) for job in jobs]
+        )
 
     def cancel(self, job_id: str) -> JobView:
-        """Mark the job cancelled (tasks check the mark, so a redelivered copy stops too),
-        then revoke it so a queued copy is dropped."""
-        spec = self.spec(job_id)
-        if self.summary(job_id) is None:
-            self.store.write_bytes(layout.JOBS, job_id, layout.JOB_CANCELLED, b"")
+        """A queued job never runs; a running one stops at its next progress report."""
+        self.job(job_id)
+        if self.db.cancel(job_id):
             self.queue.revoke(job_id)
-        return self.view(job_id, spec)
+        return self.view(job_id)
 
     def result(self, job_id: str) -> JobResult:
-        spec = self.spec(job_id)
-        view = self.view(job_id, spec)
-        if view.summary is None:
-            raise problem(409, f"job is {view.state}; the result exists once it succeeds", "job_id")
-        if spec["kind"] == "mjd":
+        job = self.job(job_id)
+        if job.state != JobState.SUCCEEDED or job.summary is None:
+            raise problem(409, f"job is {job.state}; the result exists once it succeeds", "job_id")
+        summary = convert(job.summary, JobSummary)
+        if job.kind == JobKind.MJD:
             records = [convert(r, MjdRecordOut) for r in layout.mjd_records(self.store, job_id)]
-            return JobResult(summary=view.summary, records=records)
-        if spec["kind"] == "training":
+            return JobResult(summary=summary, records=records)
+        if job.kind == JobKind.TRAINING:
             model = self.store.read_json(layout.JOBS, job_id, layout.TRAINING_REPORT)
-            return JobResult(summary=view.summary, model=convert(model, ModelView))
+            return JobResult(summary=summary, model=convert(model, ModelView))
         report = self.store.read_json(layout.JOBS, job_id, layout.METRICS_REPORT)
-        return JobResult(summary=view.summary, report=convert(report, MetricReport))
+        return JobResult(summary=summary, report=convert(report, MetricReport))
 
     def artifact(self, job_id: str, name: str) -> tuple[Path, str]:
         """The path and media type of an artifact the finished job lists."""
-        self.spec(job_id)
-        if name not in (self.summary(job_id) or {}).get("artifacts", []):
+        job = self.job(job_id)
+        if name not in (job.summary or {}).get("artifacts", []):
             raise problem(404, f"job {job_id!r} has no artifact {name[:64]!r}", "name")
         media_type = layout.ARTIFACT_MEDIA_TYPES[name.rsplit(".", 1)[-1]]
         return self.store.path(layout.JOBS, job_id, name), media_type
 
     def finished_mjd_records(self, job_id: str, field_name: str) -> list[dict[str, Any]]:
-        spec = self.spec(job_id, field_name)
-        if spec["kind"] != "mjd" or self.summary(job_id) is None:
+        job = self.job(job_id, field_name)
+        if job.kind != JobKind.MJD or job.state != JobState.SUCCEEDED:
             raise problem(409, "not a finished MJD job", field_name)
         return layout.mjd_records(self.store, job_id)
+
+    def reconcile(self, grace: float = RECONCILE_GRACE_SECONDS) -> dict[str, int]:
+        """Queue again, once, every unfinished job whose message is gone (the embedded Redis
+        restarted empty, a broker lost it); a job lost a second time fails instead."""
+        try:
+            waiting = self.queue.pending()
+        except QueueUnavailable:
+            return {"requeued": 0, "failed": 0}
+        requeued = failed = 0
+        for job in self.db.unfinished(older_than=time.time() - grace):
+            if job.id in waiting:
+                continue
+            if job.requeued:
+                failed += self.db.fail(job.id, "its queue message was lost twice; resubmit it")
+                continue
+            if self.db.mark_requeued(job.id):
+                try:
+                    self.queue.submit(job.kind, job.id)
+                except QueueUnavailable:
+                    return {"requeued": requeued, "failed": failed}
+                requeued += 1
+        if requeued or failed:
+            log.warning("reconciler: %d job(s) re-queued, %d failed as lost", requeued, failed)
+        return {"requeued": requeued, "failed": failed}
+
+
+class Reconciler:
+    """Runs :meth:`JobService.reconcile` at start and every ``every`` seconds, in a thread
+    (it talks to the database and Redis)."""
+
+    def __init__(self, jobs: JobService, every: float) -> None:
+        self.jobs = jobs
+        self.every = every
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(self.jobs.reconcile)
+            except Exception:  # a failed round must not end the loop
+                log.exception("reconciler round failed")
+            await asyncio.sleep(self.every)

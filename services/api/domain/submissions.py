@@ -20,6 +20,7 @@ from services.api.schemas import (
 from shared import layout
 from shared.errors import DataError
 from shared.method.runs import RunSpec, explanation_orders
+from shared.metrics import check_bootstrap
 from shared.schemas import Judgment
 from shared.targets import check_targets, resolve
 from shared.training import TrainSpec
@@ -94,7 +95,12 @@ class Submissions:
         return [r["id"] for r in records], np.array([r["distribution"] for r in records])
 
     def metrics(self, data: MetricsJobIn) -> JobView:
-        """An evaluation (report and ternary plot) of stored or inline distributions."""
+        """An evaluation (report and ternary plot) of stored or inline distributions; the
+        bootstrap and seed are bounded here, before the worker would allocate for them."""
+        try:
+            check_bootstrap(data.bootstrap, data.seed)
+        except DataError as exc:
+            raise data_error(exc) from None
         human_ids, human = self._resolve(data.human, "human")
         model_ids, model = self._resolve(data.model, "model")
         if human_ids[0].startswith("row-") or model_ids[0].startswith("row-"):

@@ -15,6 +15,7 @@ from litestar.testing import TestClient
 
 from services.api.app import create_app
 from shared.artifacts import ArtifactStore
+from shared.db.store import JobStore
 from shared.queue import MemoryQueue
 from shared.settings import Settings
 from tests.conftest import assert_problem as _problem
@@ -32,17 +33,25 @@ def queue() -> MemoryQueue:
 
 
 @pytest.fixture
-def make_api(tmp_path, queue) -> Callable[..., AbstractContextManager[TestClient]]:
-    """A test client of an app over ``queue`` and a fresh store; keyword arguments replace
-    settings."""
+def database(tmp_path) -> Iterator[JobStore]:
+    """An embedded job store of the test's own."""
+    db = JobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def make_api(tmp_path, queue, database) -> Callable[..., AbstractContextManager[TestClient]]:
+    """A test client of an app over ``queue``, ``database`` and a fresh artifact store;
+    keyword arguments replace settings."""
 
     @contextmanager
     def make(**changes: Any) -> Iterator[TestClient]:
-        settings = dataclasses.replace(
-            Settings.from_env(), artifacts_dir=tmp_path / "artifacts", **changes
-        )
+        changes = {"artifacts_dir": tmp_path / "artifacts", **changes}
+        settings = dataclasses.replace(Settings.from_env(), **changes)
         store = ArtifactStore(settings.artifacts_dir)
-        with TestClient(app=create_app(settings=settings, store=store, queue=queue)) as client:
+        app = create_app(settings=settings, store=store, queue=queue, database=database)
+        with TestClient(app=app) as client:
             yield client
 
     return make
@@ -181,24 +190,41 @@ def test_training_on_items_without_human_distributions_is_refused(api):
     )
 
 
-def test_a_submitted_job_is_queued_and_reported_by_the_queue_state(api, queue):
+def test_a_submitted_job_is_recorded_queued_and_reported_from_the_store(api, queue, database):
     created = api.post("/v1/mjd-jobs", json={"instances": [ITEM]})
     assert created.status_code == 202, created.text
     job = created.json()
     assert created.headers["location"] == f"/v1/jobs/{job['id']}" == job["links"]["self"]
     assert queue.submitted == [("mjd", job["id"])]
-    assert job["state"] == "PENDING" and job["progress"] is None and job["kind"] == "mjd"
-    queue.states[job["id"]] = ("PROGRESS", {"done": 3, "total": 6, "pid": 4242})
+    assert job["state"] == "QUEUED" and job["progress"] is None and job["attempts"] == 0
+    database.start(job["id"])
+    database.progress(job["id"], 3, 6)
     view = api.get(f"/v1/jobs/{job['id']}").json()
-    assert view["state"] == "PROGRESS" and view["progress"] == {"done": 3, "total": 6}
+    assert view["state"] == "RUNNING" and view["progress"] == {"done": 3, "total": 6}
+    assert view["attempts"] == 1 and view["started"] >= view["created"]
     _problem(api.get(f"/v1/jobs/{job['id']}/result"), 409, "job_id")
     cancelled = api.delete(f"/v1/jobs/{job['id']}")
     assert cancelled.status_code == 202 and queue.revoked == [job["id"]]
-    queue.states[job["id"]] = ("FAILURE", "boom")
-    failed = api.get("/v1/jobs", params={"state": "FAILURE"}).json()
-    assert [j["id"] for j in failed["jobs"]] == [job["id"]] and failed["jobs"][0]["error"] == "boom"
-    assert api.get("/v1/jobs", params={"state": "SUCCESS"}).json()["total"] == 0
+    assert cancelled.json()["state"] == "CANCELLED" and cancelled.json()["finished"]
+    other = api.post("/v1/mjd-jobs", json={"instances": [ITEM]}).json()["id"]
+    database.start(other)
+    database.fail(other, "MemoryError: Unable to allocate 43.7 TiB")
+    failed = api.get("/v1/jobs", params={"state": "FAILED"}).json()
+    assert [j["id"] for j in failed["jobs"]] == [other]
+    assert failed["jobs"][0]["error"].startswith("MemoryError")
+    assert api.get("/v1/jobs", params={"state": "SUCCEEDED"}).json()["total"] == 0
     _problem(api.get("/v1/jobs", params={"state": "done"}), 400, "state")
+
+
+def test_finding_2_a_failed_job_never_breaks_the_job_routes(api, database):
+    """A job failed with an exception's text: every route about it answers (500 before)."""
+    job = api.post("/v1/mjd-jobs", json={"instances": [ITEM]}).json()["id"]
+    database.start(job)
+    database.fail(job, "_ArrayMemoryError: Unable to allocate 43.7 TiB for an array")
+    for route in ("/v1/jobs", "/v1/jobs?kind=mjd", "/v1/jobs?state=FAILED", f"/v1/jobs/{job}"):
+        assert api.get(route).status_code == 200, route
+    _problem(api.get(f"/v1/jobs/{job}/result"), 409, "job_id")
+    assert api.delete(f"/v1/jobs/{job}").json()["state"] == "FAILED"
 
 
 def test_a_dataset_answers_201_with_its_location(api):
@@ -206,14 +232,32 @@ def test_a_dataset_answers_201_with_its_location(api):
     assert created.headers["location"] == f"/v1/datasets/{created.json()['id']}"
 
 
-def test_queue_outage_is_a_503_problem_and_readyz_says_why(api, queue):
+def test_finding_5_a_submission_during_an_outage_leaves_no_ghost(api, queue):
     assert api.get("/readyz").json()["status"] == "ready"
     queue.available = False
     _problem(api.post("/v1/mjd-jobs", json={"instances": [ITEM]}), 503)
     assert api.get("/readyz").status_code == 503
+    listed = api.get("/v1/jobs").json()["jobs"]  # the store answers while the queue is down
+    assert [j["state"] for j in listed] == ["FAILED"] and "could not queue" in listed[0]["error"]
     queue.available = True
     queue.consumers = {"w@host": {"mjd"}}
     assert "metrics" in api.get("/readyz").json()["reason"]
+
+
+def test_finding_5_jobs_whose_message_was_lost_are_requeued_once(
+    make_api, queue, database, tmp_path
+):
+    from services.api.domain.jobs import JobService
+
+    with make_api() as api:
+        first, second = (api.post("/v1/mjd-jobs", json={"instances": [ITEM]}).json()["id"]
+                         for _ in range(2))  # fmt: skip
+    jobs = JobService(ArtifactStore(tmp_path), queue, database)
+    queue.lost = {first}  # e.g. the embedded Redis restarted without it
+    assert jobs.reconcile(grace=0) == {"requeued": 1, "failed": 0}
+    assert queue.submitted[-1] == ("mjd", first) and database.get_job(first).requeued == 1
+    assert jobs.reconcile(grace=0) == {"requeued": 0, "failed": 1}  # lost a second time
+    assert database.get_job(first).state == "FAILED" and database.get_job(second).state == "QUEUED"
 
 
 def test_the_app_module_loads_no_torch():
@@ -227,11 +271,113 @@ def test_the_app_module_loads_no_torch():
     assert result.stdout.strip() == "False", result.stderr
 
 
-def test_listing_pages_newest_first_and_asks_the_queue_about_the_page_only(api, queue):
+def test_finding_6_listing_is_one_paged_query_newest_first(api, database):
     created = [api.post("/v1/mjd-jobs", json={"instances": [ITEM]}).json()["id"] for _ in range(5)]
-    asked: list[str] = []
-    state = queue.state
-    queue.state = lambda job_id: asked.append(job_id) or state(job_id)  # type: ignore[method-assign]
     listed = api.get("/v1/jobs", params={"limit": 2, "offset": 1}).json()
     assert listed["total"] == 5
-    assert [j["id"] for j in listed["jobs"]] == created[::-1][1:3] == asked
+    assert [j["id"] for j in listed["jobs"]] == created[::-1][1:3]
+    assert api.get("/v1/jobs", params={"kind": "metrics"}).json() == {
+        "total": 0, "offset": 0, "limit": 20, "jobs": []
+    }  # fmt: skip
+
+
+# ---------------------------------------------------------------- issue 11, findings 1 and 7
+
+TWO_ROWS = {"human": [[1, 0, 0], [0, 1, 0]], "model": [[1, 0, 0], [0, 1, 0]]}
+INLINE = {"distributions": [[1, 0, 0], [0, 1, 0]]}
+LEGAL = {"data": {"vendored": "explained"}}
+
+
+def test_finding_1_a_metrics_job_with_a_huge_bootstrap_is_refused_before_queueing(api, queue):
+    """One request with bootstrap 10**12 killed the metrics worker (MemoryError)."""
+    body = {"human": INLINE, "model": INLINE, "bootstrap": 1_000_000_000_000}
+    _problem(api.post("/v1/metrics-jobs", json=body), 422, "bootstrap")
+    _problem(api.post("/v1/metrics-jobs", json={**body, "bootstrap": 100_001}), 422, "bootstrap")
+    assert queue.submitted == []
+    accepted = api.post("/v1/metrics-jobs", json={**body, "bootstrap": 100_000})
+    assert accepted.status_code == 202, accepted.text
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v1/metrics", {**TWO_ROWS, "seed": -1}, "seed"),  # answered 500
+        ("/v1/metrics", {**TWO_ROWS, "seed": 2**32}, "seed"),
+        ("/v1/metrics", {**TWO_ROWS, "bootstrap": -1}, "bootstrap"),
+        ("/v1/metrics", {**TWO_ROWS, "bootstrap": 10_001}, "bootstrap"),
+        ("/v1/metrics-jobs", {"human": INLINE, "model": INLINE, "seed": -1}, "seed"),
+        ("/v1/metrics-jobs", {"human": INLINE, "model": INLINE, "bootstrap": -1}, "bootstrap"),
+        ("/v1/mjd-jobs", {"instances": [ITEM], "run": {"seed": -1}}, "run.seed"),
+        ("/v1/mjd-jobs", {"instances": [ITEM], "run": {"seed": 2**32}}, "run.seed"),
+        ("/v1/mjd-jobs", {"instances": [ITEM], "run": {"max_orders": 10**9}}, "run.max_orders"),
+        ("/v1/mjd-jobs", {"instances": [ITEM], "run": {"temperature": 1e9}}, "run.temperature"),
+        ("/v1/training-jobs", {**LEGAL, "train": {"seed": -1}}, "train.seed"),
+        ("/v1/training-jobs", {**LEGAL, "train": {"seed": 2**32}}, "train.seed"),
+        ("/v1/training-jobs", {**LEGAL, "train": {"patience": 10**9}}, "train.patience"),
+        ("/v1/training-jobs", {**LEGAL, "calibrate_on": 0}, "calibrate_on"),
+    ],
+)
+def test_finding_7_every_numeric_knob_is_bounded_before_queueing(api, queue, path, body, field):
+    _problem(api.post(path, json=body), 422, field)
+    assert queue.submitted == []
+
+
+DEEP_OBJECT = '{"x":' * 1000 + "0" + "}" * 1000
+DEEP_ARRAY = "[" * 1000 + "]" * 1000
+HUGE_INT = "9" * 5000
+PAIR = '"premise":"P.","hypothesis":"H."'
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "status", "field"),
+    [
+        ("/v1/datasets", f'{{"instances":[{{{PAIR},"extra":{DEEP_OBJECT}}}]}}', 400, "body"),
+        ("/v1/mjd-jobs", f'{{"instances":[],"run":{DEEP_ARRAY}}}', 400, "body"),
+        ("/v1/metrics", DEEP_ARRAY, 400, "body"),
+        ("/v1/metrics", f'{{"human":[[1,0,0]],"seed":{HUGE_INT}}}', 400, "body"),
+        ("a.jsonl", f'{{{PAIR},"n":{HUGE_INT}}}\n', 422, "file"),
+        ("a.json", f'[{{{PAIR},"n":{HUGE_INT}}}]', 422, "file"),
+        ("a.jsonl", f'{{{PAIR},"x":{DEEP_ARRAY}}}\n', 422, "file"),
+        ("a.csv", "premise,hypothesis\nP.,H.\n" + "x" * 131_073 + ",H.\n", 422, "file"),
+    ],
+    ids=[
+        "deep-instance",
+        "deep-run",
+        "deep-body",
+        "huge-int-body",
+        "huge-int-jsonl-upload",
+        "huge-int-json-upload",
+        "deep-jsonl-upload",
+        "long-csv-field-upload",
+    ],
+)
+def test_finding_7_deep_nesting_huge_integers_and_long_csv_fields_are_4xx_problems(
+    api, path, text, status, field
+):
+    """Each answered 500: a RecursionError while decoding the body, Python's 4300-digit limit
+    on int() in the JSON reader, the csv module's 131,072-character field limit."""
+    if path.startswith("/"):
+        response = api.post(path, content=text, headers={"content-type": "application/json"})
+    else:
+        response = api.post("/v1/datasets/upload", files={"file": (path, text.encode())})
+    body = _problem(response, status, field)
+    if path.endswith(".csv"):
+        assert body["detail"].startswith("row 3:")
+
+
+def test_finding_7_a_read_only_artifact_store_is_503_and_readyz_says_so(make_api, tmp_path, queue):
+    """Writes were 500s while /readyz said ready. A store under a regular file cannot be
+    written even by root (mkdir fails with NotADirectoryError)."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with make_api(artifacts_dir=blocker / "artifacts") as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and "artifact store" in ready.json()["reason"]
+        for response in (
+            client.post("/v1/datasets", json={"instances": [ITEM]}),
+            client.post("/v1/mjd-jobs", json={"instances": [ITEM]}),
+        ):
+            body = _problem(response, 503)
+            assert body["detail"].startswith("the artifact store is not writable")
+            assert str(tmp_path) not in response.text
+    assert queue.submitted == []

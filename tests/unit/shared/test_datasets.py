@@ -148,3 +148,40 @@ def test_align_by_id_reorders_and_by_position_needs_equal_length(tmp_path):
     (tmp_path / "p.jsonl").write_text('{"probs": [1, 0, 0]}\n')
     with pytest.raises(DataError, match="row counts differ"):
         align(read_distributions(tmp_path / "h.jsonl"), read_distributions(tmp_path / "p.jsonl"))
+
+
+def test_finding_7_a_csv_field_over_the_csv_limit_is_a_data_error_naming_its_row(tmp_path):
+    """The csv module refuses fields over 131,072 characters (``_csv.Error``, a 500 at the
+    API); the reader says which row."""
+    path = tmp_path / "long.csv"
+    path.write_text("premise,hypothesis\nP1.,H.\nP2.,H.\n" + "x" * 131_073 + ",H.\n")
+    with pytest.raises(DataError, match="field larger than field limit") as caught:
+        read_instances(path)
+    assert caught.value.row == 4 and caught.value.source == str(path)
+    header = tmp_path / "header.csv"
+    header.write_text("premise," + "h" * 131_073 + "\nP.,H.\n")
+    with pytest.raises(DataError) as caught:
+        read_distributions(header)
+    assert caught.value.row == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"premise": "P.", "hypothesis": "H.", "n": ' + "9" * 5000 + "}", "digits"),
+        ('{"premise": "P.", "hypothesis": "H.", "x": ' + "[" * 5000 + "]" * 5000 + "}", "nested"),
+    ],
+    ids=["huge-integer", "deep-nesting"],
+)
+@pytest.mark.parametrize("layout", ["jsonl", "json"])
+def test_finding_7_json_nested_too_deeply_or_a_huge_integer_is_a_data_error(
+    tmp_path, text, message, layout
+):
+    """``json.loads`` raises RecursionError or ValueError (Python's 4300-digit limit on int())
+    for these; the readers turn them into DataErrors like any invalid JSON."""
+    path = tmp_path / f"bad.{layout}"
+    path.write_text(f'{{"premise": "P.", "hypothesis": "H."}}\n{text}\n' if layout == "jsonl"
+                    else f'[{{"premise": "P.", "hypothesis": "H."}}, {text}]')  # fmt: skip
+    with pytest.raises(DataError, match=message) as caught:
+        read_instances(path)
+    assert caught.value.row == (2 if layout == "jsonl" else None)

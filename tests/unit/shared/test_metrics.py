@@ -11,7 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from shared.errors import DataError
 from shared.metrics import (
+    MAX_BOOTSTRAP,
     as_distributions,
     distance_correlation,
     distance_correlation_blocks,
@@ -186,3 +188,40 @@ def test_report_states_its_conventions():
 def test_invalid_arrays_are_rejected_with_a_reason(rows, message):
     with pytest.raises(ValueError, match=message):
         as_distributions(rows, "model")
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"resamples": MAX_BOOTSTRAP + 1}, "bootstrap"),
+        ({"resamples": 10**12}, "bootstrap"),  # killed the metrics worker (MemoryError)
+        ({"resamples": -1}, "bootstrap"),
+        ({"seed": -1}, "seed"),  # numpy's ValueError: a 500 at the API
+        ({"seed": 2**32}, "seed"),
+    ],
+)
+def test_finding_7_bootstrap_and_seed_are_bounded(options, field):
+    rows = np.eye(3)
+    with pytest.raises(DataError) as caught:
+        evaluate(rows, rows, **options)
+    assert caught.value.field == field
+
+
+def test_finding_7_bootstrap_reports_progress_and_a_callback_can_stop_it():
+    """A running metrics job checks for cancellation through this callback."""
+    rng = np.random.default_rng(3)
+    human, model = rng.dirichlet([1, 1, 1], 50), rng.dirichlet([1, 1, 1], 50)
+    seen: list[tuple[int, int]] = []
+    report = evaluate(human, model, resamples=40, seed=1, progress=lambda *p: seen.append(p))
+    assert seen[-1] == (40, 40) and [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert report.to_json() == evaluate(human, model, resamples=40, seed=1).to_json()
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_ten(done: int, total: int) -> None:
+        if done >= 10:
+            raise Stop
+
+    with pytest.raises(Stop):
+        evaluate(human, model, resamples=MAX_BOOTSTRAP, progress=stop_at_ten)

@@ -1,0 +1,48 @@
+"""The job store's tables. Times are seconds since the epoch (floats), as the API shows them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, Float, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class JobRow(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created: Mapped[float] = mapped_column(Float)
+    started: Mapped[float | None] = mapped_column(Float, default=None)
+    finished: Mapped[float | None] = mapped_column(Float, default=None)
+    done: Mapped[int | None] = mapped_column(Integer, default=None)
+    total: Mapped[int | None] = mapped_column(Integer, default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: times the reconciler put the job's message back after it was lost
+    requeued: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+
+    __table_args__ = (
+        Index("ix_jobs_created", "created"),
+        Index("ix_jobs_kind_created", "kind", "created"),
+        Index("ix_jobs_state_created", "state", "created"),
+    )
+
+
+class DatasetRow(Base):
+    __tablename__ = "datasets"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str | None] = mapped_column(Text, default=None)
+    instances: Mapped[int] = mapped_column(Integer)
+    with_human: Mapped[int] = mapped_column(Integer)
+    with_explanations: Mapped[int] = mapped_column(Integer)
+    created: Mapped[float] = mapped_column(Float, index=True)

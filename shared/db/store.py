@@ -1,0 +1,296 @@
+"""The job store: jobs and datasets in a relational database.
+
+Every state change is one short transaction, so the API, the workers and the reconciler can
+share the store from many processes. States move QUEUED -> RUNNING -> SUCCEEDED | FAILED |
+CANCELLED; a job that is delivered again (a worker died) goes RUNNING again with one more
+attempt. Errors are stored as text written by the worker, never as exception objects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, create_engine, event, func, select, text, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.db.models import DatasetRow, JobRow
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+#: the longest error text kept (the head of a traceback's message is what matters)
+MAX_ERROR_CHARS = 2000
+
+
+class JobState(StrEnum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+FINISHED = (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
+UNFINISHED = (JobState.QUEUED, JobState.RUNNING)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A job as the store knows it."""
+
+    id: str
+    kind: str
+    state: JobState
+    spec: dict[str, Any]
+    created: float
+    started: float | None
+    finished: float | None
+    done: int | None
+    total: int | None
+    attempts: int
+    requeued: int
+    error: str | None
+    summary: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, row: JobRow) -> Job:
+        return cls(
+            id=row.id,
+            kind=row.kind,
+            state=JobState(row.state),
+            spec=row.spec,
+            created=row.created,
+            started=row.started,
+            finished=row.finished,
+            done=row.done,
+            total=row.total,
+            attempts=row.attempts,
+            requeued=row.requeued,
+            error=row.error,
+            summary=row.summary,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    id: str
+    name: str | None
+    instances: int
+    with_human: int
+    with_explanations: int
+    created: float
+
+
+def _engine(url: str) -> Engine:
+    if make_url(url).get_backend_name() != "sqlite":
+        return create_engine(  # an unreachable server is an error in seconds, not a hang
+            url,
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=5,
+            connect_args={"connect_timeout": 5},
+        )
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(connection: Any, _: Any) -> None:  # many processes share one file
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    return engine
+
+
+@contextlib.contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """One migrating process at a time (the API and every worker upgrade at start)."""
+    if engine.dialect.name == "sqlite":
+        database = make_url(str(engine.url)).database
+        if not database or database == ":memory:":  # one process owns it
+            yield
+            return
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        with open(f"{database}.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+        return
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(727274)"))
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(727274)"))
+
+
+def migrate(engine: Engine, revision: str = "head", *, down: bool = False) -> None:
+    """Upgrade (or downgrade) the schema to ``revision``."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with _migration_lock(engine), engine.begin() as connection:
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+class JobStore:
+    """Jobs and datasets over one database; safe to share between threads."""
+
+    def __init__(self, url: str, *, upgrade: bool = True) -> None:
+        self.url = url
+        self.engine = _engine(url)
+        if upgrade:
+            migrate(self.engine)
+        self.session = sessionmaker(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[Session]:
+        with self.session.begin() as session:
+            yield session
+
+    def writable(self) -> bool:
+        """Whether a write goes through (for readiness)."""
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(update(JobRow).where(JobRow.id == "").values(attempts=0))
+        except Exception:  # any driver or file error means not ready
+            return False
+        return True
+
+    # ------------------------------------------------------------------------ jobs
+
+    def create_job(self, job_id: str, kind: str, spec: dict[str, Any]) -> Job:
+        row = JobRow(
+            id=job_id,
+            kind=kind,
+            state=JobState.QUEUED,
+            spec=spec,
+            created=time.time(),
+            attempts=0,
+            requeued=0,
+        )
+        with self._tx() as session:
+            session.add(row)
+        return Job.of(row)
+
+    def get_job(self, job_id: str) -> Job | None:
+        with self.session() as session:
+            row = session.get(JobRow, job_id)
+            return Job.of(row) if row is not None else None
+
+    def list_jobs(
+        self, kind: str | None, state: str | None, limit: int, offset: int
+    ) -> tuple[int, list[Job]]:
+        """One page, newest first, and how many match in all (indexed by kind/state)."""
+        where = []
+        if kind is not None:
+            where.append(JobRow.kind == kind)
+        if state is not None:
+            where.append(JobRow.state == state)
+        with self.session() as session:
+            total = session.scalar(select(func.count()).select_from(JobRow).where(*where))
+            rows = session.scalars(
+                select(JobRow)
+                .where(*where)
+                .order_by(JobRow.created.desc(), JobRow.id.desc())
+                .limit(limit)
+                .offset(offset)
+            ).all()
+            return int(total or 0), [Job.of(r) for r in rows]
+
+    def _change(self, job_id: str, only: tuple[JobState, ...], **values: Any) -> bool:
+        """Set ``values`` when the job is in one of the states ``only``; whether it was."""
+        with self._tx() as session:
+            result = session.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.state.in_([str(s) for s in only]))
+                .values(**values)
+            )
+            return bool(result.rowcount)
+
+    def start(self, job_id: str) -> Job | None:
+        """A delivery of the job begins: RUNNING, one more attempt. None when it is finished
+        (or unknown), so the delivery does nothing."""
+        started = self._change(
+            job_id,
+            UNFINISHED,
+            state=JobState.RUNNING,
+            started=time.time(),
+            attempts=JobRow.attempts + 1,
+        )
+        return self.get_job(job_id) if started else None
+
+    def progress(self, job_id: str, done: int, total: int) -> JobState | None:
+        """Record progress of a running job; returns its state (CANCELLED stops the work)."""
+        self._change(job_id, (JobState.RUNNING,), done=done, total=total)
+        job = self.get_job(job_id)
+        return job.state if job else None
+
+    def succeed(self, job_id: str, summary: dict[str, Any]) -> bool:
+        job = self.get_job(job_id)
+        progress = {"done": job.total, "total": job.total} if job and job.total else {}
+        return self._change(
+            job_id,
+            (JobState.RUNNING,),
+            state=JobState.SUCCEEDED,
+            summary=summary,
+            finished=time.time(),
+            error=None,
+            **progress,
+        )
+
+    def fail(self, job_id: str, error: str) -> bool:
+        return self._change(
+            job_id,
+            UNFINISHED,
+            state=JobState.FAILED,
+            error=error[:MAX_ERROR_CHARS],
+            finished=time.time(),
+        )
+
+    def cancel(self, job_id: str) -> bool:
+        """Cancel an unfinished job; a running one stops at its next progress report."""
+        return self._change(job_id, UNFINISHED, state=JobState.CANCELLED, finished=time.time())
+
+    def unfinished(self, older_than: float) -> list[Job]:
+        """QUEUED or RUNNING jobs created before ``older_than`` (for the reconciler)."""
+        with self.session() as session:
+            rows = session.scalars(
+                select(JobRow)
+                .where(JobRow.state.in_([str(s) for s in UNFINISHED]))
+                .where(JobRow.created < older_than)
+                .order_by(JobRow.created)
+            ).all()
+            return [Job.of(r) for r in rows]
+
+    def mark_requeued(self, job_id: str) -> bool:
+        return self._change(job_id, UNFINISHED, state=JobState.QUEUED, requeued=JobRow.requeued + 1)
+
+    # ------------------------------------------------------------------------ datasets
+
+    def add_dataset(self, dataset: Dataset) -> None:
+        with self._tx() as session:
+            session.add(DatasetRow(**{f: getattr(dataset, f) for f in Dataset.__slots__}))
+
+    def get_dataset(self, dataset_id: str) -> Dataset | None:
+        with self.session() as session:
+            row = session.get(DatasetRow, dataset_id)
+            if row is None:
+                return None
+            return Dataset(**{f: getattr(row, f) for f in Dataset.__slots__})

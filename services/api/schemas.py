@@ -14,7 +14,7 @@ from typing import Any, get_type_hints
 import msgspec
 from msgspec import Struct
 
-from shared.db.store import JobState
+from shared.db.store import Dataset, JobState
 from shared.method.runs import RunSpec
 from shared.metrics import MetricReport
 from shared.queue import JobKind
@@ -100,13 +100,8 @@ class PredictIn(Struct, forbid_unknown_fields=True):
 # ---------------------------------------------------------------------------- responses
 
 
-class DatasetView(Struct):
-    id: str
-    name: str | None
-    instances: int
-    with_human: int
-    with_explanations: int
-    created: float
+#: a stored dataset as the job store describes it
+DatasetView = Dataset
 
 
 class Progress(Struct):

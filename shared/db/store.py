@@ -63,21 +63,8 @@ class Job:
 
     @classmethod
     def of(cls, row: JobRow) -> Job:
-        return cls(
-            id=row.id,
-            kind=row.kind,
-            state=JobState(row.state),
-            spec=row.spec,
-            created=row.created,
-            started=row.started,
-            finished=row.finished,
-            done=row.done,
-            total=row.total,
-            attempts=row.attempts,
-            requeued=row.requeued,
-            error=row.error,
-            summary=row.summary,
-        )
+        values = {name: getattr(row, name) for name in cls.__slots__}
+        return cls(**{**values, "state": JobState(row.state)})
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,7 +69,7 @@ def _drive(client, models, explained) -> None:
 
     items = [models.DatasetInInstancesType0Item.from_dict(i.to_json()) for i in explained[:2]]
     dataset = create_dataset.sync(client=client, body=models.DatasetIn(instances=items))
-    assert isinstance(dataset, models.DatasetView) and dataset.instances == 2
+    assert isinstance(dataset, models.Dataset) and dataset.instances == 2
 
     job = create_mjd_job.sync(client=client, body=models.MjdJobIn(dataset_id=dataset.id))
     assert isinstance(job, models.JobView) and job.kind == models.JobKind.MJD

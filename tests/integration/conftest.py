@@ -11,7 +11,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -21,6 +21,7 @@ import redis
 from services.cli.launcher import api_command, start_embedded_redis, worker_command, worker_env
 from shared import jobs
 from shared.celery_app import create_celery
+from shared.db.store import Job
 from shared.queue import CeleryQueue
 
 #: short limits so a killed worker's task comes back within about 115 s (the visibility timeout)
@@ -192,3 +193,18 @@ def serve(service_env, tmp_path):
     for process in processes:
         process.terminate()
         process.wait(20)
+
+
+def wait_in_store(job_id: str, until: Callable[[Job], bool], timeout: float) -> list[Job]:
+    """Poll the job store until ``until(job)``; returns every change seen (fails at the
+    timeout)."""
+    seen: list[Job] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = jobs.database().get_job(job_id)
+        if job is not None and (not seen or seen[-1] != job):
+            seen.append(job)
+        if job is not None and until(job):
+            return seen
+        time.sleep(0.2)
+    raise AssertionError(f"timed out in {seen[-1] if seen else None}")

@@ -9,24 +9,10 @@ import numpy as np
 from services.api.domain.jobs import JobService
 from shared import jobs, layout
 from shared.datasets import write_distributions_jsonl
-from shared.db.store import Job
 from shared.metrics import MAX_BOOTSTRAP
+from tests.integration.conftest import wait_in_store
 
 ROWS = 20_000  # with MAX_BOOTSTRAP resamples: about 20 s of bootstrap on one core
-
-
-def _wait_for(job_id: str, until, timeout: float) -> list[Job]:
-    """Every change of the job in the store until ``until(job)`` or the timeout."""
-    seen: list[Job] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = jobs.database().get_job(job_id)
-        if not seen or seen[-1] != job:
-            seen.append(job)
-        if until(job):
-            break
-        time.sleep(0.1)
-    return seen
 
 
 def test_finding_7_cancelling_a_running_metrics_job_ends_it_cancelled_without_a_report(
@@ -44,7 +30,7 @@ def test_finding_7_cancelling_a_running_metrics_job_ends_it_cancelled_without_a_
     spec = {"bootstrap": MAX_BOOTSTRAP, "seed": 0, "plot": True}
     jobs.database().create_job("job-m-cancel", "metrics", spec)
     queue.submit("metrics", "job-m-cancel")
-    before = _wait_for("job-m-cancel", lambda job: (job.done or 0) > 0, 120)
+    before = wait_in_store("job-m-cancel", lambda job: (job.done or 0) > 0, 120)
     assert before[-1].state == "RUNNING" and before[-1].done, before[-1]  # in the bootstrap
     started = time.monotonic()
     service = JobService(store, queue, jobs.database())  # as the API cancels

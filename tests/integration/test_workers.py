@@ -19,26 +19,13 @@ from shared.datasets import (
     write_instances_jsonl,
 )
 from shared.db.store import Job
+from tests.integration.conftest import wait_in_store
 
 
 def _mjd_job(job_id: str, items: int, k: int = 0) -> None:
     instances = read_instances(vendored_path("explained"))[:items]
     write_instances_jsonl(jobs.store().path("jobs", job_id, layout.MJD_INPUT), instances)
     jobs.database().create_job(job_id, "mjd", {"run": {"k": k, "max_orders": 1}})
-
-
-def _wait(job_id: str, until, timeout: float) -> list[Job]:
-    """Poll the job store until ``until(job)``; returns every change seen."""
-    seen: list[Job] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = jobs.database().get_job(job_id)
-        if not seen or seen[-1] != job:
-            seen.append(job)
-        if until(job):
-            return seen
-        time.sleep(0.2)
-    raise AssertionError(f"timed out in {seen[-1] if seen else None}")
 
 
 def _finished(job: Job) -> bool:
@@ -49,7 +36,7 @@ def test_mjd_job_reports_progress_and_writes_its_result(start_worker, queue):
     start_worker("services.generator.worker", "mjd")
     _mjd_job("job-mjd-1", items=8)
     queue.submit("mjd", "job-mjd-1")
-    seen = _wait("job-mjd-1", _finished, 180)
+    seen = wait_in_store("job-mjd-1", _finished, 180)
     assert seen[-1].state == "SUCCEEDED", seen[-1]
     assert seen[-1].attempts == 1 and seen[-1].started <= seen[-1].finished
     progress = [(job.done, job.total) for job in seen if job.total is not None]
@@ -77,7 +64,7 @@ def test_metrics_job_writes_report_and_png(start_worker, explained, queue):
     start_worker("services.metrics.worker", "metrics")
     _metrics_job("job-m-1", explained, {"bootstrap": 100})
     queue.submit("metrics", "job-m-1")
-    seen = _wait("job-m-1", _finished, 120)
+    seen = wait_in_store("job-m-1", _finished, 120)
     assert seen[-1].state == "SUCCEEDED", seen[-1]
     store = jobs.store()
     report = store.read_json("jobs", "job-m-1", "report.json")
@@ -95,11 +82,11 @@ def test_finding_1_a_job_with_a_huge_bootstrap_fails_and_the_worker_lives_on(
     worker = start_worker("services.metrics.worker", "metrics")
     _metrics_job("job-oom", explained, {"bootstrap": 10**12})
     queue.submit("metrics", "job-oom")
-    failed = _wait("job-oom", _finished, 120)[-1]
+    failed = wait_in_store("job-oom", _finished, 120)[-1]
     assert failed.state == "FAILED" and "bootstrap" in failed.error, failed
     _metrics_job("job-after", explained, {"bootstrap": 10})
     queue.submit("metrics", "job-after")
-    assert _wait("job-after", _finished, 120)[-1].state == "SUCCEEDED"
+    assert wait_in_store("job-after", _finished, 120)[-1].state == "SUCCEEDED"
     assert worker.process.poll() is None
 
 
@@ -112,7 +99,7 @@ def test_a_job_delivered_too_often_fails_as_given_up(start_worker, explained, qu
         database.start("job-loop")
     start_worker("services.metrics.worker", "metrics")
     queue.submit("metrics", "job-loop")
-    ended = _wait("job-loop", _finished, 120)[-1]
+    ended = wait_in_store("job-loop", _finished, 120)[-1]
     assert ended.state == "FAILED" and "gave up after 3 attempts" in ended.error
     assert not jobs.store().exists("jobs", "job-loop", "report.json")
 
@@ -121,7 +108,7 @@ def test_cancelled_job_ends_cancelled_without_a_result(start_worker, queue, clie
     worker = start_worker("services.generator.worker", "mjd")
     _mjd_job("job-cancel", items=120)
     queue.submit("mjd", "job-cancel")
-    _wait("job-cancel", lambda job: (job.done or 0) > 0, 120)
+    wait_in_store("job-cancel", lambda job: (job.done or 0) > 0, 120)
     service = JobService(jobs.store(), queue, jobs.database())  # as the API cancels
     assert service.cancel("job-cancel").state == "CANCELLED"
     deadline = time.monotonic() + 120
@@ -136,10 +123,10 @@ def test_killed_worker_job_is_redelivered_and_its_result_written_once(start_work
     first = start_worker("services.generator.worker", "mjd")
     _mjd_job("job-kill", items=20)
     queue.submit("mjd", "job-kill")
-    _wait("job-kill", lambda job: (job.done or 0) > 0, 120)
+    wait_in_store("job-kill", lambda job: (job.done or 0) > 0, 120)
     first.kill()
     second = start_worker("services.generator.worker", "mjd")
-    seen = _wait("job-kill", _finished, 240)
+    seen = wait_in_store("job-kill", _finished, 240)
     assert seen[-1].state == "SUCCEEDED", seen[-1]
     assert seen[-1].attempts == 2  # the second worker ran it again
     assert second.process.poll() is None
@@ -163,7 +150,7 @@ def test_training_job_trains_exports_registers_and_promotes(start_worker, explai
     }
     jobs.database().create_job("job-t-1", "training", spec)
     queue.submit("training", "job-t-1")
-    seen = _wait("job-t-1", _finished, 240)
+    seen = wait_in_store("job-t-1", _finished, 240)
     assert seen[-1].state == "SUCCEEDED", seen[-1]
     progress = [(job.done, job.total) for job in seen if job.total is not None]
     assert progress and all(0 <= done <= total for done, total in progress)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import tempfile
 import time
 from pathlib import Path
@@ -89,13 +88,13 @@ class DatasetService:
             layout.DATASETS, dataset.id, layout.DATASET_INSTANCES, instances_jsonl(instances)
         )
         self.db.add_dataset(dataset)
-        return DatasetView(**dataclasses.asdict(dataset))
+        return dataset
 
     def get(self, dataset_id: str) -> DatasetView:
         dataset = self.db.get_dataset(dataset_id[:64])
         if dataset is None:
             raise problem(404, f"no dataset {dataset_id[:64]!r}", "dataset_id")
-        return DatasetView(**dataclasses.asdict(dataset))
+        return dataset
 
     def instances(self, dataset_id: str, field_name: str) -> list[Instance]:
         try:

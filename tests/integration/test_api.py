@@ -63,6 +63,6 @@ def test_training_job_is_queued_with_its_spec(api):
     )
     assert job.status_code == 202, job.text
     view = job.json()
-    assert view["kind"] == "training" and view["state"] == "PENDING"
+    assert view["kind"] == "training" and view["state"] == "QUEUED"
     listed = api.get("/v1/jobs", params={"kind": "training"}).json()
     assert [j["id"] for j in listed["jobs"]] == [view["id"]]

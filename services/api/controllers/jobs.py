@@ -38,6 +38,10 @@ class Download(Operation):
 Jobs = NamedDependency[JobService]
 
 
+#: the deepest page a listing serves (a database offset must fit its integer type)
+MAX_OFFSET = 10**9
+
+
 class JobController(Controller):
     tags = ("jobs",)
 
@@ -75,6 +79,6 @@ class JobController(Controller):
         kind: Annotated[JobKind | None, QueryParameter()] = None,
         state_filter: Annotated[JobState | None, QueryParameter(name="state")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
     ) -> JobList:
         return jobs.list(kind, state_filter, limit, offset)

@@ -381,3 +381,9 @@ def test_finding_7_a_read_only_artifact_store_is_503_and_readyz_says_so(make_api
             assert body["detail"].startswith("the artifact store is not writable")
             assert str(tmp_path) not in response.text
     assert queue.submitted == []
+
+
+def test_a_listing_offset_past_the_database_integer_is_a_400_problem(api):
+    """Schemathesis found ``offset=10**20`` answered 500 (SQLite integer overflow)."""
+    _problem(api.get("/v1/jobs", params={"offset": 10**20}), 400, "offset")
+    assert api.get("/v1/jobs", params={"offset": 10**9}).json()["jobs"] == []

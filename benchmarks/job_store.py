@@ -30,7 +30,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -103,24 +102,6 @@ def job_rows(count: int) -> Iterator[list[dict[str, Any]]]:
                 "summary": summary(kind, job_id) if state == "SUCCEEDED" else None,
             })  # fmt: skip
         yield chunk
-
-
-@contextmanager
-def postgres_database(admin_url: str) -> Iterator[str]:
-    """A database created for this run on the server of ``admin_url``, dropped at the end."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"mjd_bench_{secrets.token_hex(6)}"
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
 
 
 def measure_store(url: str, rows: int, calls: int, folder: Path) -> dict[str, Any]:
@@ -275,13 +256,15 @@ def main() -> None:
             "old_calls": f"200 calls or as many as fit in {args.old_budget:.0f} s",
         },
     }
+    from shared.db.store import scratch_database
+
     with tempfile.TemporaryDirectory(prefix="mjd-bench-") as tmp:
         folder = Path(tmp)
         (folder / "sqlite").mkdir()
         result["sqlite"] = measure_store(
             f"sqlite:///{folder / 'sqlite' / 'mjd.db'}", args.rows, args.calls, folder / "sqlite"
         )
-        with postgres_database(args.postgres) as url:
+        with scratch_database(args.postgres, "mjd_bench") as url:
             (folder / "pg").mkdir()
             result["postgresql"] = measure_store(url, args.rows, args.calls, folder / "pg")
         (folder / "old").mkdir()

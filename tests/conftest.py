@@ -1,8 +1,8 @@
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import secrets
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -115,30 +115,20 @@ def store_tables(url: str) -> set[str]:
 
 def _postgres_database() -> Iterator[str]:
     """A database this session creates on the local server and drops at its end."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import OperationalError
 
-    admin = create_engine(
-        POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5}
-    )
-    name = f"mjd_test_{secrets.token_hex(6)}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f"CREATE DATABASE {name}"))
-    except OperationalError as exc:
-        admin.dispose()
-        pytest.fail(
-            f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({exc.orig}); start it, or "
-            "set MJD_TEST_DATABASE_URL to a database the tests may use",
-            pytrace=False,
-        )
-    try:
-        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
+    from shared.db.store import scratch_database
+
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(scratch_database(POSTGRES_ADMIN_URL, "mjd_test"))
+        except OperationalError as exc:
+            pytest.fail(
+                f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({exc.orig}); start it, "
+                "or set MJD_TEST_DATABASE_URL to a database the tests may use",
+                pytrace=False,
+            )
+        yield url
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

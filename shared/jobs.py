@@ -16,7 +16,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from shared.artifacts import ArtifactStore
 from shared.celery_app import create_celery
-from shared.db.store import JobState, JobStore
+from shared.db.store import JobState, JobStore, Priority
 from shared.errors import MjdError
 from shared.layout import JOB_SUMMARY, JOBS
 from shared.layout import finished_summary as stored_summary
@@ -28,6 +28,12 @@ log = logging.getLogger(__name__)
 
 class JobCancelled(Exception):
     """Raised inside a task whose job was cancelled; the task ends without a result."""
+
+
+class JobYielded(Exception):
+    """Raised inside a background task that gives way to waiting normal jobs: the job is
+    queued again behind them (its body keeps what it has done, see the generator's
+    checkpoint) and this delivery is not counted as an attempt."""
 
 
 @functools.cache
@@ -121,6 +127,10 @@ def _run(
         summary = body(task, job_id, job.spec)
     except JobCancelled:
         return JobState.CANCELLED, None
+    except JobYielded:
+        if db.hand_back(job_id):  # a cancel in between wins
+            task.app.send_task(task.name, args=[job_id], task_id=job_id)
+        return None, None
     except SoftTimeLimitExceeded:
         db.fail(job_id, f"stopped at the time limit ({settings().task_soft_time_limit:.0f} s)")
         return JobState.FAILED, None
@@ -147,3 +157,14 @@ def progress_reporter(job_id: str, every: float = 0.5) -> Callable[[int, int], N
             raise JobCancelled(job_id)
 
     return report
+
+
+def give_way_check(job_id: str) -> Callable[[], bool]:
+    """For a background job, a check to make between items: is a normal job of its kind
+    waiting (then the body checkpoints and raises :class:`JobYielded`)? For a normal job,
+    a check that is always False."""
+    job = database().get_job(job_id)
+    if job is None or job.priority != Priority.BACKGROUND:
+        return lambda: False
+    kind = job.kind
+    return lambda: database().waiting(kind) > 0

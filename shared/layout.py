@@ -22,6 +22,9 @@ JOB_SUMMARY = "summary.json"
 # MJD jobs
 MJD_INPUT = "input.jsonl"
 MJD_RESULT = "result.jsonl"
+#: the records of the items done so far, one line each, so that a job delivered again (its
+#: worker stopped, or it gave way to other jobs) goes on where it stopped
+MJD_CHECKPOINT = "checkpoint.jsonl"
 # metrics jobs
 METRICS_HUMAN = "human.jsonl"
 METRICS_MODEL = "model.jsonl"
@@ -64,6 +67,37 @@ def mjd_records(store: ArtifactStore, job_id: str) -> list[dict[str, Any]]:
     """The records of a finished MJD job, as stored (one JSON object per item)."""
     lines = store.read_bytes(JOBS, job_id, MJD_RESULT).splitlines()
     return [msgspec.json.decode(line) for line in lines]
+
+
+def checkpointed_records(store: ArtifactStore, job_id: str, ids: list[str]) -> list[dict[str, Any]]:
+    """The checkpointed records of an MJD job's first items, in order: a line cut short by
+    a killed writer, and whatever follows it, is dropped, as is a record whose id is not
+    the next input item's."""
+    path = store.path(JOBS, job_id, MJD_CHECKPOINT)
+    if not path.is_file():
+        return []
+    records: list[dict[str, Any]] = []
+    for line in path.read_bytes().splitlines():
+        try:
+            record = msgspec.json.decode(line)
+        except msgspec.DecodeError:
+            break
+        if len(records) >= len(ids) or record.get("id") != ids[len(records)]:
+            break
+        records.append(record)
+    return records
+
+
+def checkpoint_records(store: ArtifactStore, job_id: str, records: list[dict[str, Any]]) -> None:
+    """Make the checkpoint exactly ``records`` (after a resume drops a torn tail), then
+    :func:`append_checkpoint` adds one line per finished item."""
+    data = b"".join(msgspec.json.encode(r) + b"\n" for r in records)
+    store.write_bytes(JOBS, job_id, MJD_CHECKPOINT, data)
+
+
+def append_checkpoint(store: ArtifactStore, job_id: str, record: dict[str, Any]) -> None:
+    with store.path(JOBS, job_id, MJD_CHECKPOINT).open("ab") as handle:
+        handle.write(msgspec.json.encode(record) + b"\n")
 
 
 def finished_summary(store: ArtifactStore, job_id: str) -> dict[str, Any] | None:

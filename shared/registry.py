@@ -1,9 +1,9 @@
 """The model registry: student versions in the artifact store, and which one is promoted.
 
 A version is ``models/v<N>/`` holding the ONNX files, the tokenizer and ``metadata.json``
-(base model, training data, spec, metrics, sha256 of every file, created). The metadata is
-written last, so a folder without it is an unfinished version and is never listed. The
-promoted version is named in ``models/promoted/version.json``; servers poll that file.
+(base model, training data, spec, metrics, sha256 of every file, created). Its record in the
+job store is written last, so a folder without one is an unfinished version and is never
+listed. The job store also says which version was promoted last; servers poll it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.artifacts import ArtifactStore
+from shared.db.store import JobStore
 from shared.errors import NotFound
 from shared.layout import MODEL_METADATA, MODELS, PROMOTED_POINTER
 
@@ -44,8 +45,11 @@ def file_digests(folder: Path) -> dict[str, dict[str, Any]]:
 
 
 class ModelRegistry:
-    def __init__(self, store: ArtifactStore) -> None:
+    """Version folders in the artifact store, their records in the job store."""
+
+    def __init__(self, store: ArtifactStore, db: JobStore) -> None:
         self.store = store
+        self.db = db
 
     def claim_version(self) -> str:
         """A new version folder; mkdir is atomic, so concurrent trainers never share one."""
@@ -71,38 +75,52 @@ class ModelRegistry:
         return self.store.folder(MODELS, version)
 
     def publish(self, version: str, metadata: dict[str, Any]) -> dict[str, Any]:
-        """Finish a version whose files are in its folder: hash them, write the metadata."""
+        """Finish a version whose files are in its folder: hash them, write the metadata
+        beside them (the folder describes itself) and record the version in the job store
+        (from then on it is listed). A redelivered training job publishes again harmlessly."""
         files = file_digests(self.folder(version))
         record = {**metadata, "version": version, "created": time.time(), "files": files}
         self.store.write_json(MODELS, version, MODEL_METADATA, record)
+        if not self.db.add_model(record):
+            return self.get(version)
         return record
 
     def get(self, version: str) -> dict[str, Any]:
-        folder = self.folder(version)
-        if not (folder / MODEL_METADATA).is_file():
+        self.folder(version)  # a well-formed name
+        record = self.db.get_model(version)
+        if record is None:
             raise UnknownVersion(version)
-        return self.store.read_json(MODELS, version, MODEL_METADATA)
+        return record
 
     def versions(self) -> list[dict[str, Any]]:
         """Published versions, newest first."""
-        found = [p.name for p in self._folders() if (p / MODEL_METADATA).is_file()]
-        return [self.get(v) for v in sorted(found, key=lambda v: -int(v[1:]))]
+        return self.db.list_models()
 
     def promote(self, version: str) -> dict[str, Any]:
         self.get(version)  # must exist and be published
-        pointer = {"version": version, "promoted": time.time()}
-        self.store.write_json(*PROMOTED_POINTER, pointer)
-        return pointer
+        promoted = time.time()
+        self.db.promote_model(version, promoted)
+        return {"version": version, "promoted": promoted}
 
     def promoted(self) -> str | None:
-        try:
-            return str(self.store.read_json(*PROMOTED_POINTER)["version"])
-        except FileNotFoundError:
-            return None
+        found = self.db.promoted_model()
+        return found[0] if found else None
 
     def pointer_stamp(self) -> float:
         """Changes whenever a version is promoted (cheap to poll)."""
-        try:
-            return self.store.path(*PROMOTED_POINTER).stat().st_mtime_ns
-        except FileNotFoundError:
-            return 0.0
+        found = self.db.promoted_model()
+        return found[1] if found else 0.0
+
+    def adopt_files(self) -> int:
+        """Record versions published before the job store kept them (their metadata files,
+        and the promoted pointer file of those days); how many were recorded."""
+        adopted = 0
+        for folder in sorted(self._folders(), key=lambda p: int(p.name[1:])):
+            if (folder / MODEL_METADATA).is_file():
+                adopted += self.db.add_model(
+                    self.store.read_json(MODELS, folder.name, MODEL_METADATA)
+                )
+        if self.db.promoted_model() is None and self.store.exists(*PROMOTED_POINTER):
+            pointer = self.store.read_json(*PROMOTED_POINTER)
+            self.db.promote_model(str(pointer["version"]), float(pointer["promoted"]))
+        return adopted

@@ -50,15 +50,12 @@ def student_model(tmp_path_factory, explained) -> Path:
     return folder / "model"
 
 
-def publish_copy(store_root: Path, model: Path) -> str:
-    """Publish a copy of an exported model folder as a new registry version."""
+def publish_copy(registry: Any, model: Path) -> str:
+    """Publish a copy of an exported model folder as a new version of ``registry``."""
     import shutil
 
-    from shared.artifacts import ArtifactStore
     from shared.layout import MODEL_METADATA
-    from shared.registry import ModelRegistry
 
-    registry = ModelRegistry(ArtifactStore(store_root))
     version = registry.claim_version()
     for path in model.iterdir():
         if path.name != MODEL_METADATA:

@@ -16,6 +16,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsPlugin
 
 from services.api import urls
+from services.api.controllers.bootstrap import BootstrapController
 from services.api.controllers.datasets import DatasetController
 from services.api.controllers.health import HealthController
 from services.api.controllers.jobs import JobController
@@ -24,6 +25,7 @@ from services.api.controllers.models import ModelController
 from services.api.controllers.oip_v2 import OipController
 from services.api.controllers.predict import PredictController
 from services.api.controllers.training import TrainingController
+from services.api.domain.bootstrap import BootstrapService
 from services.api.domain.datasets import DatasetService
 from services.api.domain.jobs import JobService, Reconciler
 from services.api.domain.predictions import Models, Predictions
@@ -44,6 +46,7 @@ CONTROLLERS = (
     MetricsController,
     TrainingController,
     ModelController,
+    BootstrapController,
     PredictController,
     OipController,
     HealthController,
@@ -70,11 +73,14 @@ def create_app(
     store = store or ArtifactStore(settings.artifacts_dir)
     queue = queue or CeleryQueue(settings)
     database = database or JobStore(settings.store_url)
-    registry = ModelRegistry(store)
+    registry = ModelRegistry(store, database)
+    registry.adopt_files()
     predictor = Predictor(registry, settings)
     jobs = JobService(store, queue, database)
     datasets = DatasetService(store, database)
-    reconciler = Reconciler(jobs, settings.reconcile_seconds)
+    submissions = Submissions(jobs, datasets)
+    bootstrap = BootstrapService(jobs, datasets, submissions, registry)
+    reconciler = Reconciler([jobs.reconcile, bootstrap.advance_latest], settings.reconcile_seconds)
     services = {
         "database": database,
         "settings": settings,
@@ -84,7 +90,8 @@ def create_app(
         "predictor": predictor,
         "jobs": jobs,
         "datasets": datasets,
-        "submissions": Submissions(jobs, datasets),
+        "submissions": submissions,
+        "bootstrap": bootstrap,
         "predictions": Predictions(predictor, settings),
         "models": Models(registry, predictor),
     }

@@ -14,7 +14,7 @@ from typing import Any, get_type_hints
 import msgspec
 from msgspec import Struct
 
-from shared.db.store import Dataset, JobState
+from shared.db.store import Dataset, JobState, Priority
 from shared.method.runs import RunSpec
 from shared.metrics import MetricReport
 from shared.queue import JobKind
@@ -51,9 +51,12 @@ class DatasetIn(Struct, forbid_unknown_fields=True):
 
 
 class MjdJobIn(Struct, forbid_unknown_fields=True):
+    """``priority: background``: it gives way to waiting MJD jobs between items."""
+
     dataset_id: str | None = None
     instances: list[dict[str, Any]] | None = None
     run: RunIn = msgspec.field(default_factory=RunIn)  # type: ignore[valid-type]
+    priority: Priority = Priority.NORMAL
 
 
 class MetricsIn(Struct, forbid_unknown_fields=True):
@@ -169,6 +172,7 @@ class JobView(Struct):
     id: str
     kind: JobKind
     state: JobState
+    priority: Priority
     created: float
     started: float | None
     finished: float | None
@@ -177,6 +181,27 @@ class JobView(Struct):
     error: str | None
     summary: JobSummary | None
     links: JobLinks
+
+
+class BootstrapIn(Struct, forbid_unknown_fields=True):
+    """``items``: how many vendored explained items to use (all when unset)."""
+
+    items: int | None = None
+
+
+class BootstrapView(Struct):
+    """A student bootstrap: a background MJD job on the vendored explained items, then a
+    training job (promoting); ``state``: GENERATING, TRAINING, SUCCEEDED or FAILED."""
+
+    number: int
+    state: str
+    created: float
+    items: int
+    dataset_id: str | None
+    mjd_job_id: str | None
+    training_job_id: str | None
+    version: str | None
+    error: str | None
 
 
 class JobList(Struct):

@@ -21,6 +21,7 @@ PREDICT = f"{API}/predict"
 MODELS = f"{API}/models"
 MODEL = f"{API}/models/{{version}}"
 MODEL_PROMOTE = f"{API}/models/{{version}}/promote"
+BOOTSTRAP = f"{API}/bootstrap"
 
 HEALTHZ = "/healthz"
 READYZ = "/readyz"

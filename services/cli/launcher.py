@@ -258,61 +258,51 @@ class Stack:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def _wait_for_job(client: Any, job: dict[str, Any], label: str) -> dict[str, Any]:
-    bar = ProgressBar(label)
-    while job["state"] not in ("SUCCEEDED", "FAILED", "CANCELLED"):
-        time.sleep(1)
-        job = client.get(job["links"]["self"]).raise_for_status().json()
-        if job.get("progress"):
-            bar(job["progress"]["done"], job["progress"]["total"])
-    if job["state"] != "SUCCEEDED":
-        raise RuntimeError(f"{label} job {job['id']} ended {job['state']}: {job.get('error')}")
-    return job
+def _follow(client: Any, job_id: str, bar: ProgressBar) -> None:
+    job = client.get(f"/v1/jobs/{job_id}").raise_for_status().json()
+    if job.get("progress"):
+        bar(job["progress"]["done"], job["progress"]["total"])
 
 
 def bootstrap_student(base: str, items: int | None = None) -> str | None:
-    """Make sure a student is promoted; if none is, build one through the real queues:
-    MJDs from the default LLM on the vendored explained items, calibrated (temperature and
-    bias) on a labelled 30% of them, a student trained on those MJDs, exported and promoted.
-    Returns the version trained, or None when one was already promoted."""
+    """Make sure a student is promoted; if none is, have the API bootstrap one (or go on
+    with the bootstrap in flight, recorded in its job store): MJDs from the default LLM on
+    the vendored explained items, in the background, calibrated (temperature and bias) on
+    30% of them, a student trained on those MJDs, exported and promoted. Returns the version
+    trained, or None when one was already promoted."""
     import httpx
-
-    from shared.datasets import read_instances, vendored_path
 
     with httpx.Client(base_url=base, timeout=60) as client:
         if client.get("/v1/models").raise_for_status().json()["promoted"]:
             return None
-        instances = read_instances(vendored_path("explained"))[:items]
+        started = client.post("/v1/bootstrap", json={"items": items}).raise_for_status().json()
         print(
-            f"no promoted student: training one on {len(instances)} explained items "
-            "(MJDs -> calibration -> training -> ONNX export -> promote)",
+            f"no promoted student: bootstrap {started['number']} trains one on "
+            f"{started['items']} explained items (MJDs -> calibration -> training -> ONNX "
+            "export -> promote)",
             flush=True,
         )
-        dataset = client.post(
-            "/v1/datasets",
-            json={"instances": [i.to_json() for i in instances], "name": "bootstrap"},
-        )
-        mjd = client.post(
-            "/v1/mjd-jobs", json={"dataset_id": dataset.raise_for_status().json()["id"]}
-        )
-        mjd_job = _wait_for_job(client, mjd.raise_for_status().json(), "MJD prompts")
-        calibrate_on = max(2, round(0.3 * len(instances)))
-        training = client.post(
-            "/v1/training-jobs",
-            json={
-                "data": {"mjd_job_id": mjd_job["id"]},
-                "calibrate_on": calibrate_on,
-                "promote": True,
-            },
-        )
-        trained = _wait_for_job(client, training.raise_for_status().json(), "training steps")
-        version = str(trained["summary"]["version"])
+        bars = {"mjd_job_id": ProgressBar("MJD prompts"),
+                "training_job_id": ProgressBar("training steps")}  # fmt: skip
+        bootstrap = started
+        while bootstrap["state"] in ("GENERATING", "TRAINING"):
+            time.sleep(1)
+            bootstrap = client.get("/v1/bootstrap").raise_for_status().json()
+            if bootstrap["state"] == "TRAINING" and not bootstrap["training_job_id"]:
+                bootstrap = client.post("/v1/bootstrap", json={}).raise_for_status().json()
+            step = "training_job_id" if bootstrap["training_job_id"] else "mjd_job_id"
+            if bootstrap[step]:
+                _follow(client, bootstrap[step], bars[step])
+        if bootstrap["state"] != "SUCCEEDED":
+            raise RuntimeError(f"bootstrap {bootstrap['number']} failed: {bootstrap['error']}")
+        version = str(bootstrap["version"])
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # the API picks up the promotion by polling
             serving = client.get("/v1/models").json().get("serving") or {}
             if serving.get("version") == version:
                 break
             time.sleep(0.5)
+        trained = client.get(f"/v1/jobs/{bootstrap['training_job_id']}").json()
         dcorr = trained["summary"]["dev"]["dcorr"]
         print(f"student {version} promoted; dev D.Corr {dcorr:.3f}", flush=True)
         return version

@@ -78,7 +78,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from services.trainer.export import export_student
     from services.trainer.student import load_checkpoint
     from shared.datasets import read_instances
-    from shared.jobs import store
+    from shared.jobs import database, store
     from shared.layout import MODEL_METADATA
     from shared.registry import ModelRegistry, file_digests
     from shared.training import SoftLabelled
@@ -87,7 +87,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise MjdError("--promote needs --register")
     student, tokenizer, info = load_checkpoint(args.checkpoint)
     check = SoftLabelled.from_instances(read_instances(args.check)[: args.check_items])
-    registry = ModelRegistry(store())
+    registry = ModelRegistry(store(), database())
     if args.register:
         version = registry.claim_version()
         folder = registry.folder(version)
@@ -116,13 +116,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     from services.predictor import LoadedModel
     from shared.datasets import read_instances, write_jsonl
-    from shared.jobs import store
+    from shared.jobs import database, store
     from shared.metrics import entropy
     from shared.registry import VERSION_PATTERN, ModelRegistry
 
     folder = Path(args.model)
     if not folder.is_dir() and VERSION_PATTERN.match(args.model):
-        registry = ModelRegistry(store())
+        registry = ModelRegistry(store(), database())
         registry.get(args.model)
         folder = registry.folder(args.model)
     model = LoadedModel.load(

@@ -13,13 +13,24 @@ import logging
 import time
 from typing import Any
 
+import msgspec
 from celery.signals import worker_process_init
 
 from services.generator.backends import create_backend
 from services.generator.engine import generate
-from shared.jobs import celery_app, job_task, progress_reporter, store
-from shared.layout import JOBS, MJD_RESULT, job_input
-from shared.method.runs import RunSpec
+from shared import layout
+from shared.jobs import (
+    JobYielded,
+    celery_app,
+    give_way_check,
+    job_task,
+    progress_reporter,
+    store,
+)
+from shared.layout import JOBS, job_input
+from shared.method.prompts import OPTION_ORDERS
+from shared.method.runs import RunSpec, explanation_orders
+from shared.schemas import Instance
 from shared.telemetry import instrument_worker
 
 log = logging.getLogger(__name__)
@@ -57,27 +68,44 @@ def load_default_backend(**_: Any) -> None:
 
 @job_task(app, "mjd.generate")
 def generate_mjd(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
-    """MJDs for the job's stored instances; the result file is written atomically, so a
-    redelivered task redoes the work into the same file (never two copies)."""
+    """MJDs for the job's stored instances. Each finished item is checkpointed, so a job
+    delivered again (its worker stopped, or it gave way to waiting jobs as a background job
+    does between items) goes on where it stopped; the result file is written atomically at
+    the end, so a redelivered task never leaves two copies."""
     instances = job_input(store(), job_id)
+    spec = RunSpec(**job.get("run", {}))
+    records = layout.checkpointed_records(store(), job_id, [i.id for i in instances])
+    layout.checkpoint_records(store(), job_id, records)
     started = time.monotonic()
     backend = backend_for(*backend_settings(job))
     loaded = time.monotonic()
-    records = generate(
-        instances,
+    report = progress_reporter(job_id)
+    before = sum(prompt_count(i, spec) for i in instances[: len(records)])
+    gives_way = give_way_check(job_id)
+    for record in generate(
+        instances[len(records) :],
         backend,
-        RunSpec(**job.get("run", {})),
+        spec,
         items_per_call=1,
-        progress=progress_reporter(job_id),
-    )
-    lines = b"".join(json.dumps(r.to_json()).encode() + b"\n" for r in records)
-    store().write_bytes(JOBS, job_id, MJD_RESULT, lines)
+        progress=lambda done, total: report(before + done, before + total),
+    ):
+        records.append(record.to_json())
+        layout.append_checkpoint(store(), job_id, records[-1])
+        if len(records) < len(instances) and gives_way():
+            raise JobYielded(job_id)
+    lines = b"".join(msgspec.json.encode(r) + b"\n" for r in records)
+    store().write_bytes(JOBS, job_id, layout.MJD_RESULT, lines)
+    store().path(JOBS, job_id, layout.MJD_CHECKPOINT).unlink()
     return {
         "job_id": job_id,
         "kind": "mjd",
         "items": len(instances),
         "model": backend.model_id,
         "backend": backend.name,
-        "artifacts": [MJD_RESULT],
+        "artifacts": [layout.MJD_RESULT],
         "seconds": {"model": loaded - started, "generation": time.monotonic() - loaded},
     }
+
+
+def prompt_count(instance: Instance, spec: RunSpec) -> int:
+    return len(explanation_orders(instance, spec)) * len(OPTION_ORDERS)

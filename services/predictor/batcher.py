@@ -98,8 +98,8 @@ class Predictor:
     async def reload(self) -> LoadedModel | None:
         """Load the promoted version if it is not the one being served."""
         async with self.reload_lock:
-            self.stamp = self.registry.pointer_stamp()
-            version = self.registry.promoted()
+            self.stamp = await asyncio.to_thread(self.registry.pointer_stamp)
+            version = await asyncio.to_thread(self.registry.promoted)
             if version is None or (self.current and self.current.version == version):
                 return self.current
             loaded = await asyncio.to_thread(self._load, version)
@@ -114,7 +114,7 @@ class Predictor:
         """Pick up promotions made through other processes (other API replicas, the CLI)."""
         while True:
             await asyncio.sleep(self.settings.model_poll_seconds)
-            if self.registry.pointer_stamp() != self.stamp:
+            if await asyncio.to_thread(self.registry.pointer_stamp) != self.stamp:
                 try:
                     await self.reload()
                 except Exception:  # a broken version must not stop serving the current one

@@ -12,7 +12,7 @@ from typing import Any
 
 from services.trainer.export import export_student
 from services.trainer.training import train
-from shared.jobs import celery_app, job_task, progress_reporter, store
+from shared.jobs import celery_app, database, job_task, progress_reporter, store
 from shared.layout import JOBS, TRAINING_REPORT, TRAINING_VERSION
 from shared.registry import ModelRegistry
 from shared.targets import resolve, targets_of
@@ -43,7 +43,7 @@ def train_job(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
     else:
         data, dev = targets.data.split(spec.dev_fraction, spec.seed)
     result = train(data, dev, spec, progress_reporter(job_id))
-    registry = ModelRegistry(store())
+    registry = ModelRegistry(store(), database())
     version = _version_for(job_id, registry)
     export = export_student(
         result.student, result.tokenizer, dev, registry.folder(version), int8=job["quantize"]

@@ -18,6 +18,8 @@ class JobRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16))
+    #: "normal", or "background": a background job gives way to waiting normal ones
+    priority: Mapped[str] = mapped_column(String(16), default="normal")
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     created: Mapped[float] = mapped_column(Float)
     started: Mapped[float | None] = mapped_column(Float, default=None)
@@ -34,6 +36,7 @@ class JobRow(Base):
         Index("ix_jobs_created", "created"),
         Index("ix_jobs_kind_created", "kind", "created"),
         Index("ix_jobs_state_created", "state", "created"),
+        Index("ix_jobs_kind_state_priority", "kind", "state", "priority"),
     )
 
 
@@ -46,3 +49,32 @@ class DatasetRow(Base):
     with_human: Mapped[int] = mapped_column(Integer)
     with_explanations: Mapped[int] = mapped_column(Integer)
     created: Mapped[float] = mapped_column(Float, index=True)
+
+
+class BootstrapRow(Base):
+    """One student bootstrap: its dataset, its MJD job and, once that succeeded, its
+    training job. ``number`` counts bootstraps; two starters racing for the next number
+    collide on the primary key, so only one of them bootstraps."""
+
+    __tablename__ = "bootstraps"
+
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    created: Mapped[float] = mapped_column(Float)
+    items: Mapped[int] = mapped_column(Integer)
+    dataset_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    mjd_job_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    training_job_id: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class ModelRow(Base):
+    """A published student version: its metadata record (the files stay in the artifact
+    store) and when it was last promoted; the most recently promoted one is served."""
+
+    __tablename__ = "models"
+
+    version: Mapped[str] = mapped_column(String(16), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, index=True)
+    created: Mapped[float] = mapped_column(Float)
+    job_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    promoted: Mapped[float | None] = mapped_column(Float, default=None, index=True)
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -1,4 +1,5 @@
-"""The job store: jobs and datasets in a relational database.
+"""The job store: jobs, datasets, the student bootstrap and model versions in a relational
+database (their files stay in the artifact store).
 
 Every state change is one short transaction, so the API, the workers and the reconciler can
 share the store from many processes. States move QUEUED -> RUNNING -> SUCCEEDED | FAILED |
@@ -23,9 +24,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event, func, select, text, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.db.models import DatasetRow, JobRow
+from shared.db.models import BootstrapRow, DatasetRow, JobRow, ModelRow
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: the longest error text kept (the head of a traceback's message is what matters)
@@ -40,6 +42,14 @@ class JobState(StrEnum):
     CANCELLED = "CANCELLED"
 
 
+class Priority(StrEnum):
+    """A background job gives way, between items, to normal jobs of its kind waiting in the
+    queue (the student bootstrap runs in the background)."""
+
+    NORMAL = "normal"
+    BACKGROUND = "background"
+
+
 FINISHED = (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
 UNFINISHED = (JobState.QUEUED, JobState.RUNNING)
 
@@ -51,6 +61,7 @@ class Job:
     id: str
     kind: str
     state: JobState
+    priority: Priority
     spec: dict[str, Any]
     created: float
     started: float | None
@@ -65,7 +76,7 @@ class Job:
     @classmethod
     def of(cls, row: JobRow) -> Job:
         values = {name: getattr(row, name) for name in cls.__slots__}
-        return cls(**{**values, "state": JobState(row.state)})
+        return cls(**{**values, "state": JobState(row.state), "priority": Priority(row.priority)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +87,18 @@ class Dataset:
     with_human: int
     with_explanations: int
     created: float
+
+
+@dataclass(frozen=True, slots=True)
+class Bootstrap:
+    """A student bootstrap as the store records it (its jobs say how far it got)."""
+
+    number: int
+    created: float
+    items: int
+    dataset_id: str | None
+    mjd_job_id: str | None
+    training_job_id: str | None
 
 
 def _engine(url: str) -> Engine:
@@ -183,11 +206,14 @@ class JobStore:
 
     # ------------------------------------------------------------------------ jobs
 
-    def create_job(self, job_id: str, kind: str, spec: dict[str, Any]) -> Job:
+    def create_job(
+        self, job_id: str, kind: str, spec: dict[str, Any], priority: str = Priority.NORMAL
+    ) -> Job:
         row = JobRow(
             id=job_id,
             kind=kind,
             state=JobState.QUEUED,
+            priority=Priority(priority),
             spec=spec,
             created=time.time(),
             attempts=0,
@@ -243,6 +269,27 @@ class JobStore:
             attempts=JobRow.attempts + 1,
         )
         return self.get_job(job_id) if started else None
+
+    def hand_back(self, job_id: str) -> bool:
+        """A running job gives way (a background job, to waiting normal ones): QUEUED again,
+        and this delivery is not counted as an attempt."""
+        return self._change(
+            job_id, (JobState.RUNNING,), state=JobState.QUEUED, attempts=JobRow.attempts - 1
+        )
+
+    def waiting(self, kind: str, priority: str = Priority.NORMAL) -> int:
+        """How many ``kind`` jobs of ``priority`` wait to run."""
+        with self.session() as session:
+            count = session.scalar(
+                select(func.count())
+                .select_from(JobRow)
+                .where(
+                    JobRow.kind == kind,
+                    JobRow.state == JobState.QUEUED,
+                    JobRow.priority == Priority(priority),
+                )
+            )
+            return int(count or 0)
 
     def progress(self, job_id: str, done: int, total: int) -> JobState | None:
         """Record progress of a running job; returns its state (CANCELLED stops the work)."""
@@ -302,3 +349,94 @@ class JobStore:
             if row is None:
                 return None
             return Dataset(**{f: getattr(row, f) for f in Dataset.__slots__})
+
+    # ------------------------------------------------------------------------ bootstraps
+
+    def claim_bootstrap(self, items: int) -> Bootstrap | None:
+        """Record a new bootstrap, numbered after the latest; None when another starter
+        recorded that number first (it bootstraps, this one does not)."""
+        with self.session() as session:
+            latest = session.scalar(select(func.max(BootstrapRow.number)))
+        row = BootstrapRow(number=(latest or 0) + 1, created=time.time(), items=items)
+        try:
+            with self._tx() as session:
+                session.add(row)
+        except IntegrityError:
+            return None
+        return _bootstrap(row)
+
+    def note_bootstrap(self, number: int, column: str, value: str) -> bool:
+        """Note a bootstrap's dataset, MJD job or training job, unless one is noted already
+        (then False: another request got there first)."""
+        field = {
+            "dataset_id": BootstrapRow.dataset_id,
+            "mjd_job_id": BootstrapRow.mjd_job_id,
+            "training_job_id": BootstrapRow.training_job_id,
+        }[column]
+        with self._tx() as session:
+            result = session.execute(
+                update(BootstrapRow)
+                .where(BootstrapRow.number == number, field.is_(None))
+                .values({field: value})
+            )
+            return bool(result.rowcount)
+
+    def latest_bootstrap(self) -> Bootstrap | None:
+        with self.session() as session:
+            row = session.scalars(
+                select(BootstrapRow).order_by(BootstrapRow.number.desc()).limit(1)
+            ).first()
+            return _bootstrap(row) if row is not None else None
+
+    # ------------------------------------------------------------------------ model versions
+
+    def add_model(self, record: dict[str, Any]) -> bool:
+        """Record a published version (``record`` has its version, created time and, when a
+        job trained it, job_id); False when it is recorded already."""
+        version = str(record["version"])
+        row = ModelRow(
+            version=version,
+            number=int(version[1:]),
+            created=float(record["created"]),
+            job_id=record.get("job_id"),
+            record=record,
+        )
+        try:
+            with self._tx() as session:
+                session.add(row)
+        except IntegrityError:
+            return False
+        return True
+
+    def get_model(self, version: str) -> dict[str, Any] | None:
+        with self.session() as session:
+            row = session.get(ModelRow, version)
+            return dict(row.record) if row is not None else None
+
+    def list_models(self) -> list[dict[str, Any]]:
+        """Published versions, newest first."""
+        with self.session() as session:
+            rows = session.scalars(select(ModelRow).order_by(ModelRow.number.desc())).all()
+            return [dict(r.record) for r in rows]
+
+    def promote_model(self, version: str, when: float) -> bool:
+        with self._tx() as session:
+            result = session.execute(
+                update(ModelRow).where(ModelRow.version == version).values(promoted=when)
+            )
+            return bool(result.rowcount)
+
+    def promoted_model(self) -> tuple[str, float] | None:
+        """The version promoted last, and when."""
+        with self.session() as session:
+            row = session.execute(
+                select(ModelRow.version, ModelRow.promoted)
+                .where(ModelRow.promoted.is_not(None))
+                .order_by(ModelRow.promoted.desc())
+                .limit(1)
+            ).first()
+            return (str(row[0]), float(row[1])) if row is not None else None
+
+
+def _bootstrap(row: BootstrapRow) -> Bootstrap:
+    return Bootstrap(**{name: getattr(row, name) for name in Bootstrap.__slots__})

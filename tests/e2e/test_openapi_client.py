@@ -42,8 +42,8 @@ def _generate_client(base: str, folder: Path) -> str:
 def test_generated_client_runs_dataset_job_result_metrics_predict(
     service_env, start_worker, serve, student_model, explained, tmp_path
 ):
-    registry = ModelRegistry(jobs.store())
-    registry.promote(publish_copy(registry.store.root, student_model))
+    registry = ModelRegistry(jobs.store(), jobs.database())
+    registry.promote(publish_copy(registry, student_model))
     base = serve()
     output = _generate_client(base, tmp_path)
     assert "warning" not in output.lower(), output

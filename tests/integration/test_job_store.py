@@ -23,7 +23,7 @@ from shared.db.store import (
     migrate,
 )
 
-HEAD = "0002"
+HEAD = "0003"
 
 
 @pytest.fixture

@@ -23,9 +23,9 @@ PAIR = {"premise": "A man is playing a guitar on stage.", "hypothesis": "A man p
 @pytest.fixture
 def models(service_env, student_model):
     """v1 and v2 published (copies of the session's student), v1 promoted."""
-    root = jobs.store().root
-    versions = [publish_copy(root, student_model), publish_copy(root, student_model)]
-    ModelRegistry(jobs.store()).promote(versions[0])
+    registry = ModelRegistry(jobs.store(), jobs.database())
+    versions = [publish_copy(registry, student_model), publish_copy(registry, student_model)]
+    registry.promote(versions[0])
     return versions
 
 
@@ -233,7 +233,7 @@ def test_promotion_hot_reloads_without_failing_in_flight_requests(models, serve)
     assert versions[switch:] == ["v2"] * (166 - switch)  # answered in order of completion
 
     # another process promotes (CLI, another replica): this server follows by polling
-    ModelRegistry(jobs.store()).promote("v1")
+    ModelRegistry(jobs.store(), jobs.database()).promote("v1")
     deadline = time.monotonic() + 10
     while httpx.get(f"{base}/v1/models").json()["serving"]["version"] != "v1":
         assert time.monotonic() < deadline, "the promotion was not picked up"

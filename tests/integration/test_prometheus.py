@@ -56,8 +56,8 @@ def query(base: str, expression: str) -> dict:
 def test_live_prometheus_scrapes_everything_the_dashboard_and_rules_use(
     service_env, serve, start_worker, student_model, tmp_path
 ):
-    registry = ModelRegistry(jobs.store())
-    registry.promote(publish_copy(registry.store.root, student_model))
+    registry = ModelRegistry(jobs.store(), jobs.database())
+    registry.promote(publish_copy(registry, student_model))
     api = serve(MJD_MODEL_POLL_SECONDS="1")
     workers = {}
     for module, queue in (

@@ -15,8 +15,8 @@ def test_no_operation_answers_5xx(service_env, student_model):
     from shared.registry import ModelRegistry
     from tests.conftest import publish_copy
 
-    registry = ModelRegistry(jobs.store())
-    registry.promote(publish_copy(registry.store.root, student_model))
+    registry = ModelRegistry(jobs.store(), jobs.database())
+    registry.promote(publish_copy(registry, student_model))
     schema = schemathesis.openapi.from_asgi("/schema/openapi.json", create_app())
     failures: list[str] = []
     operations = 0

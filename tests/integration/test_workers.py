@@ -18,14 +18,19 @@ from shared.datasets import (
     write_distributions_jsonl,
     write_instances_jsonl,
 )
-from shared.db.store import Job
+from shared.db.store import Job, Priority
 from tests.integration.conftest import wait_in_store
 
 
-def _mjd_job(job_id: str, items: int, k: int = 0) -> None:
-    instances = read_instances(vendored_path("explained"))[:items]
+def _mjd_job(
+    job_id: str, items: int | slice, k: int = 0, priority: Priority = Priority.NORMAL
+) -> list[str]:
+    """An MJD job on the first ``items`` explained items (or a slice of them); their ids."""
+    chosen = slice(items) if isinstance(items, int) else items
+    instances = read_instances(vendored_path("explained"))[chosen]
     write_instances_jsonl(jobs.store().path("jobs", job_id, layout.MJD_INPUT), instances)
-    jobs.database().create_job(job_id, "mjd", {"run": {"k": k, "max_orders": 1}})
+    jobs.database().create_job(job_id, "mjd", {"run": {"k": k, "max_orders": 1}}, priority)
+    return [i.id for i in instances]
 
 
 def _finished(job: Job) -> bool:
@@ -129,6 +134,8 @@ def test_killed_worker_job_is_redelivered_and_its_result_written_once(start_work
     seen = wait_in_store("job-kill", _finished, 240)
     assert seen[-1].state == "SUCCEEDED", seen[-1]
     assert seen[-1].attempts == 2  # the second worker ran it again
+    done = [job.done for job in seen if job.done is not None]
+    assert done == sorted(done)  # from the checkpoint on, not from the first item
     assert second.process.poll() is None
     names = sorted(p.name for p in jobs.store().folder("jobs", "job-kill").iterdir())
     assert names == ["input.jsonl", "result.jsonl", "summary.json"]
@@ -157,7 +164,7 @@ def test_training_job_trains_exports_registers_and_promotes(start_worker, explai
     summary = seen[-1].summary
     assert summary["version"] == "v1" and summary["promoted"] is True
     assert summary["items"] == 12 and summary["parity_max_abs_diff"] < 1e-4
-    registry = ModelRegistry(store)
+    registry = ModelRegistry(store, jobs.database())
     assert registry.promoted() == "v1"
     metadata = registry.get("v1")
     assert metadata["training_data"]["dataset_id"] == "d16"
@@ -168,3 +175,36 @@ def test_training_job_trains_exports_registers_and_promotes(start_worker, explai
         assert metadata["files"][name]["sha256"] == digest
     assert metadata["export"]["int8"]["max_abs_diff_vs_fp32"] < 0.1
     assert store.read_json("jobs", "job-t-1", "report.json")["version"] == "v1"
+
+
+def _records(job_id: str) -> list[dict]:
+    return [
+        json.loads(line)
+        for line in jobs.store().read_bytes("jobs", job_id, "result.jsonl").splitlines()
+    ]
+
+
+def test_finding_4_a_user_mjd_job_does_not_wait_behind_a_background_bootstrap(start_worker, queue):
+    """A 2-item job used to wait behind every queued bootstrap; a background job now gives
+    way between items and goes on from its checkpoint afterwards, with the same MJDs."""
+    start_worker("services.generator.worker", "mjd")
+    background = _mjd_job("job-bootstrap", items=40, priority=Priority.BACKGROUND)
+    queue.submit("mjd", "job-bootstrap")
+    wait_in_store("job-bootstrap", lambda job: (job.done or 0) >= 12, 180)  # 2 items done
+    user = _mjd_job("job-user", items=slice(38, 40))  # the bootstrap's last two items
+    queue.submit("mjd", "job-user")
+    finished = wait_in_store("job-user", _finished, 180)[-1]
+    assert finished.state == "SUCCEEDED", finished
+    meanwhile = jobs.database().get_job("job-bootstrap")
+    assert meanwhile.state != "SUCCEEDED" and meanwhile.done < meanwhile.total, meanwhile
+    resumed = wait_in_store("job-bootstrap", _finished, 300)[-1]
+    assert resumed.state == "SUCCEEDED" and resumed.attempts == 1, resumed  # yields are free
+    records = _records("job-bootstrap")
+    assert [r["id"] for r in records] == background
+    np.testing.assert_allclose(
+        [r["distribution"] for r in records[-2:]],
+        [r["distribution"] for r in _records("job-user")],
+        atol=1e-6,
+    )
+    assert [r["id"] for r in _records("job-user")] == user
+    assert not jobs.store().exists("jobs", "job-bootstrap", layout.MJD_CHECKPOINT)

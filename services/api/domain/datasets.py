@@ -56,8 +56,8 @@ class DatasetService:
         if vendored is not None:
             if vendored not in VENDORED:
                 raise problem(422, f"unknown dataset; vendored: {', '.join(VENDORED)}", "vendored")
-            return self._store(read_instances(vendored_path(vendored)), name or vendored)
-        return self._store(parse_instances(instances or [], "instances"), name)
+            return self.add(read_instances(vendored_path(vendored)), name or vendored)
+        return self.add(parse_instances(instances or [], "instances"), name)
 
     def upload(self, upload: UploadFile | None) -> DatasetView:
         if not isinstance(upload, UploadFile):
@@ -73,9 +73,10 @@ class DatasetService:
             except DataError as exc:
                 detail = exc.message if exc.row is None else f"row {exc.row}: {exc.message}"
                 raise problem(422, detail, f"file.{exc.field}" if exc.field else "file") from None
-        return self._store(instances, upload.filename)
+        return self.add(instances, upload.filename)
 
-    def _store(self, instances: list[Instance], name: str | None) -> DatasetView:
+    def add(self, instances: list[Instance], name: str | None) -> DatasetView:
+        """Store ``instances`` as a new dataset."""
         dataset = Dataset(
             id=new_id(),
             name=name,

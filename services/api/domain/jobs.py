@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from services.api.schemas import (
 from services.api.urls import JOB, JOB_ARTIFACT, JOB_RESULT
 from shared import layout
 from shared.artifacts import ArtifactStore, check_id, new_id
-from shared.db.store import Job, JobState, JobStore
+from shared.db.store import Job, JobState, JobStore, Priority
 from shared.errors import DataError
 from shared.metrics import MetricReport
 from shared.queue import JobKind, JobQueue, QueueUnavailable
@@ -46,6 +47,7 @@ def job_view(job: Job) -> JobView:
         id=job.id,
         kind=JobKind(job.kind),
         state=job.state,
+        priority=job.priority,
         created=job.created,
         started=job.started,
         finished=job.finished,
@@ -67,13 +69,19 @@ class JobService:
         self.queue = queue
         self.db = db
 
-    def submit(self, kind: str, spec: dict[str, Any], files: dict[str, bytes]) -> JobView:
+    def submit(
+        self,
+        kind: str,
+        spec: dict[str, Any],
+        files: dict[str, bytes],
+        priority: Priority = Priority.NORMAL,
+    ) -> JobView:
         """Store the job's files, record it, then queue it. When the queue is down the job
         ends FAILED ("could not queue") and the client gets 503: no job waits forever."""
         job_id = new_id()
         for name, data in files.items():
             self.store.write_bytes(layout.JOBS, job_id, name, data)
-        self.db.create_job(job_id, kind, spec)
+        self.db.create_job(job_id, kind, spec, priority)
         try:
             self.queue.submit(kind, job_id)
         except QueueUnavailable as exc:
@@ -165,11 +173,11 @@ class JobService:
 
 
 class Reconciler:
-    """Runs :meth:`JobService.reconcile` at start and every ``every`` seconds, in a thread
-    (it talks to the database and Redis)."""
+    """Runs its ``rounds`` (:meth:`JobService.reconcile`, the bootstrap's advance) at start
+    and every ``every`` seconds, in a thread (they talk to the database and Redis)."""
 
-    def __init__(self, jobs: JobService, every: float) -> None:
-        self.jobs = jobs
+    def __init__(self, rounds: Sequence[Callable[[], object]], every: float) -> None:
+        self.rounds = rounds
         self.every = every
         self.task: asyncio.Task[None] | None = None
 
@@ -184,8 +192,9 @@ class Reconciler:
 
     async def _loop(self) -> None:
         while True:
-            try:
-                await asyncio.to_thread(self.jobs.reconcile)
-            except Exception:  # a failed round must not end the loop
-                log.exception("reconciler round failed")
+            for round_ in self.rounds:
+                try:
+                    await asyncio.to_thread(round_)
+                except Exception:  # a failed round must not end the loop
+                    log.exception("reconciler round failed")
             await asyncio.sleep(self.every)

@@ -74,7 +74,8 @@ class Submissions:
             except DataError as exc:
                 raise data_error(exc, f"instances[{index}].") from None
         spec = {"run": spec_of(data.run), "dataset_id": data.dataset_id, "items": len(instances)}
-        return self.jobs.submit("mjd", spec, {layout.MJD_INPUT: instances_jsonl(instances)})
+        files = {layout.MJD_INPUT: instances_jsonl(instances)}
+        return self.jobs.submit("mjd", spec, files, data.priority)
 
     def _resolve(self, ref: DistributionsRef, field_name: str) -> tuple[list[str], np.ndarray]:
         given = [

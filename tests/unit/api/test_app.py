@@ -6,10 +6,12 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
+import msgspec
 import pytest
 from litestar.testing import TestClient
 
@@ -387,3 +389,81 @@ def test_a_listing_offset_past_the_database_integer_is_a_400_problem(api):
     """Schemathesis found ``offset=10**20`` answered 500 (SQLite integer overflow)."""
     _problem(api.get("/v1/jobs", params={"offset": 10**20}), 400, "offset")
     assert api.get("/v1/jobs", params={"offset": 10**9}).json()["jobs"] == []
+
+
+# ---------------------------------------------------------------- issue 11, finding 4
+
+
+def finish_mjd_job(store: ArtifactStore, database: JobStore, job_id: str) -> None:
+    """What the generator leaves when an MJD job succeeds (uniform MJDs, no LLM)."""
+    from shared import layout
+
+    ids = [i.id for i in layout.job_input(store, job_id)]
+    records = [{"id": i, "distribution": [1 / 3] * 3} for i in ids]
+    summary = {"job_id": job_id, "kind": "mjd", "items": len(ids), "artifacts": []}
+    store.write_bytes(
+        layout.JOBS,
+        job_id,
+        layout.MJD_RESULT,
+        b"".join(msgspec.json.encode(r) + b"\n" for r in records),
+    )
+    store.write_json(layout.JOBS, job_id, layout.JOB_SUMMARY, summary)
+    database.start(job_id)
+    database.succeed(job_id, summary)
+
+
+def test_finding_4_starting_again_resumes_the_bootstrap_instead_of_queueing_another(
+    make_api, queue, database, tmp_path
+):
+    """Four `mjd up` used to queue four 2,046-prompt bootstrap jobs; the bootstrap is now
+    recorded in the store, and each start goes on with the one in flight."""
+    with make_api() as api:
+        _problem(api.get("/v1/bootstrap"), 404)
+        started = api.post("/v1/bootstrap", json={"items": 12})
+        assert started.status_code == 202 and started.headers["location"] == "/v1/bootstrap"
+        first = started.json()
+        assert first["state"] == "GENERATING" and first["items"] == 12
+        mjd_job = api.get(f"/v1/jobs/{first['mjd_job_id']}").json()
+        assert mjd_job["priority"] == "background" and mjd_job["kind"] == "mjd"
+    for _ in range(3):  # three more starts of the stack (a new app over the same store)
+        with make_api() as api:
+            assert api.post("/v1/bootstrap", json={"items": 12}).json() == first
+    assert [kind for kind, _ in queue.submitted] == ["mjd"]
+
+    finish_mjd_job(ArtifactStore(tmp_path / "artifacts"), database, first["mjd_job_id"])
+    with make_api() as api:  # the API's reconciler queues the training at its start
+        deadline = time.monotonic() + 60
+        while not (training := api.get("/v1/bootstrap").json())["training_job_id"]:
+            assert time.monotonic() < deadline, training
+            time.sleep(0.05)
+        assert training["state"] == "TRAINING"
+        assert api.post("/v1/bootstrap", json={}).json() == training
+        spec = database.get_job(training["training_job_id"]).spec
+        assert spec["data"] == {"mjd_job_id": first["mjd_job_id"]} and spec["promote"] is True
+        assert spec["calibrate_on"] == 4
+    assert [kind for kind, _ in queue.submitted] == ["mjd", "training"]
+
+
+def test_a_failed_bootstrap_says_why_and_the_next_start_begins_a_new_one(api, database):
+    first = api.post("/v1/bootstrap", json={"items": 8}).json()
+    database.start(first["mjd_job_id"])
+    database.fail(first["mjd_job_id"], "MemoryError")
+    failed = api.get("/v1/bootstrap").json()
+    assert failed["state"] == "FAILED" and "MemoryError" in failed["error"]
+    second = api.post("/v1/bootstrap", json={"items": 8}).json()
+    assert second["number"] == first["number"] + 1 and second["state"] == "GENERATING"
+
+
+@pytest.mark.parametrize("items", [0, 7, 342, 10**30])
+def test_bootstrap_items_are_bounded(api, items):
+    _problem(api.post("/v1/bootstrap", json={"items": items}), 422, "items")
+
+
+def test_no_bootstrap_while_a_student_is_promoted(make_api, tmp_path, database):
+    from shared.registry import ModelRegistry
+
+    with make_api() as api:
+        registry = ModelRegistry(ArtifactStore(tmp_path / "artifacts"), database)
+        registry.publish(registry.claim_version(), {"base_model": "test"})
+        registry.promote("v1")
+        _problem(api.post("/v1/bootstrap", json={}), 409)

@@ -1,0 +1,147 @@
+"""The student bootstrap: MJDs of the vendored explained items from the default LLM, then a
+student trained on them, calibrated on 30% of them and promoted. It is recorded in the job
+store, so there is one at a time: starting again (another ``mjd up``) resumes the one in
+flight, and its MJD job runs in the background, giving way to users' MJD jobs between items.
+"""
+
+from __future__ import annotations
+
+import time
+from enum import StrEnum
+
+from services.api.domain.datasets import DatasetService
+from services.api.domain.jobs import JobService
+from services.api.domain.submissions import Submissions
+from services.api.problems import problem
+from services.api.schemas import BootstrapIn, BootstrapView, MjdJobIn, TrainingJobIn
+from shared.datasets import read_instances, vendored_path
+from shared.db.store import Bootstrap, Job, JobState, Priority
+from shared.registry import ModelRegistry
+
+#: the vendored dataset a student is bootstrapped from
+DATASET = "explained"
+#: the fewest items a bootstrap takes (30% calibrate, the rest train)
+MIN_ITEMS = 8
+#: a bootstrap recorded this long ago without an MJD job was interrupted while starting
+START_GRACE_SECONDS = 60.0
+
+
+class BootstrapState(StrEnum):
+    GENERATING = "GENERATING"
+    TRAINING = "TRAINING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+IN_FLIGHT = (BootstrapState.GENERATING, BootstrapState.TRAINING)
+
+
+def calibration_items(items: int) -> int:
+    return max(2, round(0.3 * items))
+
+
+def job_failure(step: str, job: Job) -> str:
+    return f"its {step} job {job.id} ended {job.state}" + (f": {job.error}" if job.error else "")
+
+
+class BootstrapService:
+    def __init__(
+        self,
+        jobs: JobService,
+        datasets: DatasetService,
+        submissions: Submissions,
+        registry: ModelRegistry,
+    ) -> None:
+        self.jobs = jobs
+        self.datasets = datasets
+        self.submissions = submissions
+        self.registry = registry
+        self.db = jobs.db
+
+    def current(self) -> BootstrapView:
+        latest = self.db.latest_bootstrap()
+        if latest is None:
+            raise problem(404, "no bootstrap was started")
+        return self.view(latest)
+
+    def ensure(self, data: BootstrapIn) -> BootstrapView:
+        """The bootstrap in flight, its training queued once its MJDs are done; else a new
+        one, unless a student is promoted already (409)."""
+        available = len(read_instances(vendored_path(DATASET)))
+        items = available if data.items is None else data.items
+        if not MIN_ITEMS <= items <= available:
+            raise problem(422, f"must be between {MIN_ITEMS} and {available}", "items")
+        latest = self.db.latest_bootstrap()
+        if latest is not None and self.state(latest)[0] in IN_FLIGHT:
+            return self.view(self.advance(latest))
+        if self.registry.promoted() is not None:
+            raise problem(409, "a student is promoted already; no bootstrap is needed")
+        claimed = self.db.claim_bootstrap(items)
+        if claimed is None:  # another request started one just now: that is the one
+            return self.current()
+        dataset = self.datasets.add(read_instances(vendored_path(DATASET))[:items], "bootstrap")
+        self.db.note_bootstrap(claimed.number, "dataset_id", dataset.id)
+        job = self.submissions.mjd(MjdJobIn(dataset_id=dataset.id, priority=Priority.BACKGROUND))
+        self.db.note_bootstrap(claimed.number, "mjd_job_id", job.id)
+        return self.current()
+
+    def advance(self, bootstrap: Bootstrap) -> Bootstrap:
+        """Queue the training once the MJD job succeeded (the API's reconciler calls this
+        too, so a bootstrap finishes with nobody waiting on it)."""
+        state, _ = self.state(bootstrap)
+        if state != BootstrapState.TRAINING or bootstrap.training_job_id is not None:
+            return bootstrap
+        job = self.submissions.training(
+            TrainingJobIn(
+                data={"mjd_job_id": bootstrap.mjd_job_id or ""},
+                calibrate_on=calibration_items(bootstrap.items),
+                promote=True,
+            )
+        )
+        if not self.db.note_bootstrap(bootstrap.number, "training_job_id", job.id):
+            self.jobs.cancel(job.id)  # another request queued its training first
+        return self.db.latest_bootstrap() or bootstrap
+
+    def advance_latest(self) -> None:
+        latest = self.db.latest_bootstrap()
+        if latest is not None:
+            self.advance(latest)
+
+    def state(self, bootstrap: Bootstrap) -> tuple[BootstrapState, str | None]:
+        """Where the bootstrap is, from its jobs' states, and why it failed."""
+        if bootstrap.mjd_job_id is None:
+            if time.time() - bootstrap.created < START_GRACE_SECONDS:
+                return BootstrapState.GENERATING, None
+            return BootstrapState.FAILED, "it was interrupted before its MJD job was queued"
+        mjd = self.db.get_job(bootstrap.mjd_job_id)
+        if mjd is None or mjd.state in (JobState.FAILED, JobState.CANCELLED):
+            return BootstrapState.FAILED, job_failure("MJD", mjd) if mjd else "MJD job lost"
+        if mjd.state != JobState.SUCCEEDED:
+            return BootstrapState.GENERATING, None
+        if bootstrap.training_job_id is None:
+            return BootstrapState.TRAINING, None
+        training = self.db.get_job(bootstrap.training_job_id)
+        if training is None or training.state in (JobState.FAILED, JobState.CANCELLED):
+            failure = job_failure("training", training) if training else "training job lost"
+            return BootstrapState.FAILED, failure
+        if training.state != JobState.SUCCEEDED:
+            return BootstrapState.TRAINING, None
+        return BootstrapState.SUCCEEDED, None
+
+    def view(self, bootstrap: Bootstrap) -> BootstrapView:
+        state, error = self.state(bootstrap)
+        version = None
+        if state == BootstrapState.SUCCEEDED and bootstrap.training_job_id:
+            trained = self.db.get_job(bootstrap.training_job_id)
+            version = str((trained.summary or {}).get("version")) if trained else None
+        return BootstrapView(
+            number=bootstrap.number,
+            state=state,
+            created=bootstrap.created,
+            items=bootstrap.items,
+            dataset_id=bootstrap.dataset_id,
+            mjd_job_id=bootstrap.mjd_job_id,
+            training_job_id=bootstrap.training_job_id,
+            version=version,
+            error=error,
+        )

@@ -1,7 +1,8 @@
 """The one Celery app factory every service uses.
 
-JSON only, one queue per service, late acknowledgement with redelivery when a worker dies,
-soft and hard time limits, result expiry, a Redis visibility timeout just past the hard
+JSON only, one queue per service, no result backend (job states and results live in the
+job store and the artifact store), late acknowledgement with redelivery when a worker dies,
+soft and hard time limits, a Redis visibility timeout just past the hard
 limit (so a killed worker's task is redelivered in minutes, never twice while running), and a
 soft shutdown: a worker told to stop hands its running task back to the queue at once, so a
 restarted worker resumes it in seconds instead of after the visibility timeout.
@@ -27,25 +28,20 @@ WORKER_ENVIRONMENT = {"REMAP_SIGTERM": "SIGQUIT"}
 
 
 def create_celery(name: str, settings: Settings, broker_url: str) -> Celery:
-    app = Celery(name, broker=broker_url, backend=broker_url)
+    app = Celery(name, broker=broker_url)
     app.conf.update(
         task_serializer="json",
-        result_serializer="json",
         accept_content=["json"],
-        result_accept_content=["json"],
         task_queues=[Queue(q, Exchange(q, type="direct"), routing_key=q) for q in QUEUES],
         task_routes=TASK_ROUTES,
         task_default_queue="mjd",
         task_acks_late=True,
         task_reject_on_worker_lost=True,
-        task_track_started=True,
         worker_prefetch_multiplier=1,
         task_soft_time_limit=settings.task_soft_time_limit,
         task_time_limit=settings.task_time_limit,
-        result_expires=settings.result_expires,
-        result_extended=True,
+        task_ignore_result=True,
         broker_transport_options={"visibility_timeout": settings.visibility_timeout},
-        result_backend_transport_options={"visibility_timeout": settings.visibility_timeout},
         broker_connection_retry_on_startup=True,
         worker_soft_shutdown_timeout=SOFT_SHUTDOWN_SECONDS,
         worker_enable_soft_shutdown_on_idle=True,

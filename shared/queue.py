@@ -76,16 +76,6 @@ class CeleryQueue:
         app.conf.broker_connection_timeout = 2
         app.conf.broker_connection_max_retries = 1
         app.conf.broker_transport_options = {**app.conf.broker_transport_options, **fast}
-        app.conf.result_backend_transport_options = {
-            **app.conf.result_backend_transport_options,
-            **fast,
-            "retry_policy": {
-                "max_retries": 2,
-                "interval_start": 0,
-                "interval_step": 0.2,
-                "interval_max": 0.5,
-            },
-        }
         return app
 
     def _redis(self) -> redis.Redis:

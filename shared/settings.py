@@ -18,7 +18,6 @@ ENVIRONMENT = {
     "MJD_RECONCILE_SECONDS": "how often the API re-queues jobs whose message was lost (default 60)",
     "MJD_TASK_SOFT_TIME_LIMIT": "seconds before a task is asked to stop (default 3300)",
     "MJD_TASK_TIME_LIMIT": "seconds before a task is killed (default 3600)",
-    "MJD_RESULT_EXPIRES": "seconds task states are kept in Redis (default 604800)",
     "MJD_SYNC_METRICS_MAX_ROWS": "largest POST /v1/metrics answered inline (default 10000)",
     "MJD_MAX_BODY_BYTES": "largest request body (default 20 MiB)",
     "MJD_DATASETS_DIR": "where the vendored datasets are (default: the checkout's datasets/)",
@@ -65,7 +64,6 @@ class Settings:
     artifacts_dir: Path
     task_soft_time_limit: float
     task_time_limit: float
-    result_expires: float
     sync_metrics_max_rows: int
     max_body_bytes: int
     predict_provider: str = "auto"
@@ -105,7 +103,6 @@ class Settings:
             artifacts_dir=artifacts,
             task_soft_time_limit=soft,
             task_time_limit=hard,
-            result_expires=_number("MJD_RESULT_EXPIRES", 7 * 24 * 3600),
             sync_metrics_max_rows=int(_number("MJD_SYNC_METRICS_MAX_ROWS", 10_000)),
             max_body_bytes=int(_number("MJD_MAX_BODY_BYTES", 20 * 1024 * 1024)),
             predict_provider=_choice("MJD_PREDICT_PROVIDER", PROVIDERS),

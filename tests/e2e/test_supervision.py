@@ -119,7 +119,7 @@ def stacks() -> Iterator[list[Up]]:
     yield started
     for up in started:
         if up.process.poll() is None:
-            os.killpg(up.process.pid, signal.SIGKILL)
+            up.stop()  # SIGTERM: mjd up stops its workers (a group SIGKILL would orphan them)
 
 
 def test_finding_3_a_killed_worker_is_restarted_while_the_api_answers(up_env, stacks, tmp_path):

@@ -177,6 +177,10 @@ def test_training_job_trains_exports_registers_and_promotes(start_worker, explai
     assert store.read_json("jobs", "job-t-1", "report.json")["version"] == "v1"
 
 
+#: time limits of the background-job test, as the test_restarts tests use
+LONG_LIMITS = {"MJD_TASK_SOFT_TIME_LIMIT": "540", "MJD_TASK_TIME_LIMIT": "600"}
+
+
 def _records(job_id: str) -> list[dict]:
     return [
         json.loads(line)
@@ -187,7 +191,8 @@ def _records(job_id: str) -> list[dict]:
 def test_finding_4_a_user_mjd_job_does_not_wait_behind_a_background_bootstrap(start_worker, queue):
     """A 2-item job used to wait behind every queued bootstrap; a background job now gives
     way between items and goes on from its checkpoint afterwards, with the same MJDs."""
-    start_worker("services.generator.worker", "mjd")
+    # limits far above the job's length: a busy machine must not end it at the soft limit
+    start_worker("services.generator.worker", "mjd", **LONG_LIMITS)
     background = _mjd_job("job-bootstrap", items=40, priority=Priority.BACKGROUND)
     queue.submit("mjd", "job-bootstrap")
     wait_in_store("job-bootstrap", lambda job: (job.done or 0) >= 12, 180)  # 2 items done
@@ -197,6 +202,10 @@ def test_finding_4_a_user_mjd_job_does_not_wait_behind_a_background_bootstrap(st
     assert finished.state == "SUCCEEDED", finished
     meanwhile = jobs.database().get_job("job-bootstrap")
     assert meanwhile.state != "SUCCEEDED" and meanwhile.done < meanwhile.total, meanwhile
+    print(f"\nFIGURE finding 4: a 2-item job submitted during a background job finished "
+          f"{finished.finished - finished.created:.1f} s after submission (its own generation "
+          f"{finished.summary['seconds']['generation']:.1f} s); the background job was at "
+          f"{meanwhile.done}/{meanwhile.total} prompts")  # fmt: skip
     resumed = wait_in_store("job-bootstrap", _finished, 300)[-1]
     assert resumed.state == "SUCCEEDED" and resumed.attempts == 1, resumed  # yields are free
     records = _records("job-bootstrap")

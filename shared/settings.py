@@ -31,10 +31,14 @@ ENVIRONMENT = {
     "MJD_PREDICT_MAX_INSTANCES": "most instances in one prediction request (default 64)",
     "MJD_PREDICT_MAX_CHARS": "longest premise or hypothesis in characters (default 4000)",
     "MJD_WORKER_METRICS_PORT": "port of a worker's own /metrics and /healthz (unset: none)",
+    "MJD_API_METRICS_PORT": "port of the API's keyless /metrics for Prometheus (unset: none)",
     "MJD_MODEL_POLL_SECONDS": "how often servers look for a newly promoted model (default 2)",
+    "MJD_AUTH": "required (default: every route but health needs an API key) or off",
+    "MJD_CORS_ORIGINS": "comma-separated origins browsers may call the API from (default none)",
 }
 
 PROVIDERS = ("auto", "cpu", "cuda")
+AUTH_MODES = ("required", "off")
 VARIANTS = ("fp32", "int8")
 
 
@@ -78,6 +82,9 @@ class Settings:
     database_url: str | None = None
     max_attempts: int = 3
     reconcile_seconds: float = 60.0
+    auth: str = "required"
+    api_metrics_port: int | None = None
+    cors_origins: tuple[str, ...] = ()
 
     @property
     def store_url(self) -> str:
@@ -117,4 +124,9 @@ class Settings:
             database_url=os.environ.get("DATABASE_URL") or None,
             max_attempts=int(_number("MJD_MAX_ATTEMPTS", 3)),
             reconcile_seconds=_number("MJD_RECONCILE_SECONDS", 60),
+            auth=_choice("MJD_AUTH", AUTH_MODES),
+            api_metrics_port=int(_number("MJD_API_METRICS_PORT", 0, zero_ok=True)) or None,
+            cors_origins=tuple(
+                o.strip() for o in os.environ.get("MJD_CORS_ORIGINS", "").split(",") if o.strip()
+            ),
         )

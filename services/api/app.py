@@ -7,15 +7,18 @@ RFC 9457 problem details naming the offending field. This module imports no torc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.di import Provide
 from litestar.exceptions import ClientException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsPlugin
 
 from services.api import urls
+from services.api.auth import Authentication, Caller, KeyRing
+from services.api.browser import cors, require_body_media
 from services.api.controllers.bootstrap import BootstrapController
 from services.api.controllers.datasets import DatasetController
 from services.api.controllers.health import HealthController
@@ -30,7 +33,7 @@ from services.api.domain.datasets import DatasetService
 from services.api.domain.jobs import JobService, Reconciler
 from services.api.domain.predictions import Models, Predictions
 from services.api.domain.submissions import Submissions
-from services.api.observability import PROMETHEUS
+from services.api.observability import PROMETHEUS, serve_metrics_port
 from services.api.problems import EXCEPTION_HANDLERS, client_problem, validation_problem
 from services.predictor import Predictor
 from shared.artifacts import ArtifactStore
@@ -58,6 +61,17 @@ def _provide(value: Any) -> Provide:
     return Provide(lambda: value, use_cache=True, sync_to_thread=False)
 
 
+def metrics_port(settings: Settings, queue: JobQueue) -> list[Callable[[], None]]:
+    """At start, /metrics on MJD_API_METRICS_PORT too (when set)."""
+    port = settings.api_metrics_port
+    return [] if port is None else [lambda: serve_metrics_port(port, queue)]
+
+
+def the_caller(request: Request) -> Caller:
+    """The request's caller, as the authentication middleware found it."""
+    return request.user
+
+
 def create_app(
     settings: Settings | None = None,
     store: ArtifactStore | None = None,
@@ -81,6 +95,7 @@ def create_app(
     submissions = Submissions(jobs, datasets)
     bootstrap = BootstrapService(jobs, datasets, submissions, registry)
     reconciler = Reconciler([jobs.reconcile, bootstrap.advance_latest], settings.reconcile_seconds)
+    keys = KeyRing(database) if settings.auth == "required" else None
     services = {
         "database": database,
         "settings": settings,
@@ -97,10 +112,15 @@ def create_app(
     }
     return Litestar(
         route_handlers=list(CONTROLLERS),
-        dependencies={name: _provide(value) for name, value in services.items()},
-        on_startup=[predictor.start, reconciler.start],
+        dependencies={
+            **{name: _provide(value) for name, value in services.items()},
+            "caller": Provide(the_caller, sync_to_thread=False),
+        },
+        before_request=require_body_media,
+        cors_config=cors(settings),
+        on_startup=[predictor.start, reconciler.start, *metrics_port(settings, queue)],
         on_shutdown=[predictor.stop, reconciler.stop],
-        middleware=[PROMETHEUS.middleware],
+        middleware=[PROMETHEUS.middleware, Authentication(keys)],
         plugins=[
             ProblemDetailsPlugin(
                 ProblemDetailsConfig(

@@ -6,7 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from litestar.plugins.prometheus import PrometheusConfig
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Metric,
+    generate_latest,
+    start_http_server,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -46,3 +52,22 @@ def scrape(queue: JobQueue) -> bytes:
     extra = CollectorRegistry()
     extra.register(QueueDepth(queue))
     return generate_latest(metrics_registry()) + generate_latest(extra)
+
+
+class Everything(Collector):
+    """Every process's series and the queue depths, as one collector."""
+
+    def __init__(self, queue: JobQueue) -> None:
+        self.sources = (metrics_registry(), QueueDepth(queue))
+
+    def collect(self) -> Iterator[Metric]:
+        for source in self.sources:
+            yield from source.collect()
+
+
+def serve_metrics_port(port: int, queue: JobQueue) -> None:
+    """The same series on their own port, without a key: for Prometheus inside the
+    deployment, while /metrics on the API port needs one (a port not published outside)."""
+    registry = CollectorRegistry()
+    registry.register(Everything(queue))
+    start_http_server(port, registry=registry)

@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from services.cli import database, evaluation, generation, stack, students
+from services.cli import database, evaluation, generation, keys, stack, students
 from services.cli.args import EXIT_USAGE, Parser
 from shared.errors import MjdError
 
@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     formats = ("auto", *FORMATS)
     parser = Parser(prog="mjd", description="Model judgment distributions for NLI.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for group in (evaluation, generation, students, stack, database):
+    for group in (evaluation, generation, students, stack, database, keys):
         group.register(commands, formats)
     return parser
 

@@ -155,6 +155,8 @@ class Stack:
         # prometheus_client picks multiprocess mode when first imported, which is below
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = env["PROMETHEUS_MULTIPROC_DIR"]
         env.setdefault("ARTIFACTS_DIR", str(Path("artifacts").resolve()))
+        # on 127.0.0.1 only this machine's users reach it; a set MJD_AUTH is respected
+        env.setdefault("MJD_AUTH", "off" if self.host == "127.0.0.1" else "required")
         return env
 
     def start(self) -> None:
@@ -173,6 +175,10 @@ class Stack:
         self._supervisor.start()
         print(f"redis     {env['REDIS_URL']}{' (embedded)' if self.redis else ''}", flush=True)
         print(f"artifacts {env['ARTIFACTS_DIR']}", flush=True)
+        if env["MJD_AUTH"] == "off":
+            print("auth      off: no API key needed (this machine only)", flush=True)
+        else:
+            print("auth      required: send Authorization: Bearer <key>", flush=True)
 
     def _supervise(self) -> None:
         """The supervisor thread: check the processes until the stack stops; once it must

@@ -9,12 +9,16 @@ import os
 
 from services.cli.args import Commands, positive_int
 from services.cli.launcher import API_PORT, WORKERS, fresh_metrics_dir, run, run_worker
+from shared.errors import MjdError
 
 
 def cmd_api(args: argparse.Namespace) -> int:
     """The API alone (containers): uvicorn in this process."""
     import uvicorn
 
+    refuse_open_exposure(args.host)
+    if args.metrics_port is not None:
+        os.environ["MJD_API_METRICS_PORT"] = str(args.metrics_port)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # before any metric is created
         fresh_metrics_dir(os.environ["PROMETHEUS_MULTIPROC_DIR"])
 
@@ -23,6 +27,28 @@ def cmd_api(args: argparse.Namespace) -> int:
         log_level="info", access_log=False, proxy_headers=True,
     )  # fmt: skip
     return 0
+
+
+def refuse_open_exposure(host: str) -> None:
+    """An API listening beyond this machine must check keys: with MJD_AUTH=required (the
+    default) at least one key must exist; MJD_AUTH=off must be set explicitly."""
+    import ipaddress
+
+    from shared.db.store import JobStore
+    from shared.settings import Settings
+
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback or os.environ.get("MJD_AUTH", "").lower() == "off":
+        return
+    settings = Settings.from_env()
+    if settings.auth == "required" and JobStore(settings.store_url).active_keys() == 0:
+        raise MjdError(
+            f"refusing to listen on {host} with no API key: make one (mjd keys create --name "
+            "N --scope admin) or set MJD_AUTH=off explicitly"
+        )
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -40,6 +66,10 @@ def register(commands: Commands, formats: tuple[str, ...]) -> None:
     api = commands.add_parser("api", help="run the API alone (one service of a deployment)")
     api.add_argument("--host", default="127.0.0.1", help="0.0.0.0 in a container")
     api.add_argument("--port", type=positive_int, default=API_PORT)
+    api.add_argument(
+        "--metrics-port", type=positive_int,
+        help="also serve /metrics here without a key, for Prometheus (keep it unpublished)",
+    )  # fmt: skip
     api.set_defaults(handler=cmd_api)
 
     worker = commands.add_parser("worker", help="run the Celery worker of one queue")

@@ -20,6 +20,8 @@ class JobRow(Base):
     state: Mapped[str] = mapped_column(String(16))
     #: "normal", or "background": a background job gives way to waiting normal ones
     priority: Mapped[str] = mapped_column(String(16), default="normal")
+    #: the API key that submitted it (None: made with authentication off)
+    owner: Mapped[str | None] = mapped_column(String(16), default=None)
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     created: Mapped[float] = mapped_column(Float)
     started: Mapped[float | None] = mapped_column(Float, default=None)
@@ -37,6 +39,7 @@ class JobRow(Base):
         Index("ix_jobs_kind_created", "kind", "created"),
         Index("ix_jobs_state_created", "state", "created"),
         Index("ix_jobs_kind_state_priority", "kind", "state", "priority"),
+        Index("ix_jobs_owner_created", "owner", "created"),
     )
 
 
@@ -49,6 +52,7 @@ class DatasetRow(Base):
     with_human: Mapped[int] = mapped_column(Integer)
     with_explanations: Mapped[int] = mapped_column(Integer)
     created: Mapped[float] = mapped_column(Float, index=True)
+    owner: Mapped[str | None] = mapped_column(String(16), default=None)
 
 
 class BootstrapRow(Base):
@@ -78,3 +82,17 @@ class ModelRow(Base):
     job_id: Mapped[str | None] = mapped_column(String(64), default=None)
     promoted: Mapped[float | None] = mapped_column(Float, default=None, index=True)
     record: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ApiKeyRow(Base):
+    """An API key: its public id, what it may do and a SHA-256 digest of its secret (the
+    secret itself is shown once, when the key is made, and never stored)."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    digest: Mapped[str] = mapped_column(String(64))
+    created: Mapped[float] = mapped_column(Float)
+    revoked: Mapped[float | None] = mapped_column(Float, default=None)

@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.db.models import BootstrapRow, DatasetRow, JobRow, ModelRow
+from shared.db.models import ApiKeyRow, BootstrapRow, DatasetRow, JobRow, ModelRow
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: the longest error text kept (the head of a traceback's message is what matters)
@@ -62,6 +62,7 @@ class Job:
     kind: str
     state: JobState
     priority: Priority
+    owner: str | None
     spec: dict[str, Any]
     created: float
     started: float | None
@@ -207,13 +208,19 @@ class JobStore:
     # ------------------------------------------------------------------------ jobs
 
     def create_job(
-        self, job_id: str, kind: str, spec: dict[str, Any], priority: str = Priority.NORMAL
+        self,
+        job_id: str,
+        kind: str,
+        spec: dict[str, Any],
+        priority: str = Priority.NORMAL,
+        owner: str | None = None,
     ) -> Job:
         row = JobRow(
             id=job_id,
             kind=kind,
             state=JobState.QUEUED,
             priority=Priority(priority),
+            owner=owner,
             spec=spec,
             created=time.time(),
             attempts=0,
@@ -229,10 +236,13 @@ class JobStore:
             return Job.of(row) if row is not None else None
 
     def list_jobs(
-        self, kind: str | None, state: str | None, limit: int, offset: int
+        self, kind: str | None, state: str | None, limit: int, offset: int, owner: str | None = None
     ) -> tuple[int, list[Job]]:
-        """One page, newest first, and how many match in all (indexed by kind/state)."""
+        """One page, newest first, and how many match in all (indexed by kind/state/owner);
+        only ``owner``'s jobs when one is given."""
         where = []
+        if owner is not None:
+            where.append(JobRow.owner == owner)
         if kind is not None:
             where.append(JobRow.kind == kind)
         if state is not None:
@@ -339,14 +349,16 @@ class JobStore:
 
     # ------------------------------------------------------------------------ datasets
 
-    def add_dataset(self, dataset: Dataset) -> None:
+    def add_dataset(self, dataset: Dataset, owner: str | None = None) -> None:
+        values = {f: getattr(dataset, f) for f in Dataset.__slots__}
         with self._tx() as session:
-            session.add(DatasetRow(**{f: getattr(dataset, f) for f in Dataset.__slots__}))
+            session.add(DatasetRow(**values, owner=owner))
 
-    def get_dataset(self, dataset_id: str) -> Dataset | None:
+    def get_dataset(self, dataset_id: str, owner: str | None = None) -> Dataset | None:
+        """The dataset; None when it does not exist or, given ``owner``, is not theirs."""
         with self.session() as session:
             row = session.get(DatasetRow, dataset_id)
-            if row is None:
+            if row is None or (owner is not None and row.owner != owner):
                 return None
             return Dataset(**{f: getattr(row, f) for f in Dataset.__slots__})
 
@@ -437,6 +449,56 @@ class JobStore:
             ).first()
             return (str(row[0]), float(row[1])) if row is not None else None
 
+    # ------------------------------------------------------------------------ API keys
+
+    def add_key(self, key_id: str, name: str, scopes: list[str], digest: str) -> ApiKey:
+        row = ApiKeyRow(id=key_id, name=name, scopes=scopes, digest=digest, created=time.time())
+        with self._tx() as session:
+            session.add(row)
+        return _api_key(row)
+
+    def get_key(self, key_id: str) -> ApiKey | None:
+        with self.session() as session:
+            row = session.get(ApiKeyRow, key_id)
+            return _api_key(row) if row is not None else None
+
+    def list_keys(self) -> list[ApiKey]:
+        with self.session() as session:
+            rows = session.scalars(select(ApiKeyRow).order_by(ApiKeyRow.created)).all()
+            return [_api_key(r) for r in rows]
+
+    def revoke_key(self, key_id: str) -> bool:
+        with self._tx() as session:
+            result = session.execute(
+                update(ApiKeyRow)
+                .where(ApiKeyRow.id == key_id, ApiKeyRow.revoked.is_(None))
+                .values(revoked=time.time())
+            )
+            return bool(result.rowcount)
+
+    def active_keys(self) -> int:
+        with self.session() as session:
+            count = session.scalar(
+                select(func.count()).select_from(ApiKeyRow).where(ApiKeyRow.revoked.is_(None))
+            )
+            return int(count or 0)
+
 
 def _bootstrap(row: BootstrapRow) -> Bootstrap:
     return Bootstrap(**{name: getattr(row, name) for name in Bootstrap.__slots__})
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """An API key as the store keeps it: never the secret, only its digest."""
+
+    id: str
+    name: str
+    scopes: tuple[str, ...]
+    digest: str
+    created: float
+    revoked: float | None
+
+
+def _api_key(row: ApiKeyRow) -> ApiKey:
+    return ApiKey(row.id, row.name, tuple(row.scopes), row.digest, row.created, row.revoked)

@@ -72,7 +72,9 @@ def test_compose_runs_every_service_of_the_code(compose):
         args = parse_command(services[name]["command"])
         if name == "api":
             assert args.handler is cmd_api and args.port == API_PORT
-            assert services[name]["ports"] == [f"{API_PORT}:{API_PORT}"]
+            # published on loopback unless the operator names an address
+            published = f"${{MJD_PUBLISH_ADDRESS:-127.0.0.1}}:{API_PORT}:{API_PORT}"
+            assert services[name]["ports"] == [published]
             assert "/healthz" in " ".join(services[name]["healthcheck"]["test"])
         else:
             assert args.handler is cmd_worker and args.metrics_port == WORKER_METRICS_PORT
@@ -107,6 +109,16 @@ def with_password(url: str, password: str = "s3cret") -> Any:
     parsed = make_url(filled)
     parsed.get_dialect()
     return parsed
+
+
+def test_compose_publishes_on_loopback_and_grafana_needs_a_password(compose):
+    """Issue 12: compose published 8000, 9090 and 3000 on every interface and Grafana fell
+    back to the password admin without a .env."""
+    published = [p for s in compose["services"].values() for p in s.get("ports", [])]
+    assert len(published) == 3
+    assert all(p.startswith("${MJD_PUBLISH_ADDRESS:-127.0.0.1}:") for p in published)
+    grafana = compose["services"]["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"]
+    assert grafana.startswith("${GRAFANA_ADMIN_PASSWORD:?")
 
 
 def test_compose_runs_postgres_for_every_mjd_service(compose):
@@ -243,7 +255,8 @@ def test_kubernetes_deployments_match_the_code(overlay, routes):
         if "nvidia.com/gpu" in container.get("resources", {}).get("limits", {}):
             gpus.add(name)
         if args.handler is cmd_api:
-            assert ports == {"http": API_PORT} and args.port == API_PORT
+            assert ports == {"http": API_PORT, "metrics": WORKER_METRICS_PORT}
+            assert args.port == API_PORT and args.metrics_port == WORKER_METRICS_PORT
             assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
             assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
             assert {"/healthz", "/readyz"} <= routes
@@ -343,7 +356,9 @@ def test_operator_monitoring_matches_the_prometheus_files():
 def test_compose_scrape_config_covers_the_api_and_every_worker(compose):
     scrape = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
     jobs = {job["job_name"]: job for job in scrape["scrape_configs"]}
-    assert jobs["mjd-api"]["static_configs"][0]["targets"] == [f"api:{API_PORT}"]
+    api = parse_command(compose["services"]["api"]["command"])
+    assert jobs["mjd-api"]["static_configs"][0]["targets"] == [f"api:{api.metrics_port}"]
+    assert all(str(api.metrics_port) not in port for port in compose["services"]["api"]["ports"])
     workers = {c["labels"]["queue"]: c["targets"][0] for c in jobs["mjd-workers"]["static_configs"]}
     expected = {}
     for name in MJD_SERVICES - {"api"}:
@@ -423,3 +438,26 @@ def test_compose_and_kubernetes_run_the_same_images(compose):
         compose["services"]["api"]["build"]["dockerfile"] == f"deploy/docker/{dockerfiles['cpu']}"
     )
     assert override["api"]["build"]["dockerfile"] == f"deploy/docker/{dockerfiles['gpu']}"
+
+
+@pytest.mark.parametrize("overlay", ["cpu", "gpu"])
+def test_only_the_api_and_workers_reach_redis_and_postgres(overlay):
+    """Issue 12: a NetworkPolicy per store admits the pods labelled as its clients (the API
+    and every worker, nothing else of ours) on its port."""
+    docs = rendered(overlay)
+    clients = {
+        name
+        for name, d in by_kind(docs, "Deployment").items()
+        if d["spec"]["template"]["metadata"]["labels"].get("mjd.dev/store-client") == "true"
+    }
+    assert clients == set(by_kind(docs, "Deployment")) - {"mjd-redis"}
+    policies = by_kind(docs, "NetworkPolicy")
+    services = by_kind(docs, "Service")
+    for store in ("mjd-redis", "mjd-postgres"):
+        policy = policies[store]["spec"]
+        assert policy["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": store}
+        [rule] = policy["ingress"]
+        assert rule["ports"] == [
+            {"protocol": "TCP", "port": services[store]["spec"]["ports"][0]["port"]}
+        ]
+        assert {"podSelector": {"matchLabels": {"mjd.dev/store-client": "true"}}} in rule["from"]

@@ -83,7 +83,12 @@ def service_env(tmp_path, monkeypatch, redis_url):
     client = redis.Redis.from_url(redis_url)
     client.ping()
     client.flushdb()
-    env = {"REDIS_URL": redis_url, "ARTIFACTS_DIR": str(tmp_path / "artifacts"), **TIME_LIMITS}
+    env = {
+        "REDIS_URL": redis_url,
+        "ARTIFACTS_DIR": str(tmp_path / "artifacts"),
+        "MJD_AUTH": "off",  # keys and scopes have their own tests (tests/unit/api/test_auth.py)
+        **TIME_LIMITS,
+    }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     jobs.settings.cache_clear()

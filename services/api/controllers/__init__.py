@@ -12,11 +12,16 @@ from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 
 from services.api import urls
+from services.api.auth import OPEN, Caller, requires
 from services.api.domain.submissions import Submissions
 from services.api.problems import responses
 from services.api.schemas import JobView
+from shared.auth import Scope
 
 T = TypeVar("T")
+
+#: the caller of a request (its API key's id and scopes), for handlers that need it
+Calling = NamedDependency[Caller]
 
 #: documented on every route that creates something (201) or accepts a job (202)
 LOCATION = [
@@ -35,12 +40,19 @@ def route(
     operation_id: str,
     summary: str,
     *errors: int,
+    scope: Scope | None,
     **options: Any,
 ) -> Callable[[Callable[..., Any]], Any]:
     """``verb`` (litestar.get, post, ...) on ``path`` with its operation id, summary and the
-    problem-details responses of the error ``errors`` it answers; 201 and 202 routes document
-    their Location header, and synchronous handlers run in a worker thread. The status
-    is 200 unless ``status_code`` says otherwise."""
+    problem-details responses of the error ``errors`` it answers; the API key scope it needs
+    (None: open to all, like health); 201 and 202 routes document their Location header,
+    and synchronous handlers run in a worker thread. The status is 200 unless
+    ``status_code`` says otherwise."""
+    if scope is None:
+        options["opt"] = {**options.get("opt", {}), OPEN: True}
+    else:
+        options["guards"] = [requires(scope)]
+        errors = (*errors, 401, 403)
     options.setdefault("status_code", 200)
     if options["status_code"] in (201, 202):
         options["response_headers"] = LOCATION
@@ -72,11 +84,19 @@ def accepted(view: JobView) -> Accepted:
     return located(view, view.links.self_, 202)
 
 
-def creation(path: str, operation_id: str, summary: str, *errors: int) -> Any:
+def creation(path: str, operation_id: str, summary: str, *errors: int, **options: Any) -> Any:
     """A route that stores something: POST, 201 with its view and its Location."""
-    return route(post, path, operation_id, summary, *errors, status_code=201)
+    return route(
+        post, path, operation_id, summary, *errors, scope=Scope.SUBMIT, status_code=201,
+        **options,
+    )  # fmt: skip
 
 
-def submission(path: str, operation_id: str, summary: str, *errors: int) -> Any:
+def submission(
+    path: str, operation_id: str, summary: str, *errors: int, scope: Scope = Scope.SUBMIT
+) -> Any:
     """A route that queues a job: POST, 202 with the job's view and its Location."""
-    return route(post, path, operation_id, summary, *SUBMISSION_ERRORS, *errors, status_code=202)
+    return route(
+        post, path, operation_id, summary, *SUBMISSION_ERRORS, *errors, scope=scope,
+        status_code=202,
+    )  # fmt: skip

@@ -7,9 +7,10 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from services.api import urls
-from services.api.controllers import located, route
+from services.api.controllers import Calling, located, route
 from services.api.domain.bootstrap import BootstrapService
 from services.api.schemas import BootstrapIn, BootstrapView
+from shared.auth import Scope
 
 Bootstrapper = NamedDependency[BootstrapService]
 
@@ -17,7 +18,15 @@ Bootstrapper = NamedDependency[BootstrapService]
 class BootstrapController(Controller):
     tags = ("models",)
 
-    @route(get, urls.BOOTSTRAP, "getBootstrap", "The latest student bootstrap", 404, 503)
+    @route(
+        get,
+        urls.BOOTSTRAP,
+        "getBootstrap",
+        "The latest student bootstrap",
+        404,
+        503,
+        scope=Scope.READ,
+    )
     def get_bootstrap(self, bootstrap: Bootstrapper) -> BootstrapView:
         return bootstrap.current()
 
@@ -31,12 +40,13 @@ class BootstrapController(Controller):
         413,
         422,
         503,
+        scope=Scope.ADMIN,
         status_code=202,
     )
     def start_bootstrap(
-        self, data: JSONBody[BootstrapIn], bootstrap: Bootstrapper
+        self, data: JSONBody[BootstrapIn], bootstrap: Bootstrapper, caller: Calling
     ) -> Response[BootstrapView]:
         """One at a time: while one is in flight this answers it (and queues its training
         once its MJDs are done) instead of starting another. Its MJD job runs in the
         background, giving way to other MJD jobs between items."""
-        return located(bootstrap.ensure(data), urls.BOOTSTRAP, 202)
+        return located(bootstrap.ensure(data, caller), urls.BOOTSTRAP, 202)

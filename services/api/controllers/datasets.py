@@ -12,9 +12,11 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, JSONBody
 
 from services.api import urls
-from services.api.controllers import creation, located, route
+from services.api.browser import BODY_MEDIA, MULTIPART
+from services.api.controllers import Calling, creation, located, route
 from services.api.domain.datasets import DatasetService
 from services.api.schemas import DatasetIn, DatasetView
+from shared.auth import Scope
 
 Datasets = NamedDependency[DatasetService]
 
@@ -35,19 +37,30 @@ class DatasetController(Controller):
     tags = ("datasets",)
 
     @creation(urls.DATASETS, "createDataset", "Store a dataset", 400, 413, 422, 503)
-    def create(self, data: JSONBody[DatasetIn], datasets: Datasets) -> Response[DatasetView]:
+    def create(
+        self, data: JSONBody[DatasetIn], datasets: Datasets, caller: Calling
+    ) -> Response[DatasetView]:
         """Instances inline, or a vendored dataset by name."""
-        return _created(datasets.create(data.instances, data.vendored, data.name))
+        return _created(datasets.create(data.instances, data.vendored, data.name, caller.key_id))
 
-    @creation(urls.DATASET_UPLOAD, "uploadDataset", "Upload a dataset file", 400, 413, 422, 503)
+    @creation(
+        urls.DATASET_UPLOAD, "uploadDataset", "Upload a dataset file", 400, 413, 415, 422, 503,
+        opt={BODY_MEDIA: MULTIPART},
+    )  # fmt: skip
     def upload(
         self,
         data: Annotated[UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
         datasets: Datasets,
+        caller: Calling,
     ) -> Response[DatasetView]:
         """The multipart form field ``file``, in any format the readers know."""
-        return _created(datasets.upload(data.file))
+        return _created(datasets.upload(data.file, caller.key_id))
 
-    @route(get, urls.DATASET, "getDataset", "A stored dataset's description", 400, 404)
-    def describe(self, dataset_id: FromPath[str], datasets: Datasets) -> DatasetView:
-        return datasets.get(dataset_id)
+    @route(
+        get, urls.DATASET, "getDataset", "A stored dataset's description", 400, 404,
+        scope=Scope.READ,
+    )  # fmt: skip
+    def describe(
+        self, dataset_id: FromPath[str], datasets: Datasets, caller: Calling
+    ) -> DatasetView:
+        return datasets.get(dataset_id, caller.sees)

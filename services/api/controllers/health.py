@@ -7,10 +7,12 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 
 from services.api import observability, urls
+from services.api.auth import requires
 from services.api.controllers import route
 from services.api.domain.health import readiness
 from services.api.schemas import Health, Readiness
 from services.predictor import Predictor
+from shared.auth import Scope
 from shared.db.store import JobStore
 from shared.queue import JobQueue
 from shared.registry import ModelRegistry
@@ -21,11 +23,11 @@ NOT_READY = {503: ResponseSpec(Readiness, description="Not ready; the reason say
 class HealthController(Controller):
     tags = ("health",)
 
-    @route(get, urls.HEALTHZ, "healthz", "The process is alive")
+    @route(get, urls.HEALTHZ, "healthz", "The process is alive", scope=None)
     async def healthz(self) -> Health:
         return Health(status="ok")
 
-    @route(get, urls.READYZ, "readyz", "Ready to take jobs", responses=NOT_READY)
+    @route(get, urls.READYZ, "readyz", "Ready to take jobs", scope=None, responses=NOT_READY)
     def readyz(
         self,
         queue: NamedDependency[JobQueue],
@@ -39,6 +41,9 @@ class HealthController(Controller):
         ready = readiness(registry.store, database, queue, required_queues, predictor)
         return Response(ready, status_code=200 if ready.status == "ready" else 503)
 
-    @get(urls.PROMETHEUS, sync_to_thread=True, include_in_schema=False)
+    @get(
+        urls.PROMETHEUS, sync_to_thread=True, include_in_schema=False,
+        guards=[requires(Scope.READ)],
+    )  # fmt: skip
     def metrics(self, queue: NamedDependency[JobQueue]) -> Response[bytes]:
         return Response(observability.scrape(queue), media_type=observability.MEDIA_TYPE)

@@ -14,9 +14,10 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import File
 
 from services.api import urls
-from services.api.controllers import Accepted, Submit, accepted, route, submission
+from services.api.controllers import Accepted, Calling, Submit, accepted, route, submission
 from services.api.domain.jobs import JobService
 from services.api.schemas import JobList, JobResult, JobView, MjdJobIn
+from shared.auth import Scope
 from shared.db.store import JobState
 from shared.layout import ARTIFACT_MEDIA_TYPES
 from shared.queue import JobKind
@@ -46,39 +47,56 @@ class JobController(Controller):
     tags = ("jobs",)
 
     @submission(urls.MJD_JOBS, "createMjdJob", "Queue MJD generation")
-    def create_mjd_job(self, data: JSONBody[MjdJobIn], submissions: Submit) -> Accepted:
+    def create_mjd_job(
+        self, data: JSONBody[MjdJobIn], submissions: Submit, caller: Calling
+    ) -> Accepted:
         """For a stored dataset or inline instances; k and labels are checked first."""
-        return accepted(submissions.mjd(data))
-
-    @route(get, urls.JOB, "getJob", "A job's state, progress and summary", 400, 404, 503)
-    def get_job(self, job_id: FromPath[str], jobs: Jobs) -> JobView:
-        return jobs.view(job_id)
-
-    @route(get, urls.JOB_RESULT, "getJobResult", "A finished job's result", 400, 404, 409, 503)
-    def get_result(self, job_id: FromPath[str], jobs: Jobs) -> JobResult:
-        """MJD records, a metric report, or the trained model's metadata."""
-        return jobs.result(job_id)
+        return accepted(submissions.mjd(data, caller))
 
     @route(
-        get, urls.JOB_ARTIFACT, "getJobArtifact", "A job's file", 400, 404, operation_class=Download
-    )
-    def get_artifact(self, job_id: FromPath[str], name: FromPath[str], jobs: Jobs) -> File:
+        get, urls.JOB, "getJob", "A job's state, progress and summary", 400, 404, 503,
+        scope=Scope.READ,
+    )  # fmt: skip
+    def get_job(self, job_id: FromPath[str], jobs: Jobs, caller: Calling) -> JobView:
+        return jobs.view(job_id, caller.sees)
+
+    @route(
+        get, urls.JOB_RESULT, "getJobResult", "A finished job's result", 400, 404, 409, 503,
+        scope=Scope.READ,
+    )  # fmt: skip
+    def get_result(self, job_id: FromPath[str], jobs: Jobs, caller: Calling) -> JobResult:
+        """MJD records, a metric report, or the trained model's metadata."""
+        return jobs.result(job_id, caller.sees)
+
+    @route(
+        get, urls.JOB_ARTIFACT, "getJobArtifact", "A job's file", 400, 404,
+        scope=Scope.READ, operation_class=Download,
+    )  # fmt: skip
+    def get_artifact(
+        self, job_id: FromPath[str], name: FromPath[str], jobs: Jobs, caller: Calling
+    ) -> File:
         """A file the finished job lists among its summary's artifacts."""
-        path, media_type = jobs.artifact(job_id, name)
+        path, media_type = jobs.artifact(job_id, name, caller.sees)
         return File(path, media_type=media_type)
 
-    @route(delete, urls.JOB, "cancelJob", "Cancel a job", 400, 404, 503, status_code=202)
-    def cancel(self, job_id: FromPath[str], jobs: Jobs) -> JobView:
-        """A queued job never runs; a running one stops at its next progress report."""
-        return jobs.cancel(job_id)
+    @route(
+        delete, urls.JOB, "cancelJob", "Cancel a job", 400, 404, 503,
+        scope=Scope.SUBMIT, status_code=202,
+    )  # fmt: skip
+    def cancel(self, job_id: FromPath[str], jobs: Jobs, caller: Calling) -> JobView:
+        """A queued job never runs; a running one stops at its next progress report. A
+        submit key cancels its own jobs, an admin key any."""
+        return jobs.cancel(job_id, caller.sees)
 
-    @route(get, urls.JOBS, "listJobs", "Jobs, newest first", 400, 503)
+    @route(get, urls.JOBS, "listJobs", "Jobs, newest first", 400, 503, scope=Scope.READ)
     def list_jobs(
         self,
         jobs: Jobs,
+        caller: Calling,
         kind: Annotated[JobKind | None, QueryParameter()] = None,
         state_filter: Annotated[JobState | None, QueryParameter(name="state")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
     ) -> JobList:
-        return jobs.list(kind, state_filter, limit, offset)
+        """A submit or read key sees its own jobs, an admin key everyone's."""
+        return jobs.list(kind, state_filter, limit, offset, caller.sees)

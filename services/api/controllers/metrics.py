@@ -7,10 +7,11 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from services.api import urls
-from services.api.controllers import Accepted, Submit, accepted, route, submission
+from services.api.controllers import Accepted, Calling, Submit, accepted, route, submission
 from services.api.domain.submissions import checked_rows, same_length
 from services.api.problems import data_error, problem
 from services.api.schemas import MetricsIn, MetricsJobIn
+from shared.auth import Scope
 from shared.errors import DataError
 from shared.metrics import MetricReport, check_bootstrap, evaluate
 from shared.settings import Settings
@@ -22,7 +23,10 @@ MAX_SYNC_BOOTSTRAP = 10_000
 class MetricsController(Controller):
     tags = ("metrics",)
 
-    @route(post, urls.METRICS, "computeMetrics", "The metric report, inline", 400, 413, 422)
+    @route(
+        post, urls.METRICS, "computeMetrics", "The metric report, inline", 400, 413, 422,
+        scope=Scope.SUBMIT,
+    )  # fmt: skip
     def compute(
         self, data: JSONBody[MetricsIn], settings: NamedDependency[Settings]
     ) -> MetricReport:
@@ -44,6 +48,8 @@ class MetricsController(Controller):
         return evaluate(human, model, resamples=data.bootstrap, seed=data.seed)
 
     @submission(urls.METRICS_JOBS, "createMetricsJob", "Queue an evaluation", 409)
-    def create_job(self, data: JSONBody[MetricsJobIn], submissions: Submit) -> Accepted:
+    def create_job(
+        self, data: JSONBody[MetricsJobIn], submissions: Submit, caller: Calling
+    ) -> Accepted:
         """A report and a ternary plot of stored or inline distributions."""
-        return accepted(submissions.metrics(data))
+        return accepted(submissions.metrics(data, caller))

@@ -10,6 +10,7 @@ from services.api import urls
 from services.api.controllers import route
 from services.api.domain.predictions import Models
 from services.api.schemas import ModelList, ModelView, Promotion
+from shared.auth import Scope
 
 Registry = NamedDependency[Models]
 
@@ -17,16 +18,23 @@ Registry = NamedDependency[Models]
 class ModelController(Controller):
     tags = ("models",)
 
-    @route(get, urls.MODELS, "listModels", "Published versions and the one served")
+    @route(
+        get, urls.MODELS, "listModels", "Published versions and the one served", scope=Scope.READ
+    )
     def list_models(self, models: Registry) -> ModelList:
         """Newest first."""
         return models.list()
 
-    @route(get, urls.MODEL, "getModel", "A published version's metadata", 400, 404)
+    @route(
+        get, urls.MODEL, "getModel", "A published version's metadata", 400, 404, scope=Scope.READ
+    )
     def get_model(self, version: FromPath[str], models: Registry) -> ModelView:
         return models.get(version)
 
-    @route(post, urls.MODEL_PROMOTE, "promoteModel", "Serve this version", 400, 404, 500, 503)
+    @route(
+        post, urls.MODEL_PROMOTE, "promoteModel", "Serve this version", 400, 404, 500, 503,
+        scope=Scope.ADMIN,
+    )  # fmt: skip
     async def promote(self, version: FromPath[str], models: Registry) -> Promotion:
         """This replica switches before answering, others within MJD_MODEL_POLL_SECONDS."""
         return await models.promote(version)

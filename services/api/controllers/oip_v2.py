@@ -11,6 +11,7 @@ from services.api import urls
 from services.api.controllers import route
 from services.api.domain import oip
 from services.api.domain.predictions import Predictions
+from shared.auth import Scope
 from shared.registry import ModelRegistry
 
 Predictor = NamedDependency[Predictions]
@@ -28,15 +29,24 @@ def _ready_status(predictions: Predictions) -> tuple[bool, int]:
 class OipController(Controller):
     tags = ("oip-v2",)
 
-    @route(get, urls.OIP, "oipServerMetadata", "Server metadata", sync_to_thread=False)
+    @route(
+        get,
+        urls.OIP,
+        "oipServerMetadata",
+        "Server metadata",
+        scope=Scope.PREDICT,
+        sync_to_thread=False,
+    )
     def server_metadata(self) -> oip.ServerMetadata:
         return oip.ServerMetadata(name="mjd", version="0.1.0", extensions=[])
 
-    @route(get, urls.OIP_LIVE, "oipLive", "Server liveness", sync_to_thread=False)
+    @route(get, urls.OIP_LIVE, "oipLive", "Server liveness", scope=None, sync_to_thread=False)
     def live(self) -> oip.Live:
         return oip.Live(live=True)
 
-    @route(get, urls.OIP_READY, "oipReady", "Server readiness", responses=SERVER_NOT_READY)
+    @route(
+        get, urls.OIP_READY, "oipReady", "Server readiness", scope=None, responses=SERVER_NOT_READY
+    )
     def ready(self, predictions: Predictor) -> Response[oip.Ready]:
         """Ready once a model is being served."""
         ready, status = _ready_status(predictions)
@@ -49,6 +59,7 @@ class OipController(Controller):
         "Model readiness",
         400,
         404,
+        scope=None,
         responses=MODEL_NOT_READY,
     )
     def model_ready(self, name: FromPath[str], predictions: Predictor) -> Response[oip.ModelReady]:
@@ -56,7 +67,7 @@ class OipController(Controller):
         ready, status = _ready_status(predictions)
         return Response(oip.ModelReady(name=name, ready=ready), status_code=status)
 
-    @route(get, urls.OIP_MODEL, "oipModelMetadata", "Model metadata", 400, 404)
+    @route(get, urls.OIP_MODEL, "oipModelMetadata", "Model metadata", 400, 404, scope=Scope.PREDICT)
     def model_metadata(
         self, name: FromPath[str], registry: NamedDependency[ModelRegistry]
     ) -> oip.ModelMetadata:
@@ -64,14 +75,17 @@ class OipController(Controller):
         oip.check_model(name)
         return oip.metadata([m["version"] for m in registry.versions()])
 
-    @route(post, urls.OIP_INFER, "oipInfer", "Inference", *INFER_ERRORS)
+    @route(post, urls.OIP_INFER, "oipInfer", "Inference", *INFER_ERRORS, scope=Scope.PREDICT)
     async def infer(
         self, name: FromPath[str], data: JSONBody[oip.InferIn], predictions: Predictor
     ) -> oip.InferOut:
         """With the served version."""
         return await oip.infer(predictions, name, None, data)
 
-    @route(post, urls.OIP_VERSION_INFER, "oipInferVersion", "Inference, a version", *INFER_ERRORS)
+    @route(
+        post, urls.OIP_VERSION_INFER, "oipInferVersion", "Inference, a version", *INFER_ERRORS,
+        scope=Scope.PREDICT,
+    )  # fmt: skip
     async def infer_version(
         self,
         name: FromPath[str],

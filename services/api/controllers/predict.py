@@ -10,12 +10,25 @@ from services.api import urls
 from services.api.controllers import route
 from services.api.domain.predictions import Predictions
 from services.api.schemas import PredictIn, PredictOut
+from shared.auth import Scope
 
 
 class PredictController(Controller):
     tags = ("predict",)
 
-    @route(post, urls.PREDICT, "predict", "Predicted distributions", 400, 404, 413, 422, 429, 503)
+    @route(
+        post,
+        urls.PREDICT,
+        "predict",
+        "Predicted distributions",
+        400,
+        404,
+        413,
+        422,
+        429,
+        503,
+        scope=Scope.PREDICT,
+    )
     async def predict(
         self, data: JSONBody[PredictIn], predictions: NamedDependency[Predictions]
     ) -> PredictOut:

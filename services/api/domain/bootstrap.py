@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from enum import StrEnum
 
+from services.api.auth import ANONYMOUS_ADMIN, Caller
 from services.api.domain.datasets import DatasetService
 from services.api.domain.jobs import JobService
 from services.api.domain.submissions import Submissions
@@ -64,7 +65,7 @@ class BootstrapService:
             raise problem(404, "no bootstrap was started")
         return self.view(latest)
 
-    def ensure(self, data: BootstrapIn) -> BootstrapView:
+    def ensure(self, data: BootstrapIn, caller: Caller) -> BootstrapView:
         """The bootstrap in flight, its training queued once its MJDs are done; else a new
         one, unless a student is promoted already (409)."""
         available = len(read_instances(vendored_path(DATASET)))
@@ -73,19 +74,22 @@ class BootstrapService:
             raise problem(422, f"must be between {MIN_ITEMS} and {available}", "items")
         latest = self.db.latest_bootstrap()
         if latest is not None and self.state(latest)[0] in IN_FLIGHT:
-            return self.view(self.advance(latest))
+            return self.view(self.advance(latest, caller))
         if self.registry.promoted() is not None:
             raise problem(409, "a student is promoted already; no bootstrap is needed")
         claimed = self.db.claim_bootstrap(items)
         if claimed is None:  # another request started one just now: that is the one
             return self.current()
-        dataset = self.datasets.add(read_instances(vendored_path(DATASET))[:items], "bootstrap")
+        instances = read_instances(vendored_path(DATASET))[:items]
+        dataset = self.datasets.add(instances, "bootstrap", caller.key_id)
         self.db.note_bootstrap(claimed.number, "dataset_id", dataset.id)
-        job = self.submissions.mjd(MjdJobIn(dataset_id=dataset.id, priority=Priority.BACKGROUND))
+        job = self.submissions.mjd(
+            MjdJobIn(dataset_id=dataset.id, priority=Priority.BACKGROUND), caller
+        )
         self.db.note_bootstrap(claimed.number, "mjd_job_id", job.id)
         return self.current()
 
-    def advance(self, bootstrap: Bootstrap) -> Bootstrap:
+    def advance(self, bootstrap: Bootstrap, caller: Caller = ANONYMOUS_ADMIN) -> Bootstrap:
         """Queue the training once the MJD job succeeded (the API's reconciler calls this
         too, so a bootstrap finishes with nobody waiting on it)."""
         state, _ = self.state(bootstrap)
@@ -96,10 +100,11 @@ class BootstrapService:
                 data={"mjd_job_id": bootstrap.mjd_job_id or ""},
                 calibrate_on=calibration_items(bootstrap.items),
                 promote=True,
-            )
+            ),
+            caller,
         )
         if not self.db.note_bootstrap(bootstrap.number, "training_job_id", job.id):
-            self.jobs.cancel(job.id)  # another request queued its training first
+            self.jobs.cancel(job.id, None)  # another request queued its training first
         return self.db.latest_bootstrap() or bootstrap
 
     def advance_latest(self) -> None:

@@ -49,17 +49,21 @@ class DatasetService:
         self.db = db
 
     def create(
-        self, instances: list[dict[str, Any]] | None, vendored: str | None, name: str | None
+        self,
+        instances: list[dict[str, Any]] | None,
+        vendored: str | None,
+        name: str | None,
+        owner: str | None,
     ) -> DatasetView:
         if (instances is None) == (vendored is None):
             raise problem(422, "give exactly one of 'instances' or 'vendored'", "instances")
         if vendored is not None:
             if vendored not in VENDORED:
                 raise problem(422, f"unknown dataset; vendored: {', '.join(VENDORED)}", "vendored")
-            return self.add(read_instances(vendored_path(vendored)), name or vendored)
-        return self.add(parse_instances(instances or [], "instances"), name)
+            return self.add(read_instances(vendored_path(vendored)), name or vendored, owner)
+        return self.add(parse_instances(instances or [], "instances"), name, owner)
 
-    def upload(self, upload: UploadFile | None) -> DatasetView:
+    def upload(self, upload: UploadFile | None, owner: str | None) -> DatasetView:
         if not isinstance(upload, UploadFile):
             raise problem(422, "upload the dataset as the multipart form field 'file'", "file")
         suffix = Path(upload.filename or "upload.jsonl").suffix.lower()
@@ -73,9 +77,9 @@ class DatasetService:
             except DataError as exc:
                 detail = exc.message if exc.row is None else f"row {exc.row}: {exc.message}"
                 raise problem(422, detail, f"file.{exc.field}" if exc.field else "file") from None
-        return self.add(instances, upload.filename)
+        return self.add(instances, upload.filename, owner)
 
-    def add(self, instances: list[Instance], name: str | None) -> DatasetView:
+    def add(self, instances: list[Instance], name: str | None, owner: str | None) -> DatasetView:
         """Store ``instances`` as a new dataset."""
         dataset = Dataset(
             id=new_id(),
@@ -88,20 +92,22 @@ class DatasetService:
         self.store.write_bytes(
             layout.DATASETS, dataset.id, layout.DATASET_INSTANCES, instances_jsonl(instances)
         )
-        self.db.add_dataset(dataset)
+        self.db.add_dataset(dataset, owner)
         return dataset
 
-    def get(self, dataset_id: str) -> DatasetView:
-        dataset = self.db.get_dataset(dataset_id[:64])
+    def get(self, dataset_id: str, sees: str | None, field_name: str = "dataset_id") -> DatasetView:
+        """The dataset, if the caller sees it (``sees``: whose datasets, None for all)."""
+        dataset = self.db.get_dataset(dataset_id[:64], sees)
         if dataset is None:
-            raise problem(404, f"no dataset {dataset_id[:64]!r}", "dataset_id")
+            raise problem(404, f"no dataset {dataset_id[:32]!r}", field_name)
         return dataset
 
-    def instances(self, dataset_id: str, field_name: str) -> list[Instance]:
+    def instances(self, dataset_id: str, field_name: str, sees: str | None) -> list[Instance]:
         try:
             check_id(dataset_id, field_name)
         except DataError as exc:
             raise problem(422, exc.message, field_name) from None
+        self.get(dataset_id, sees, field_name)
         if not layout.dataset_exists(self.store, dataset_id):
             raise problem(404, f"no dataset {dataset_id!r}", field_name)
         return layout.dataset_instances(self.store, dataset_id)

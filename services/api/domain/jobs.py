@@ -75,52 +75,60 @@ class JobService:
         spec: dict[str, Any],
         files: dict[str, bytes],
         priority: Priority = Priority.NORMAL,
+        owner: str | None = None,
     ) -> JobView:
         """Store the job's files, record it, then queue it. When the queue is down the job
         ends FAILED ("could not queue") and the client gets 503: no job waits forever."""
         job_id = new_id()
         for name, data in files.items():
             self.store.write_bytes(layout.JOBS, job_id, name, data)
-        self.db.create_job(job_id, kind, spec, priority)
+        self.db.create_job(job_id, kind, spec, priority, owner)
         try:
             self.queue.submit(kind, job_id)
         except QueueUnavailable as exc:
             self.db.fail(job_id, "could not queue the job: the job queue is unavailable")
             raise problem(503, str(exc)) from None
         JOBS_SUBMITTED.labels(kind).inc()
-        return self.view(job_id)
+        return self.view(job_id, None)
 
-    def job(self, job_id: str, field_name: str = "job_id") -> Job:
+    def job(self, job_id: str, sees: str | None, field_name: str = "job_id") -> Job:
+        """The job, if the caller sees it (``sees``: the owner whose jobs it sees, None for
+        everyone's); another owner's job is as missing as an unknown one."""
         try:
             check_id(job_id, field_name)
         except DataError:
-            raise problem(404, f"no job {job_id[:64]!r}", field_name) from None
+            raise problem(404, f"no job {job_id[:32]!r}", field_name) from None
         job = self.db.get_job(job_id)
-        if job is None:
+        if job is None or (sees is not None and job.owner != sees):
             raise problem(404, f"no job {job_id!r}", field_name)
         return job
 
-    def view(self, job_id: str) -> JobView:
-        return job_view(self.job(job_id))
+    def view(self, job_id: str, sees: str | None) -> JobView:
+        return job_view(self.job(job_id, sees))
 
     def list(
-        self, kind: JobKind | None, state: JobState | None, limit: int, offset: int
+        self,
+        kind: JobKind | None,
+        state: JobState | None,
+        limit: int,
+        offset: int,
+        sees: str | None,
     ) -> JobList:
         """Newest first: one indexed query."""
-        total, jobs = self.db.list_jobs(kind, state, limit, offset)
+        total, jobs = self.db.list_jobs(kind, state, limit, offset, sees)
         return JobList(
             total=total, offset=offset, limit=limit, jobs=[job_view(job) for job in jobs]
         )
 
-    def cancel(self, job_id: str) -> JobView:
+    def cancel(self, job_id: str, sees: str | None) -> JobView:
         """A queued job never runs; a running one stops at its next progress report."""
-        self.job(job_id)
+        self.job(job_id, sees)
         if self.db.cancel(job_id):
             self.queue.revoke(job_id)
-        return self.view(job_id)
+        return self.view(job_id, sees)
 
-    def result(self, job_id: str) -> JobResult:
-        job = self.job(job_id)
+    def result(self, job_id: str, sees: str | None) -> JobResult:
+        job = self.job(job_id, sees)
         if job.state != JobState.SUCCEEDED or job.summary is None:
             raise problem(409, f"job is {job.state}; the result exists once it succeeds", "job_id")
         summary = convert(job.summary, JobSummary)
@@ -133,16 +141,18 @@ class JobService:
         report = self.store.read_json(layout.JOBS, job_id, layout.METRICS_REPORT)
         return JobResult(summary=summary, report=convert(report, MetricReport))
 
-    def artifact(self, job_id: str, name: str) -> tuple[Path, str]:
+    def artifact(self, job_id: str, name: str, sees: str | None) -> tuple[Path, str]:
         """The path and media type of an artifact the finished job lists."""
-        job = self.job(job_id)
+        job = self.job(job_id, sees)
         if name not in (job.summary or {}).get("artifacts", []):
             raise problem(404, f"job {job_id!r} has no artifact {name[:64]!r}", "name")
         media_type = layout.ARTIFACT_MEDIA_TYPES[name.rsplit(".", 1)[-1]]
         return self.store.path(layout.JOBS, job_id, name), media_type
 
-    def finished_mjd_records(self, job_id: str, field_name: str) -> list[dict[str, Any]]:
-        job = self.job(job_id, field_name)
+    def finished_mjd_records(
+        self, job_id: str, field_name: str, sees: str | None
+    ) -> list[dict[str, Any]]:
+        job = self.job(job_id, sees, field_name)
         if job.kind != JobKind.MJD or job.state != JobState.SUCCEEDED:
             raise problem(409, "not a finished MJD job", field_name)
         return layout.mjd_records(self.store, job_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import msgspec
 import numpy as np
 
+from services.api.auth import Caller
 from services.api.domain.datasets import DatasetService, instances_jsonl, parse_instances
 from services.api.domain.jobs import JobService
 from services.api.problems import data_error, problem
@@ -55,7 +56,7 @@ class Submissions:
         self.jobs = jobs
         self.datasets = datasets
 
-    def mjd(self, data: MjdJobIn) -> JobView:
+    def mjd(self, data: MjdJobIn, caller: Caller) -> JobView:
         """MJD generation for a stored dataset or inline instances; k and labels are checked
         for every item before queueing."""
         if (data.instances is None) == (data.dataset_id is None):
@@ -65,7 +66,7 @@ class Submissions:
         except DataError as exc:
             raise data_error(exc, "run.") from None
         if data.dataset_id is not None:
-            instances = self.datasets.instances(data.dataset_id, "dataset_id")
+            instances = self.datasets.instances(data.dataset_id, "dataset_id", caller.sees)
         else:
             instances = parse_instances(data.instances or [], "instances")
         for index, instance in enumerate(instances):
@@ -75,9 +76,11 @@ class Submissions:
                 raise data_error(exc, f"instances[{index}].") from None
         spec = {"run": spec_of(data.run), "dataset_id": data.dataset_id, "items": len(instances)}
         files = {layout.MJD_INPUT: instances_jsonl(instances)}
-        return self.jobs.submit("mjd", spec, files, data.priority)
+        return self.jobs.submit("mjd", spec, files, data.priority, caller.key_id)
 
-    def _resolve(self, ref: DistributionsRef, field_name: str) -> tuple[list[str], np.ndarray]:
+    def _resolve(
+        self, ref: DistributionsRef, field_name: str, sees: str | None
+    ) -> tuple[list[str], np.ndarray]:
         given = [
             n for n in ("dataset_id", "job_id", "distributions") if getattr(ref, n) is not None
         ]
@@ -88,22 +91,22 @@ class Submissions:
             return [f"row-{i + 1}" for i in range(len(rows))], rows
         if ref.dataset_id is not None:
             where = f"{field_name}.dataset_id"
-            instances = self.datasets.instances(ref.dataset_id, where)
+            instances = self.datasets.instances(ref.dataset_id, where, sees)
             if any(i.human is None for i in instances):
                 raise problem(422, "dataset has items without a human distribution", where)
             return [i.id for i in instances], np.array([i.human.probs for i in instances])
-        records = self.jobs.finished_mjd_records(ref.job_id or "", f"{field_name}.job_id")
+        records = self.jobs.finished_mjd_records(ref.job_id or "", f"{field_name}.job_id", sees)
         return [r["id"] for r in records], np.array([r["distribution"] for r in records])
 
-    def metrics(self, data: MetricsJobIn) -> JobView:
+    def metrics(self, data: MetricsJobIn, caller: Caller) -> JobView:
         """An evaluation (report and ternary plot) of stored or inline distributions; the
         bootstrap and seed are bounded here, before the worker would allocate for them."""
         try:
             check_bootstrap(data.bootstrap, data.seed)
         except DataError as exc:
             raise data_error(exc) from None
-        human_ids, human = self._resolve(data.human, "human")
-        model_ids, model = self._resolve(data.model, "model")
+        human_ids, human = self._resolve(data.human, "human", caller.sees)
+        model_ids, model = self._resolve(data.model, "model", caller.sees)
         if human_ids[0].startswith("row-") or model_ids[0].startswith("row-"):
             same_length(human, model)
             model_ids = human_ids = [f"row-{i + 1}" for i in range(len(human))]
@@ -114,9 +117,9 @@ class Submissions:
             layout.METRICS_HUMAN: distributions_file(human_ids, human),
             layout.METRICS_MODEL: distributions_file(model_ids, model),
         }
-        return self.jobs.submit("metrics", spec, files)
+        return self.jobs.submit("metrics", spec, files, owner=caller.key_id)
 
-    def training(self, data: TrainingJobIn) -> JobView:
+    def training(self, data: TrainingJobIn, caller: Caller) -> JobView:
         """Distillation of a student; its data, dev set and calibration are checked by the
         trainer's own rules before queueing."""
         try:
@@ -134,4 +137,4 @@ class Submissions:
             raise data_error(exc) from None
         spec = spec_of(data)
         spec["train"] = spec_of(data.train)
-        return self.jobs.submit("training", spec, {})
+        return self.jobs.submit("training", spec, {}, owner=caller.key_id)

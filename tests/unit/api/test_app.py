@@ -49,7 +49,7 @@ def make_api(tmp_path, queue, database) -> Callable[..., AbstractContextManager[
 
     @contextmanager
     def make(**changes: Any) -> Iterator[TestClient]:
-        changes = {"artifacts_dir": tmp_path / "artifacts", **changes}
+        changes = {"artifacts_dir": tmp_path / "artifacts", "auth": "off", **changes}
         settings = dataclasses.replace(Settings.from_env(), **changes)
         store = ArtifactStore(settings.artifacts_dir)
         app = create_app(settings=settings, store=store, queue=queue, database=database)

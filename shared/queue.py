@@ -7,6 +7,7 @@ tests use (no Redis, no workers)."""
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -17,6 +18,8 @@ from celery import Celery
 from shared.celery_app import QUEUES, create_celery
 from shared.errors import MjdError
 from shared.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class JobKind(StrEnum):
@@ -85,16 +88,16 @@ class CeleryQueue:
         try:
             self._redis().ping()
         except redis.RedisError as exc:
-            raise QueueUnavailable(
-                f"the job queue is unavailable: Redis is unreachable ({exc})"
-            ) from None
+            log.warning("Redis is unreachable: %s", exc)  # the address is the operator's business
+            raise QueueUnavailable("the job queue is unavailable: Redis is unreachable") from None
 
     def submit(self, kind: str, job_id: str) -> None:
         self.ping()
         try:
             self.app.send_task(TASKS[kind], args=[job_id], task_id=job_id)
         except Exception as exc:  # kombu raises its own OperationalError family
-            raise QueueUnavailable(f"could not queue the job: broker unreachable ({exc})") from None
+            log.warning("could not queue job %s: %s", job_id, exc)
+            raise QueueUnavailable("could not queue the job: the broker is unreachable") from None
 
     def revoke(self, job_id: str) -> None:
         self.app.control.revoke(job_id)
@@ -107,7 +110,8 @@ class CeleryQueue:
             raw = [m for queue in QUEUES for m in client.lrange(queue, 0, -1)]
             raw += [json.loads(m)[0] for m in client.hvals(UNACKED)]
         except redis.RedisError as exc:
-            raise QueueUnavailable(f"the job queue is unavailable ({exc})") from None
+            log.warning("Redis is unreachable: %s", exc)
+            raise QueueUnavailable("the job queue is unavailable: Redis is unreachable") from None
         messages = [m if isinstance(m, dict) else json.loads(m) for m in raw]
         return {m.get("headers", {}).get("id") for m in messages} - {None}
 

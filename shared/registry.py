@@ -24,7 +24,8 @@ VERSION_PATTERN = re.compile(r"^v[1-9][0-9]{0,8}$")
 
 class UnknownVersion(NotFound):
     def __init__(self, version: str) -> None:
-        super().__init__(f"no model version {version!r}", field="version")
+        shown = version if len(version) <= 32 else version[:32] + "…"
+        super().__init__(f"no model version {shown!r}", field="version")
 
 
 def sha256_file(path: Path) -> str:

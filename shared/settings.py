@@ -33,6 +33,7 @@ ENVIRONMENT = {
     "MJD_WORKER_METRICS_PORT": "port of a worker's own /metrics and /healthz (unset: none)",
     "MJD_API_METRICS_PORT": "port of the API's keyless /metrics for Prometheus (unset: none)",
     "MJD_MODEL_POLL_SECONDS": "how often servers look for a newly promoted model (default 2)",
+    "MJD_READY_CACHE_SECONDS": "how old a /readyz answer may be (default 2; 0: never reused)",
     "MJD_AUTH": "required (default: every route but health needs an API key) or off",
     "MJD_CORS_ORIGINS": "comma-separated origins browsers may call the API from (default none)",
 }
@@ -82,6 +83,7 @@ class Settings:
     database_url: str | None = None
     max_attempts: int = 3
     reconcile_seconds: float = 60.0
+    ready_cache_seconds: float = 2.0
     auth: str = "required"
     api_metrics_port: int | None = None
     cors_origins: tuple[str, ...] = ()
@@ -124,6 +126,7 @@ class Settings:
             database_url=os.environ.get("DATABASE_URL") or None,
             max_attempts=int(_number("MJD_MAX_ATTEMPTS", 3)),
             reconcile_seconds=_number("MJD_RECONCILE_SECONDS", 60),
+            ready_cache_seconds=_number("MJD_READY_CACHE_SECONDS", 2, zero_ok=True),
             auth=_choice("MJD_AUTH", AUTH_MODES),
             api_metrics_port=int(_number("MJD_API_METRICS_PORT", 0, zero_ok=True)) or None,
             cors_origins=tuple(

@@ -30,6 +30,7 @@ from services.api.controllers.predict import PredictController
 from services.api.controllers.training import TrainingController
 from services.api.domain.bootstrap import BootstrapService
 from services.api.domain.datasets import DatasetService
+from services.api.domain.health import CachedReadiness, readiness
 from services.api.domain.jobs import JobService, Reconciler
 from services.api.domain.predictions import Models, Predictions
 from services.api.domain.submissions import Submissions
@@ -107,6 +108,10 @@ def create_app(
         "datasets": datasets,
         "submissions": submissions,
         "bootstrap": bootstrap,
+        "readiness": CachedReadiness(
+            lambda: readiness(store, database, queue, required_queues, predictor),
+            settings.ready_cache_seconds,
+        ),
         "predictions": Predictions(predictor, settings),
         "models": Models(registry, predictor),
     }

@@ -65,6 +65,17 @@ def responses(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
+#: the most characters of a request's own value an error repeats back
+ECHO_CHARS = 32
+
+
+def echo(value: object) -> str:
+    """A request's value as an error repeats it: quoted, and cut to ECHO_CHARS (a 60 kB id
+    must not come back whole)."""
+    text = str(value)
+    return repr(text if len(text) <= ECHO_CHARS else text[:ECHO_CHARS] + "…")
+
+
 def problem(
     status: int, detail: str, field_name: str | None = None, **extra: Any
 ) -> ProblemDetailsException:

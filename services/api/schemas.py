@@ -291,7 +291,7 @@ class Health(Struct):
 class Readiness(Struct):
     status: str
     reason: str | None = None
-    workers: list[str] | None = None
+    workers: dict[str, int] | None = None  # workers consuming each queue
     predictor: ServingView | None = None
 
 

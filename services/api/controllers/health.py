@@ -9,13 +9,10 @@ from litestar.openapi.datastructures import ResponseSpec
 from services.api import observability, urls
 from services.api.auth import requires
 from services.api.controllers import route
-from services.api.domain.health import readiness
+from services.api.domain.health import CachedReadiness
 from services.api.schemas import Health, Readiness
-from services.predictor import Predictor
 from shared.auth import Scope
-from shared.db.store import JobStore
 from shared.queue import JobQueue
-from shared.registry import ModelRegistry
 
 NOT_READY = {503: ResponseSpec(Readiness, description="Not ready; the reason says why")}
 
@@ -28,17 +25,10 @@ class HealthController(Controller):
         return Health(status="ok")
 
     @route(get, urls.READYZ, "readyz", "Ready to take jobs", scope=None, responses=NOT_READY)
-    def readyz(
-        self,
-        queue: NamedDependency[JobQueue],
-        required_queues: NamedDependency[tuple[str, ...]],
-        predictor: NamedDependency[Predictor],
-        registry: NamedDependency[ModelRegistry],
-        database: NamedDependency[JobStore],
-    ) -> Response[Readiness]:
+    async def readyz(self, readiness: NamedDependency[CachedReadiness]) -> Response[Readiness]:
         """The artifact and job stores take writes, the queue answers and a worker consumes
-        each queue; names the served model."""
-        ready = readiness(registry.store, database, queue, required_queues, predictor)
+        each queue (workers per queue); names the served model. At most 2 s old."""
+        ready = await readiness()
         return Response(ready, status_code=200 if ready.status == "ready" else 503)
 
     @get(

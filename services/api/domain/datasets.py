@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 from litestar.datastructures import UploadFile
 
-from services.api.problems import data_error, problem
+from services.api.problems import data_error, echo, problem
 from services.api.schemas import DatasetView
 from shared import layout
 from shared.artifacts import ArtifactStore, check_id, new_id
@@ -37,7 +37,7 @@ def parse_instances(records: list[dict[str, Any]], field_name: str) -> list[Inst
         except DataError as exc:
             raise data_error(exc, f"{field_name}[{index}].") from None
         if instance.id in seen:
-            raise problem(422, f"duplicate id {instance.id!r}", f"{field_name}[{index}].id")
+            raise problem(422, f"duplicate id {echo(instance.id)}", f"{field_name}[{index}].id")
         seen.add(instance.id)
         out.append(instance)
     return out
@@ -99,7 +99,7 @@ class DatasetService:
         """The dataset, if the caller sees it (``sees``: whose datasets, None for all)."""
         dataset = self.db.get_dataset(dataset_id[:64], sees)
         if dataset is None:
-            raise problem(404, f"no dataset {dataset_id[:32]!r}", field_name)
+            raise problem(404, f"no dataset {echo(dataset_id)}", field_name)
         return dataset
 
     def instances(self, dataset_id: str, field_name: str, sees: str | None) -> list[Instance]:
@@ -109,5 +109,5 @@ class DatasetService:
             raise problem(422, exc.message, field_name) from None
         self.get(dataset_id, sees, field_name)
         if not layout.dataset_exists(self.store, dataset_id):
-            raise problem(404, f"no dataset {dataset_id!r}", field_name)
+            raise problem(404, f"no dataset {echo(dataset_id)}", field_name)
         return layout.dataset_instances(self.store, dataset_id)

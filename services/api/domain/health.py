@@ -1,8 +1,14 @@
 """Readiness: the artifact store and the job store take writes, the job queue answers, a
 worker consumes each required queue; and which model version and execution provider
-/v1/predict answers with (null before one is promoted)."""
+/v1/predict answers with (null before one is promoted). Answers come from a result at most
+MJD_READY_CACHE_SECONDS old, worked out by one thread at a time: a burst of probes costs one
+broker round trip, not a thread each."""
 
 from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
 
 from services.api.domain.predictions import serving_view
 from services.api.schemas import Readiness
@@ -29,13 +35,41 @@ def readiness(
         queue.ping()
     except QueueUnavailable as exc:
         return Readiness(status="unavailable", reason=str(exc))
-    workers = queue.workers()
-    consumed = set().union(*workers.values()) if workers else set()
-    missing = [q for q in required if q not in consumed]
+    consumers = {q: 0 for q in required}
+    for queues in queue.workers().values():
+        for name in queues:
+            consumers[name] = consumers.get(name, 0) + 1
+    missing = [q for q in required if not consumers[q]]
     if missing:
         return Readiness(
             status="unavailable", reason=f"no worker on queue(s): {', '.join(missing)}"
         )
-    return Readiness(
-        status="ready", workers=sorted(workers), predictor=serving_view(predictor.current)
-    )
+    return Readiness(status="ready", workers=consumers, predictor=serving_view(predictor.current))
+
+
+class CachedReadiness:
+    """``check()`` run in one thread at a time, its result kept ``ttl`` seconds; ``checks``
+    counts the runs."""
+
+    def __init__(self, check: Callable[[], Readiness], ttl: float) -> None:
+        self.check = check
+        self.ttl = ttl
+        self.checks = 0
+        self._result: tuple[float, Readiness] | None = None
+        self._running: asyncio.Future[Readiness] | None = None
+
+    async def __call__(self) -> Readiness:
+        if self._result is not None and time.monotonic() - self._result[0] < self.ttl:
+            return self._result[1]
+        if self._running is None:
+            self._running = asyncio.ensure_future(self._refresh())
+        return await asyncio.shield(self._running)
+
+    async def _refresh(self) -> Readiness:
+        try:
+            self.checks += 1
+            result = await asyncio.to_thread(self.check)
+            self._result = (time.monotonic(), result)
+            return result
+        finally:
+            self._running = None

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from services.api.problems import problem
+from services.api.problems import echo, problem
 from services.api.schemas import (
     JobLinks,
     JobList,
@@ -97,10 +97,10 @@ class JobService:
         try:
             check_id(job_id, field_name)
         except DataError:
-            raise problem(404, f"no job {job_id[:32]!r}", field_name) from None
+            raise problem(404, f"no job {echo(job_id)}", field_name) from None
         job = self.db.get_job(job_id)
         if job is None or (sees is not None and job.owner != sees):
-            raise problem(404, f"no job {job_id!r}", field_name)
+            raise problem(404, f"no job {echo(job_id)}", field_name)
         return job
 
     def view(self, job_id: str, sees: str | None) -> JobView:
@@ -145,7 +145,7 @@ class JobService:
         """The path and media type of an artifact the finished job lists."""
         job = self.job(job_id, sees)
         if name not in (job.summary or {}).get("artifacts", []):
-            raise problem(404, f"job {job_id!r} has no artifact {name[:64]!r}", "name")
+            raise problem(404, f"job {echo(job_id)} has no artifact {echo(name)}", "name")
         media_type = layout.ARTIFACT_MEDIA_TYPES[name.rsplit(".", 1)[-1]]
         return self.store.path(layout.JOBS, job_id, name), media_type
 

@@ -10,7 +10,7 @@ from litestar.plugins.problem_details import ProblemDetailsException
 from msgspec import Struct
 
 from services.api.domain.predictions import LABEL_NAMES, Predictions
-from services.api.problems import problem
+from services.api.problems import echo, problem
 from shared.metrics import entropy
 
 STUDENT = "mjd-student"  # the model name on the OIP v2 routes
@@ -95,7 +95,7 @@ def oip_problem(status: int, detail: str, field_name: str | None = None) -> Any:
 
 def check_model(name: str) -> None:
     if name != STUDENT:
-        raise oip_problem(404, f"unknown model {name[:64]!r}; this server has {STUDENT!r}", "name")
+        raise oip_problem(404, f"unknown model {echo(name)}; this server has {STUDENT!r}", "name")
 
 
 def metadata(versions: list[str]) -> ModelMetadata:
@@ -112,7 +112,7 @@ def metadata(versions: list[str]) -> ModelMetadata:
 def _texts(body: InferIn, name: str) -> list[Any]:
     index = next((i for i, t in enumerate(body.inputs) if t.name == name), None)
     if index is None:
-        raise oip_problem(400, f"missing input tensor {name!r}", "inputs")
+        raise oip_problem(400, f"missing input tensor {echo(name)}", "inputs")
     tensor = body.inputs[index]
     if tensor.datatype != "BYTES":
         raise oip_problem(400, "expected datatype BYTES", f"inputs[{index}].datatype")

@@ -49,7 +49,12 @@ def make_api(tmp_path, queue, database) -> Callable[..., AbstractContextManager[
 
     @contextmanager
     def make(**changes: Any) -> Iterator[TestClient]:
-        changes = {"artifacts_dir": tmp_path / "artifacts", "auth": "off", **changes}
+        changes = {
+            "artifacts_dir": tmp_path / "artifacts",
+            "auth": "off",
+            "ready_cache_seconds": 0.0,
+            **changes,
+        }
         settings = dataclasses.replace(Settings.from_env(), **changes)
         store = ArtifactStore(settings.artifacts_dir)
         app = create_app(settings=settings, store=store, queue=queue, database=database)

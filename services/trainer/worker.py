@@ -17,7 +17,7 @@ from shared.layout import JOBS, TRAINING_REPORT, TRAINING_VERSION
 from shared.registry import ModelRegistry
 from shared.targets import resolve, targets_of
 from shared.telemetry import instrument_worker
-from shared.training import TrainSpec
+from shared.training import TrainSpec, check_base_model
 
 app = celery_app("mjd-trainer")
 instrument_worker()
@@ -36,6 +36,7 @@ def _version_for(job_id: str, registry: ModelRegistry) -> str:
 def train_job(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
     started = time.monotonic()
     spec = TrainSpec(**job.get("train", {}))
+    check_base_model(spec.base_model)  # a job names bases; folders are the command line's
     source = resolve(store(), job["data"])
     targets = targets_of(source, job.get("calibrate_on"), spec.seed)
     if job.get("dev"):

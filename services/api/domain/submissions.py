@@ -24,7 +24,7 @@ from shared.method.runs import RunSpec, explanation_orders
 from shared.metrics import check_bootstrap
 from shared.schemas import Judgment
 from shared.targets import check_targets, resolve
-from shared.training import TrainSpec
+from shared.training import TrainSpec, check_base_model
 
 
 def checked_rows(rows: list[list[float]], field_name: str) -> np.ndarray:
@@ -123,7 +123,7 @@ class Submissions:
         """Distillation of a student; its data, dev set and calibration are checked by the
         trainer's own rules before queueing."""
         try:
-            TrainSpec(**spec_of(data.train))
+            check_base_model(TrainSpec(**spec_of(data.train)).base_model)
         except DataError as exc:
             raise data_error(exc, "train.") from None
         if data.calibrate_on is not None and data.calibrate_on < 1:

@@ -98,3 +98,22 @@ def test_200_concurrent_readyz_make_one_check_and_other_routes_answer(tmp_path):
 
     answers = asyncio.run(burst())
     assert {a.status_code for a in answers} == {200} and queue.calls == 1
+
+
+@pytest.mark.parametrize("base", ["/etc", "../../../../root", "artifacts/models/v1", "gpt2"])
+def test_a_base_model_is_a_name_from_the_allow_list_never_a_path(tmp_path, base):
+    """train.base_model used to take any server path: a filesystem probe, and any folder
+    with a config.json was loaded."""
+    from litestar.testing import TestClient
+
+    from shared.training import BASE_MODELS
+
+    queue = MemoryQueue()
+    with TestClient(app_for(tmp_path, queue)) as api:
+        body = {"data": {"vendored": "explained"}, "train": {"base_model": base}}
+        answer = api.post("/v1/training-jobs", json=body)
+        assert answer.status_code == 422 and answer.json()["field"] == "train.base_model"
+        assert base not in answer.text
+        assert queue.submitted == []
+        body["train"]["base_model"] = next(iter(BASE_MODELS))
+        assert api.post("/v1/training-jobs", json=body).status_code == 202

@@ -27,7 +27,9 @@ ENVIRONMENT = {
     "MJD_PREDICT_MAX_BATCH": "most pairs per model call; 1 turns micro-batching off (default 32)",
     "MJD_PREDICT_MAX_TOKENS": "most padded tokens per model call (default 512; raise on a GPU)",
     "MJD_PREDICT_MAX_WAIT_MS": "how long a batch waits to fill once started (default 0: greedy)",
-    "MJD_PREDICT_MAX_QUEUE": "requests waiting for the model before 429 (default 1024)",
+    "MJD_PREDICT_MAX_QUEUE": "pairs waiting for the model before 429 (default 1024)",
+    "MJD_PREDICT_TIMEOUT_MS": "a prediction unanswered this long is 503, dropped (default 10000)",
+    "MJD_PREDICT_PINNED": "comma-separated versions a request may name besides the promoted",
     "MJD_PREDICT_MAX_INSTANCES": "most instances in one prediction request (default 64)",
     "MJD_PREDICT_MAX_CHARS": "longest premise or hypothesis in characters (default 4000)",
     "MJD_WORKER_METRICS_PORT": "port of a worker's own /metrics and /healthz (unset: none)",
@@ -56,6 +58,11 @@ def _number(name: str, default: float, *, zero_ok: bool = False) -> float:
     return value
 
 
+def _names(name: str) -> tuple[str, ...]:
+    """A comma-separated list."""
+    return tuple(p.strip() for p in os.environ.get(name, "").split(",") if p.strip())
+
+
 def _choice(name: str, choices: tuple[str, ...]) -> str:
     value = (os.environ.get(name) or choices[0]).lower()
     if value not in choices:
@@ -77,6 +84,8 @@ class Settings:
     predict_max_tokens: int = 512
     predict_max_wait_ms: float = 0.0
     predict_max_queue: int = 1024
+    predict_timeout_ms: float = 10_000.0
+    predict_pinned: tuple[str, ...] = ()
     predict_max_instances: int = 64
     predict_max_chars: int = 4000
     model_poll_seconds: float = 2.0
@@ -120,6 +129,8 @@ class Settings:
             predict_max_tokens=int(_number("MJD_PREDICT_MAX_TOKENS", 512)),
             predict_max_wait_ms=_number("MJD_PREDICT_MAX_WAIT_MS", 0, zero_ok=True),
             predict_max_queue=int(_number("MJD_PREDICT_MAX_QUEUE", 1024)),
+            predict_timeout_ms=_number("MJD_PREDICT_TIMEOUT_MS", 10_000),
+            predict_pinned=_names("MJD_PREDICT_PINNED"),
             predict_max_instances=int(_number("MJD_PREDICT_MAX_INSTANCES", 64)),
             predict_max_chars=int(_number("MJD_PREDICT_MAX_CHARS", 4000)),
             model_poll_seconds=_number("MJD_MODEL_POLL_SECONDS", 2),
@@ -129,7 +140,5 @@ class Settings:
             ready_cache_seconds=_number("MJD_READY_CACHE_SECONDS", 2, zero_ok=True),
             auth=_choice("MJD_AUTH", AUTH_MODES),
             api_metrics_port=int(_number("MJD_API_METRICS_PORT", 0, zero_ok=True)) or None,
-            cors_origins=tuple(
-                o.strip() for o in os.environ.get("MJD_CORS_ORIGINS", "").split(",") if o.strip()
-            ),
+            cors_origins=_names("MJD_CORS_ORIGINS"),
         )

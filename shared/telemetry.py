@@ -49,6 +49,11 @@ PREDICT_SECONDS = Histogram(
 PREDICT_REJECTED = Counter(
     "mjd_predictor_rejected_total", "Prediction requests refused (429) because the queue was full"
 )
+PREDICT_DROPPED = Counter(
+    "mjd_predictor_dropped_total",
+    "Prediction requests dropped before inference: past their deadline, or the client left",
+    ["reason"],
+)
 WORKER_RESTARTS = Counter(
     "mjd_worker_restarts_total",
     "Workers mjd up started again after their main process exited",
@@ -72,6 +77,7 @@ SERIES = (
     "mjd_predictor_queue_wait_seconds",
     "mjd_predictor_inference_seconds",
     "mjd_predictor_rejected_total",
+    "mjd_predictor_dropped_total",
     "mjd_predictor_model_info",
     "mjd_worker_restarts_total",
 )

@@ -2,7 +2,24 @@
 
 Used by the API, the CLI and the benchmarks; imports no other service."""
 
-from services.predictor.batcher import NoModel, Prediction, Predictor, QueueFull
+from services.predictor.batcher import (
+    ClientGone,
+    NoModel,
+    NotServed,
+    Overdue,
+    Prediction,
+    Predictor,
+    QueueFull,
+)
 from services.predictor.model import LoadedModel
 
-__all__ = ["LoadedModel", "NoModel", "Prediction", "Predictor", "QueueFull"]
+__all__ = [
+    "ClientGone",
+    "LoadedModel",
+    "NoModel",
+    "NotServed",
+    "Overdue",
+    "Prediction",
+    "Predictor",
+    "QueueFull",
+]

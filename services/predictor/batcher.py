@@ -1,12 +1,16 @@
 """Real-time distribution predictions from the promoted ONNX student (see
 :mod:`services.predictor.model` for one loaded version).
 
-Requests are micro-batched: one asyncio task drains a bounded queue into batches of at most
+Requests are micro-batched: one asyncio task drains a queue into batches of at most
 ``max_batch`` pairs (waiting up to ``max_wait_ms`` for a batch to fill; 0 runs whatever is
 queued at once, so batches grow exactly when the model is busy) and runs them on one
-inference thread. A full queue refuses requests (HTTP 429) instead of letting latency grow
-without bound. A newly promoted version is loaded beside the old one and swapped in; batches
+inference thread. The queue is bounded in pairs, not requests (MJD_PREDICT_MAX_QUEUE; past it,
+HTTP 429), and every request has a deadline (MJD_PREDICT_TIMEOUT_MS); a request past its
+deadline, or whose client has left, is dropped before inference, so abandoned work costs
+nothing. A newly promoted version is loaded beside the old one and swapped in; batches
 already running finish on the model they started with, so a reload fails no request.
+Requests may name the promoted version or one pinned by MJD_PREDICT_PINNED (loaded once,
+by the first request that needs it); any other version is refused without loading it.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -25,11 +29,15 @@ from services.predictor.model import LoadedModel
 from shared.errors import MjdError
 from shared.registry import ModelRegistry
 from shared.settings import Settings
-from shared.telemetry import MODEL_INFO, PREDICT_BATCH, PREDICT_SECONDS, PREDICT_WAIT
+from shared.telemetry import (
+    MODEL_INFO,
+    PREDICT_BATCH,
+    PREDICT_DROPPED,
+    PREDICT_SECONDS,
+    PREDICT_WAIT,
+)
 
 log = logging.getLogger(__name__)
-#: versions other than the promoted one kept loaded for requests that name them
-OTHER_VERSIONS_KEPT = 2
 
 
 class QueueFull(Exception):
@@ -38,6 +46,18 @@ class QueueFull(Exception):
 
 class NoModel(MjdError):
     """No model version is promoted yet."""
+
+
+class NotServed(MjdError):
+    """A published version that is neither promoted nor pinned (HTTP 409)."""
+
+
+class Overdue(MjdError):
+    """The prediction was not answered within its deadline (HTTP 503); it was dropped."""
+
+
+class ClientGone(Exception):
+    """The client disconnected before its prediction ran; it was dropped."""
 
 
 @dataclass(slots=True)
@@ -53,6 +73,8 @@ class _Request:
     model: LoadedModel
     future: asyncio.Future[Prediction]
     queued: float = field(default_factory=time.perf_counter)
+    #: whether its pairs still count against the queue bound
+    waiting: bool = True
 
 
 class Predictor:
@@ -62,9 +84,12 @@ class Predictor:
         self.registry = registry
         self.settings = settings
         self.current: LoadedModel | None = None
-        self.others: dict[str, LoadedModel] = {}
+        #: pinned versions, each loaded once by the first request that names it
+        self.pinned: dict[str, asyncio.Task[LoadedModel]] = {}
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="mjd-predict")
         self.queue: asyncio.Queue[_Request] | None = None  # made in start(), on its loop
+        #: pairs of the requests waiting in the queue (its bound)
+        self.waiting_pairs = 0
         self.tasks: list[asyncio.Task[None]] = []
         self.reload_lock = asyncio.Lock()
         self.stamp = 0.0
@@ -80,7 +105,7 @@ class Predictor:
         )
 
     async def start(self) -> None:
-        self.queue = queue = asyncio.Queue(self.settings.predict_max_queue)
+        self.queue = queue = asyncio.Queue()
         try:
             await self.reload()
         except Exception:  # serve jobs without predictions rather than not start
@@ -121,33 +146,79 @@ class Predictor:
                     log.exception("could not load the newly promoted model")
 
     async def model(self, version: str | None) -> LoadedModel:
+        """The promoted model, or a pinned version; another published version is refused
+        (NotServed) and an unknown one is UnknownVersion, neither of them loaded."""
         if version is None or (self.current and version == self.current.version):
             if self.current is None:
                 raise NoModel("no model is promoted yet: train one (POST /v1/training-jobs)")
             return self.current
-        if version not in self.others:
-            loaded = await asyncio.to_thread(self._load, version)
-            self.others[version] = loaded
-            while len(self.others) > OTHER_VERSIONS_KEPT:
-                self.others.pop(next(iter(self.others)))
-        return self.others[version]
+        if version not in self.settings.predict_pinned:
+            await asyncio.to_thread(self.registry.get, version)  # UnknownVersion when not
+            raise NotServed(
+                f"version {version} is neither promoted nor pinned (MJD_PREDICT_PINNED)"
+            )
+        if version not in self.pinned:
+            self.pinned[version] = asyncio.ensure_future(asyncio.to_thread(self._load, version))
+        try:
+            return await asyncio.shield(self.pinned[version])
+        except Exception:
+            self.pinned.pop(version, None)  # e.g. not published yet: a later request retries
+            raise
 
     async def predict(
-        self, pairs: Sequence[tuple[str, str]], version: str | None = None
+        self,
+        pairs: Sequence[tuple[str, str]],
+        version: str | None = None,
+        gone: Awaitable[object] | None = None,
     ) -> Prediction:
+        """The prediction of ``pairs``; dropped before inference when the deadline passes
+        (Overdue) or ``gone`` completes first (ClientGone: the client disconnected)."""
         model = await self.model(version)
         if self.queue is None:  # an app run without its lifespan: fail, never hang
             raise NoModel("the predictor is not started")
+        if self.waiting_pairs + len(pairs) > self.settings.predict_max_queue:
+            raise QueueFull
         request = _Request(pairs, model, asyncio.get_running_loop().create_future())
+        self.waiting_pairs += len(pairs)
+        self.queue.put_nowait(request)
+        watcher = asyncio.ensure_future(gone) if gone is not None else None
         try:
-            self.queue.put_nowait(request)
-        except asyncio.QueueFull:
-            raise QueueFull from None
-        return await request.future
+            async with asyncio.timeout(self.settings.predict_timeout_ms / 1000):
+                await asyncio.wait(
+                    [request.future, *([watcher] if watcher else [])],
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            if not request.future.done():
+                PREDICT_DROPPED.labels("disconnected").inc()
+                raise ClientGone
+            return request.future.result()
+        except TimeoutError:
+            PREDICT_DROPPED.labels("deadline").inc()
+            timeout = self.settings.predict_timeout_ms
+            raise Overdue(f"the prediction did not finish within {timeout:.0f} ms") from None
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+            if not request.future.done():
+                request.future.cancel()  # the batcher skips it
+            self._release(request)
+
+    def _release(self, request: _Request) -> None:
+        """Its pairs stop counting against the bound (taken into a batch, or dropped)."""
+        if request.waiting:
+            request.waiting = False
+            self.waiting_pairs -= len(request.pairs)
+
+    def _wanted(self, request: _Request) -> bool:
+        self._release(request)
+        return not request.future.done()
 
     async def _next_batch(self, queue: asyncio.Queue[_Request]) -> list[_Request]:
-        batch = [await queue.get()]
-        size = len(batch[0].pairs)
+        first = await queue.get()
+        while not self._wanted(first):
+            first = await queue.get()
+        batch = [first]
+        size = len(first.pairs)
         deadline = time.perf_counter() + self.settings.predict_max_wait_ms / 1000
         while size < self.settings.predict_max_batch:
             try:
@@ -160,8 +231,9 @@ class Predictor:
                     request = await asyncio.wait_for(queue.get(), remaining)
                 except TimeoutError:
                     break
-            batch.append(request)
-            size += len(request.pairs)
+            if self._wanted(request):
+                batch.append(request)
+                size += len(request.pairs)
         return batch
 
     async def _batches(self, queue: asyncio.Queue[_Request]) -> None:
@@ -170,7 +242,9 @@ class Predictor:
             batch = await self._next_batch(queue)
             started = time.perf_counter()
             for model in {id(r.model): r.model for r in batch}.values():
-                group = [r for r in batch if r.model is model]
+                group = [r for r in batch if r.model is model and not r.future.done()]
+                if not group:  # every request of it was dropped while the batch filled
+                    continue
                 for request in group:
                     PREDICT_WAIT.observe(started - request.queued)
                 pairs = [pair for request in group for pair in request.pairs]

@@ -4,7 +4,10 @@ validation, truncation, 429 on a full queue, and promotion with hot reload under
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -37,7 +40,7 @@ def _client(monkeypatch, **env: str) -> TestClient:
 
 
 def test_predict_gives_distributions_entropy_and_the_model(models, monkeypatch):
-    with _client(monkeypatch) as api:
+    with _client(monkeypatch, MJD_PREDICT_PINNED="v2") as api:
         response = api.post("/v1/predict", json={"instances": [PAIR, {**PAIR, "id": "b"}]})
         assert response.status_code == 200, response.text
         body = response.json()
@@ -56,6 +59,28 @@ def test_predict_gives_distributions_entropy_and_the_model(models, monkeypatch):
         pinned = api.post("/v1/predict", json={"instances": [PAIR], "model": "v2"}).json()
         assert pinned["model"]["version"] == "v2"
         assert pinned["predictions"][0]["distribution"] == pytest.approx(first["distribution"])
+
+
+def test_an_unpinned_version_is_refused_without_loading_it(models, monkeypatch):
+    """`model` used to load any registered version per request, with no lock or cap: 48
+    concurrent predicts over 3 versions took the API from 0.7 to 1.7 GB."""
+    from services.predictor import Predictor
+
+    loads: list[str] = []
+    load = Predictor._load
+    monkeypatch.setattr(Predictor, "_load", lambda self, v: loads.append(v) or load(self, v))
+    with _client(monkeypatch, MJD_PREDICT_PINNED="v2") as api:
+        assert loads == ["v1"]  # the promoted version, at start
+        refused = api.post("/v1/predict", json={"instances": [PAIR], "model": "v3"})
+        assert refused.status_code == 404 and refused.json()["field"] == "model"
+        with ThreadPoolExecutor(8) as pool:  # at once: the first loads it, the rest wait
+            body = {"instances": [PAIR], "model": "v2"}
+            answers = list(pool.map(lambda _: api.post("/v1/predict", json=body), range(8)))
+        assert {a.status_code for a in answers} == {200} and loads == ["v1", "v2"]  # once
+    with _client(monkeypatch, MJD_PREDICT_PINNED="") as api:
+        unpinned = api.post("/v1/predict", json={"instances": [PAIR], "model": "v2"})
+        assert unpinned.status_code == 409 and unpinned.json()["field"] == "model"
+        assert loads == ["v1", "v2", "v1"]  # this app loaded only its promoted version
 
 
 @pytest.mark.parametrize(
@@ -128,7 +153,7 @@ def test_model_routes_list_get_and_promote(models, monkeypatch):
 
 
 def test_open_inference_protocol_v2(models, monkeypatch):
-    with _client(monkeypatch) as api:
+    with _client(monkeypatch, MJD_PREDICT_PINNED="v2") as api:
         assert api.get("/v2/health/live").json() == {"live": True}
         assert api.get("/v2/health/ready").json() == {"ready": True}
         assert api.get("/v2/models/mjd-student/ready").status_code == 200
@@ -238,3 +263,66 @@ def test_promotion_hot_reloads_without_failing_in_flight_requests(models, serve)
     while httpx.get(f"{base}/v1/models").json()["serving"]["version"] != "v1":
         assert time.monotonic() < deadline, "the promotion was not picked up"
         time.sleep(0.1)
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+def _api_pid(base: str) -> int:
+    """The uvicorn process serving ``base`` (found by its --port argument)."""
+    port = base.rsplit(":", 1)[1].encode()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"uvicorn" in b" ".join(argv) and port in argv:
+                return int(entry.name)
+    raise AssertionError(f"no API process on {base}")
+
+
+FLOOD_PAIR = {"premise": "word " * 800, "hypothesis": "other " * 666}  # ~4,000 characters each
+
+
+def test_abandoned_requests_are_dropped_and_cost_no_inference(models, serve):
+    """40 requests x 64 pairs x 4,000 characters from clients that gave up made a 1-pair
+    predict take 122 s and API memory go from 0.55 to 2.2 GB, and stay there: abandoned
+    requests are now dropped before inference."""
+    base = serve()
+    body = {"instances": [PAIR]}
+    assert httpx.post(f"{base}/v1/predict", json=body, timeout=60).status_code == 200
+    pid = _api_pid(base)
+    before = _rss_mib(pid)
+
+    async def abandon() -> None:
+        flood = {"instances": [FLOOD_PAIR] * 64}
+        async with httpx.AsyncClient(base_url=base, timeout=1.0) as client:
+
+            async def one() -> None:
+                with contextlib.suppress(httpx.TimeoutException):
+                    await client.post("/v1/predict", json=flood)
+
+            await asyncio.gather(*(one() for _ in range(40)))
+
+    asyncio.run(abandon())
+    answered = httpx.post(f"{base}/v1/predict", json=body, timeout=60)
+    assert answered.status_code == 200, answered.text  # within MJD_PREDICT_TIMEOUT_MS
+    scrape = httpx.get(f"{base}/metrics").text
+    series = 'mjd_predictor_dropped_total{reason="disconnected"}'
+    dropped = [line for line in scrape.splitlines() if line.startswith(series)]
+    assert dropped and float(dropped[0].split()[-1]) > 0, scrape[-2000:]
+    inferred = sum(
+        float(line.split()[-1])
+        for line in scrape.splitlines()
+        if line.startswith("mjd_predictor_batch_size_sum")
+    )
+    assert inferred < 40 * 64 / 2  # most of the 2,560 abandoned pairs never ran
+    after = _rss_mib(pid)
+    print(f"\nFIGURE issue 12 flood: API RSS {before:.0f} -> {after:.0f} MiB; "
+          f"{inferred:.0f} of 2560 abandoned pairs inferred")  # fmt: skip
+    assert after <= before * 1.10

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
@@ -10,7 +10,7 @@ from litestar.params import FromPath, JSONBody
 from services.api import urls
 from services.api.controllers import route
 from services.api.domain import oip
-from services.api.domain.predictions import Predictions
+from services.api.domain.predictions import Predictions, client_gone
 from shared.auth import Scope
 from shared.registry import ModelRegistry
 
@@ -18,7 +18,7 @@ Predictor = NamedDependency[Predictions]
 NOT_SERVING = "No model is served yet"
 SERVER_NOT_READY = {503: ResponseSpec(oip.Ready, description=NOT_SERVING)}
 MODEL_NOT_READY = {503: ResponseSpec(oip.ModelReady, description=NOT_SERVING)}
-INFER_ERRORS = (400, 404, 413, 429, 503)
+INFER_ERRORS = (400, 404, 409, 413, 429, 503)
 
 
 def _ready_status(predictions: Predictions) -> tuple[bool, int]:
@@ -77,10 +77,14 @@ class OipController(Controller):
 
     @route(post, urls.OIP_INFER, "oipInfer", "Inference", *INFER_ERRORS, scope=Scope.PREDICT)
     async def infer(
-        self, name: FromPath[str], data: JSONBody[oip.InferIn], predictions: Predictor
+        self,
+        name: FromPath[str],
+        data: JSONBody[oip.InferIn],
+        predictions: Predictor,
+        request: Request,
     ) -> oip.InferOut:
         """With the served version."""
-        return await oip.infer(predictions, name, None, data)
+        return await oip.infer(predictions, name, None, data, client_gone(request))
 
     @route(
         post, urls.OIP_VERSION_INFER, "oipInferVersion", "Inference, a version", *INFER_ERRORS,
@@ -92,5 +96,7 @@ class OipController(Controller):
         version: FromPath[str],
         data: JSONBody[oip.InferIn],
         predictions: Predictor,
+        request: Request,
     ) -> oip.InferOut:
-        return await oip.infer(predictions, name, version, data)
+        """With a version: the promoted one or one pinned by MJD_PREDICT_PINNED."""
+        return await oip.infer(predictions, name, version, data, client_gone(request))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from litestar import Controller, post
+from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from services.api import urls
 from services.api.controllers import route
-from services.api.domain.predictions import Predictions
+from services.api.domain.predictions import Predictions, client_gone
 from services.api.schemas import PredictIn, PredictOut
 from shared.auth import Scope
 
@@ -23,6 +23,7 @@ class PredictController(Controller):
         "Predicted distributions",
         400,
         404,
+        409,
         413,
         422,
         429,
@@ -30,7 +31,8 @@ class PredictController(Controller):
         scope=Scope.PREDICT,
     )
     async def predict(
-        self, data: JSONBody[PredictIn], predictions: NamedDependency[Predictions]
+        self, data: JSONBody[PredictIn], predictions: NamedDependency[Predictions], request: Request
     ) -> PredictOut:
-        """Judgment distributions (E/N/C order) for premise/hypothesis pairs."""
-        return await predictions.predict(data.instances, data.model)
+        """Judgment distributions (E/N/C order) for premise/hypothesis pairs; ``model`` may
+        name the promoted version or a pinned one."""
+        return await predictions.predict(data.instances, data.model, client_gone(request))

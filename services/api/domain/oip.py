@@ -3,6 +3,7 @@ tensors to and from the predictor. Every error also carries OIP's ``error`` memb
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any, Literal
 
 import numpy as np
@@ -127,7 +128,11 @@ def _texts(body: InferIn, name: str) -> list[Any]:
 
 
 async def infer(
-    predictions: Predictions, name: str, version: str | None, body: InferIn
+    predictions: Predictions,
+    name: str,
+    version: str | None,
+    body: InferIn,
+    gone: Awaitable[object],
 ) -> InferOut:
     check_model(name)
     premises, hypotheses = _texts(body, "premise"), _texts(body, "hypothesis")
@@ -137,7 +142,7 @@ async def infer(
         pairs = predictions.checked_pairs(premises, hypotheses, ("premise[{}]", "hypothesis[{}]"))
     except ProblemDetailsException as exc:
         raise oip_problem(400, str(exc.detail), (exc.extra or {}).get("field")) from None
-    result = await predictions.run(pairs, version)
+    result = await predictions.run(pairs, version, gone)
     n = len(pairs)
     probabilities = result.probabilities.astype(np.float32)
     return InferOut(

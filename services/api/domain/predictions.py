@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 import msgspec
+from litestar import Request
 from litestar.plugins.problem_details import ProblemDetailsException
 
 from services.api.problems import problem
@@ -18,7 +19,15 @@ from services.api.schemas import (
     ServingView,
     convert,
 )
-from services.predictor import NoModel, Prediction, Predictor, QueueFull
+from services.predictor import (
+    ClientGone,
+    NoModel,
+    NotServed,
+    Overdue,
+    Prediction,
+    Predictor,
+    QueueFull,
+)
 from shared.labels import LABELS
 from shared.metrics import entropy
 from shared.registry import ModelRegistry, UnknownVersion
@@ -30,6 +39,12 @@ LABEL_NAMES = [str(label) for label in LABELS]
 
 def serving_view(model: Any) -> ServingView | None:
     return msgspec.convert(model.describe(), ServingView) if model is not None else None
+
+
+async def client_gone(request: Request) -> None:
+    """Returns once the client of ``request`` has disconnected (its body already read)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 class Predictions:
@@ -68,9 +83,13 @@ class Predictions:
             pairs.append((texts[0], texts[1]))
         return pairs
 
-    async def run(self, pairs: list[tuple[str, str]], version: str | None) -> Prediction:
+    async def run(
+        self, pairs: list[tuple[str, str]], version: str | None, gone: Awaitable[object]
+    ) -> Prediction:
+        """The prediction, or the problem that says why there is none; ``gone`` completes
+        when the client disconnects (its request is then dropped)."""
         try:
-            return await self.predictor.predict(pairs, version)
+            return await self.predictor.predict(pairs, version, gone)
         except QueueFull:
             PREDICT_REJECTED.inc()
             raise ProblemDetailsException(
@@ -78,19 +97,25 @@ class Predictions:
                 detail="the prediction queue is full; retry shortly",
                 headers={"Retry-After": "1"},
             ) from None
-        except NoModel as exc:
+        except (NoModel, Overdue) as exc:
             raise problem(503, str(exc)) from None
+        except ClientGone:  # nobody reads this answer
+            raise problem(503, "the client disconnected") from None
+        except NotServed as exc:
+            raise problem(409, str(exc), "model") from None
         except UnknownVersion as exc:
             raise problem(404, exc.message, "model") from None
 
-    async def predict(self, instances: Sequence[Any], version: str | None) -> PredictOut:
+    async def predict(
+        self, instances: Sequence[Any], version: str | None, gone: Awaitable[object]
+    ) -> PredictOut:
         """Distributions for ``instances`` (objects with premise, hypothesis and id)."""
         pairs = self.checked_pairs(
             [i.premise for i in instances],
             [i.hypothesis for i in instances],
             ("instances[{}].premise", "instances[{}].hypothesis"),
         )
-        result = await self.run(pairs, version)
+        result = await self.run(pairs, version, gone)
         rows = zip(
             instances, result.probabilities, entropy(result.probabilities), result.truncated,
             strict=True,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -97,6 +98,14 @@ class ArtifactStore:
 
     def read_json(self, kind: str, item_id: str, name: str) -> Any:
         return json.loads(self.read_bytes(kind, item_id, name))
+
+    def remove(self, kind: str, item_id: str) -> None:
+        """Delete an item's folder and everything in it."""
+        shutil.rmtree(self.folder(kind, item_id), ignore_errors=True)
+
+    def size(self) -> int:
+        """Bytes of every file in the store."""
+        return sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
 
     def remove_partial(self, kind: str, item_id: str) -> None:
         """Delete temporary files a killed writer left behind."""

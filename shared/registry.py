@@ -97,6 +97,12 @@ class ModelRegistry:
         """Published versions, newest first."""
         return self.db.list_models()
 
+    def delete(self, version: str) -> None:
+        """Forget a version and remove its files (the caller keeps the served one)."""
+        self.get(version)
+        self.db.delete_model(version)
+        self.store.remove(MODELS, version)
+
     def promote(self, version: str) -> dict[str, Any]:
         self.get(version)  # must exist and be published
         promoted = time.time()

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.errors import MjdError
@@ -36,12 +36,18 @@ ENVIRONMENT = {
     "MJD_API_METRICS_PORT": "port of the API's keyless /metrics for Prometheus (unset: none)",
     "MJD_MODEL_POLL_SECONDS": "how often servers look for a newly promoted model (default 2)",
     "MJD_READY_CACHE_SECONDS": "how old a /readyz answer may be (default 2; 0: never reused)",
+    "MJD_RATE_LIMITS": "requests per minute per key and scope (default read=1200,"
+    "predict=6000,submit=120,admin=600; 0: none)",
+    "MJD_MAX_DATASET_ROWS": "most instances in one dataset or MJD job (default 100000)",
+    "MJD_RETENTION_DAYS": "days finished jobs and datasets are kept (default 0: forever)",
     "MJD_AUTH": "required (default: every route but health needs an API key) or off",
     "MJD_CORS_ORIGINS": "comma-separated origins browsers may call the API from (default none)",
 }
 
 PROVIDERS = ("auto", "cpu", "cuda")
 AUTH_MODES = ("required", "off")
+#: requests per minute per API key, for the routes of each scope
+RATE_LIMITS = {"read": 1200, "predict": 6000, "submit": 120, "admin": 600}
 VARIANTS = ("fp32", "int8")
 
 
@@ -61,6 +67,20 @@ def _number(name: str, default: float, *, zero_ok: bool = False) -> float:
 def _names(name: str) -> tuple[str, ...]:
     """A comma-separated list."""
     return tuple(p.strip() for p in os.environ.get(name, "").split(",") if p.strip())
+
+
+def _rate_limits() -> dict[str, int]:
+    """MJD_RATE_LIMITS ("scope=per minute,..."), over the defaults."""
+    limits = dict(RATE_LIMITS)
+    for part in _names("MJD_RATE_LIMITS"):
+        scope, _, value = part.partition("=")
+        if scope.strip() not in limits or not value.strip().isdigit():
+            raise MjdError(
+                f"MJD_RATE_LIMITS takes scope=requests per minute ({', '.join(limits)}), "
+                f"got {part[:40]!r}"
+            )
+        limits[scope.strip()] = int(value)
+    return limits
 
 
 def _choice(name: str, choices: tuple[str, ...]) -> str:
@@ -93,6 +113,9 @@ class Settings:
     max_attempts: int = 3
     reconcile_seconds: float = 60.0
     ready_cache_seconds: float = 2.0
+    max_dataset_rows: int = 100_000
+    retention_days: float = 0.0
+    rate_limits: dict[str, int] = field(default_factory=lambda: dict(RATE_LIMITS))
     auth: str = "required"
     api_metrics_port: int | None = None
     cors_origins: tuple[str, ...] = ()
@@ -138,6 +161,9 @@ class Settings:
             max_attempts=int(_number("MJD_MAX_ATTEMPTS", 3)),
             reconcile_seconds=_number("MJD_RECONCILE_SECONDS", 60),
             ready_cache_seconds=_number("MJD_READY_CACHE_SECONDS", 2, zero_ok=True),
+            max_dataset_rows=int(_number("MJD_MAX_DATASET_ROWS", 100_000)),
+            retention_days=_number("MJD_RETENTION_DAYS", 0, zero_ok=True),
+            rate_limits=_rate_limits(),
             auth=_choice("MJD_AUTH", AUTH_MODES),
             api_metrics_port=int(_number("MJD_API_METRICS_PORT", 0, zero_ok=True)) or None,
             cors_origins=_names("MJD_CORS_ORIGINS"),

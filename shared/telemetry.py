@@ -54,6 +54,11 @@ PREDICT_DROPPED = Counter(
     "Prediction requests dropped before inference: past their deadline, or the client left",
     ["reason"],
 )
+ARTIFACTS_BYTES = Gauge(
+    "mjd_artifacts_bytes",
+    "Bytes in the artifact store (datasets, job files, models), as of the last retention round",
+    multiprocess_mode="livemax",
+)
 WORKER_RESTARTS = Counter(
     "mjd_worker_restarts_total",
     "Workers mjd up started again after their main process exited",
@@ -80,6 +85,7 @@ SERIES = (
     "mjd_predictor_dropped_total",
     "mjd_predictor_model_info",
     "mjd_worker_restarts_total",
+    "mjd_artifacts_bytes",
 )
 
 

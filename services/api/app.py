@@ -33,7 +33,10 @@ from services.api.domain.datasets import DatasetService
 from services.api.domain.health import CachedReadiness, readiness
 from services.api.domain.jobs import JobService, Reconciler
 from services.api.domain.predictions import Models, Predictions
+from services.api.domain.retention import Retention
 from services.api.domain.submissions import Submissions
+from services.api.limits import STORE as RATE_STORE
+from services.api.limits import rate_limits, rate_store
 from services.api.observability import PROMETHEUS, serve_metrics_port
 from services.api.problems import EXCEPTION_HANDLERS, client_problem, validation_problem
 from services.predictor import Predictor
@@ -92,10 +95,13 @@ def create_app(
     registry.adopt_files()
     predictor = Predictor(registry, settings)
     jobs = JobService(store, queue, database)
-    datasets = DatasetService(store, database)
+    datasets = DatasetService(store, database, settings.max_dataset_rows)
     submissions = Submissions(jobs, datasets)
     bootstrap = BootstrapService(jobs, datasets, submissions, registry)
-    reconciler = Reconciler([jobs.reconcile, bootstrap.advance_latest], settings.reconcile_seconds)
+    retention = Retention(store, database, settings.retention_days)
+    reconciler = Reconciler(
+        [jobs.reconcile, bootstrap.advance_latest, retention.run], settings.reconcile_seconds
+    )
     keys = KeyRing(database) if settings.auth == "required" else None
     services = {
         "database": database,
@@ -125,7 +131,8 @@ def create_app(
         cors_config=cors(settings),
         on_startup=[predictor.start, reconciler.start, *metrics_port(settings, queue)],
         on_shutdown=[predictor.stop, reconciler.stop],
-        middleware=[PROMETHEUS.middleware, Authentication(keys)],
+        middleware=[PROMETHEUS.middleware, Authentication(keys), *rate_limits(settings)],
+        stores={RATE_STORE: rate_store(settings)},
         plugins=[
             ProblemDetailsPlugin(
                 ProblemDetailsConfig(

@@ -23,6 +23,8 @@ from shared.db.store import ApiKey, JobStore
 
 #: a route handler whose opt has this key set needs no API key
 OPEN = "open"
+#: a route handler's opt key holding the scope it needs (rate limits count by it)
+SCOPE = "scope"
 #: how long a key looked up in the store is trusted (a revoked key stops within this)
 KEY_CACHE_SECONDS = 5.0
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="mjd"'}

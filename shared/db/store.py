@@ -22,7 +22,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, event, func, select, text, update
+from sqlalchemy import Engine, create_engine, delete, event, func, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -333,6 +333,28 @@ class JobStore:
         """Cancel an unfinished job; a running one stops at its next progress report."""
         return self._change(job_id, UNFINISHED, state=JobState.CANCELLED, finished=time.time())
 
+    def delete_job(self, job_id: str) -> bool:
+        """Forget a finished job (its files are the caller's to remove)."""
+        with self._tx() as session:
+            result = session.execute(
+                delete(JobRow).where(
+                    JobRow.id == job_id, JobRow.state.in_([str(s) for s in FINISHED])
+                )
+            )
+            return bool(result.rowcount)
+
+    def finished_before(self, when: float, limit: int = 1000) -> list[str]:
+        """Ids of jobs that finished before ``when`` (for retention), oldest first."""
+        with self.session() as session:
+            return list(
+                session.scalars(
+                    select(JobRow.id)
+                    .where(JobRow.state.in_([str(s) for s in FINISHED]), JobRow.finished < when)
+                    .order_by(JobRow.finished)
+                    .limit(limit)
+                )
+            )
+
     def unfinished(self, older_than: float) -> list[Job]:
         """QUEUED or RUNNING jobs created before ``older_than`` (for the reconciler)."""
         with self.session() as session:
@@ -353,6 +375,23 @@ class JobStore:
         values = {f: getattr(dataset, f) for f in Dataset.__slots__}
         with self._tx() as session:
             session.add(DatasetRow(**values, owner=owner))
+
+    def delete_dataset(self, dataset_id: str) -> bool:
+        with self._tx() as session:
+            result = session.execute(delete(DatasetRow).where(DatasetRow.id == dataset_id))
+            return bool(result.rowcount)
+
+    def datasets_before(self, when: float, limit: int = 1000) -> list[str]:
+        """Ids of datasets made before ``when`` (for retention), oldest first."""
+        with self.session() as session:
+            return list(
+                session.scalars(
+                    select(DatasetRow.id)
+                    .where(DatasetRow.created < when)
+                    .order_by(DatasetRow.created)
+                    .limit(limit)
+                )
+            )
 
     def get_dataset(self, dataset_id: str, owner: str | None = None) -> Dataset | None:
         """The dataset; None when it does not exist or, given ``owner``, is not theirs."""
@@ -430,6 +469,11 @@ class JobStore:
         with self.session() as session:
             rows = session.scalars(select(ModelRow).order_by(ModelRow.number.desc())).all()
             return [dict(r.record) for r in rows]
+
+    def delete_model(self, version: str) -> bool:
+        with self._tx() as session:
+            result = session.execute(delete(ModelRow).where(ModelRow.version == version))
+            return bool(result.rowcount)
 
     def promote_model(self, version: str, when: float) -> bool:
         with self._tx() as session:

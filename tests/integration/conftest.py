@@ -86,7 +86,9 @@ def service_env(tmp_path, monkeypatch, redis_url):
     env = {
         "REDIS_URL": redis_url,
         "ARTIFACTS_DIR": str(tmp_path / "artifacts"),
-        "MJD_AUTH": "off",  # keys and scopes have their own tests (tests/unit/api/test_auth.py)
+        # keys, scopes and rate limits have their own tests (tests/unit/api/test_auth.py)
+        "MJD_AUTH": "off",
+        "MJD_RATE_LIMITS": "read=0,predict=0,submit=0,admin=0",
         **TIME_LIMITS,
     }
     for key, value in env.items():

@@ -12,7 +12,7 @@ from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 
 from services.api import urls
-from services.api.auth import OPEN, Caller, requires
+from services.api.auth import OPEN, SCOPE, Caller, requires
 from services.api.domain.submissions import Submissions
 from services.api.problems import responses
 from services.api.schemas import JobView
@@ -51,8 +51,9 @@ def route(
     if scope is None:
         options["opt"] = {**options.get("opt", {}), OPEN: True}
     else:
+        options["opt"] = {**options.get("opt", {}), SCOPE: str(scope)}
         options["guards"] = [requires(scope)]
-        errors = (*errors, 401, 403)
+        errors = tuple(sorted({*errors, 401, 403, 429}))
     options.setdefault("status_code", 200)
     if options["status_code"] in (201, 202):
         options["response_headers"] = LOCATION

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from litestar import Controller, Response, get
+from litestar import Controller, Response, delete, get
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
@@ -64,3 +64,14 @@ class DatasetController(Controller):
         self, dataset_id: FromPath[str], datasets: Datasets, caller: Calling
     ) -> DatasetView:
         return datasets.get(dataset_id, caller.sees)
+
+    @route(
+        delete, urls.DATASET, "deleteDataset", "Delete a dataset and its file", 400, 404,
+        scope=Scope.SUBMIT, status_code=204,
+    )  # fmt: skip
+    def delete_dataset(
+        self, dataset_id: FromPath[str], datasets: Datasets, caller: Calling
+    ) -> None:
+        """A submit key deletes its own datasets, an admin key any; jobs made from it keep
+        their copy of its items."""
+        datasets.delete(dataset_id, caller.sees)

@@ -7,7 +7,7 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 
 from services.api import observability, urls
-from services.api.auth import requires
+from services.api.auth import SCOPE, requires
 from services.api.controllers import route
 from services.api.domain.health import CachedReadiness
 from services.api.schemas import Health, Readiness
@@ -33,7 +33,7 @@ class HealthController(Controller):
 
     @get(
         urls.PROMETHEUS, sync_to_thread=True, include_in_schema=False,
-        guards=[requires(Scope.READ)],
+        guards=[requires(Scope.READ)], opt={SCOPE: str(Scope.READ)},
     )  # fmt: skip
     def metrics(self, queue: NamedDependency[JobQueue]) -> Response[bytes]:
         return Response(observability.scrape(queue), media_type=observability.MEDIA_TYPE)

@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from litestar import Controller, delete, get
+from litestar import Controller, Response, delete, get
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, Operation, Schema
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -38,6 +39,8 @@ class Download(Operation):
 
 Jobs = NamedDependency[JobService]
 
+
+PURGED = {204: ResponseSpec(None, description="The finished job's files and record are deleted")}
 
 #: the deepest page a listing serves (a database offset must fit its integer type)
 MAX_OFFSET = 10**9
@@ -80,13 +83,23 @@ class JobController(Controller):
         return File(path, media_type=media_type)
 
     @route(
-        delete, urls.JOB, "cancelJob", "Cancel a job", 400, 404, 503,
-        scope=Scope.SUBMIT, status_code=202,
+        delete, urls.JOB, "cancelJob", "Cancel a job, or purge a finished one", 400, 404, 409,
+        503, scope=Scope.SUBMIT, status_code=202, responses=PURGED,
     )  # fmt: skip
-    def cancel(self, job_id: FromPath[str], jobs: Jobs, caller: Calling) -> JobView:
-        """A queued job never runs; a running one stops at its next progress report. A
-        submit key cancels its own jobs, an admin key any."""
-        return jobs.cancel(job_id, caller.sees)
+    def cancel(
+        self,
+        job_id: FromPath[str],
+        jobs: Jobs,
+        caller: Calling,
+        purge: Annotated[bool, QueryParameter()] = False,
+    ) -> Response[JobView]:  # or 204 without a body (documented in PURGED)
+        """A queued job never runs; a running one stops at its next progress report. With
+        ``purge=true`` a finished job's files and record are deleted (204; 409 while it may
+        still run). A submit key cancels and purges its own jobs, an admin key any."""
+        if purge:
+            jobs.purge(job_id, caller.sees)
+            return Response(None, status_code=204)  # type: ignore[arg-type]
+        return Response(jobs.cancel(job_id, caller.sees), status_code=202)
 
     @route(get, urls.JOBS, "listJobs", "Jobs, newest first", 400, 503, scope=Scope.READ)
     def list_jobs(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get, post
+from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
@@ -30,6 +30,14 @@ class ModelController(Controller):
     )
     def get_model(self, version: FromPath[str], models: Registry) -> ModelView:
         return models.get(version)
+
+    @route(
+        delete, urls.MODEL, "deleteModel", "Delete a version and its files", 400, 404, 409,
+        scope=Scope.ADMIN, status_code=204,
+    )  # fmt: skip
+    def delete_model(self, version: FromPath[str], models: Registry) -> None:
+        """Never the promoted version nor a pinned one."""
+        models.delete(version)
 
     @route(
         post, urls.MODEL_PROMOTE, "promoteModel", "Serve this version", 400, 404, 500, 503,

@@ -44,9 +44,14 @@ def parse_instances(records: list[dict[str, Any]], field_name: str) -> list[Inst
 
 
 class DatasetService:
-    def __init__(self, store: ArtifactStore, db: JobStore) -> None:
+    def __init__(self, store: ArtifactStore, db: JobStore, max_rows: int) -> None:
         self.store = store
         self.db = db
+        self.max_rows = max_rows
+
+    def check_rows(self, count: int, field_name: str) -> None:
+        if count > self.max_rows:
+            raise problem(413, f"{count} instances; at most {self.max_rows}", field_name)
 
     def create(
         self,
@@ -61,6 +66,7 @@ class DatasetService:
             if vendored not in VENDORED:
                 raise problem(422, f"unknown dataset; vendored: {', '.join(VENDORED)}", "vendored")
             return self.add(read_instances(vendored_path(vendored)), name or vendored, owner)
+        self.check_rows(len(instances or []), "instances")
         return self.add(parse_instances(instances or [], "instances"), name, owner)
 
     def upload(self, upload: UploadFile | None, owner: str | None) -> DatasetView:
@@ -77,6 +83,7 @@ class DatasetService:
             except DataError as exc:
                 detail = exc.message if exc.row is None else f"row {exc.row}: {exc.message}"
                 raise problem(422, detail, f"file.{exc.field}" if exc.field else "file") from None
+        self.check_rows(len(instances), "file")
         return self.add(instances, upload.filename, owner)
 
     def add(self, instances: list[Instance], name: str | None, owner: str | None) -> DatasetView:
@@ -101,6 +108,12 @@ class DatasetService:
         if dataset is None:
             raise problem(404, f"no dataset {echo(dataset_id)}", field_name)
         return dataset
+
+    def delete(self, dataset_id: str, sees: str | None) -> None:
+        """A dataset and its file (jobs made from it keep their own copy of its items)."""
+        self.get(dataset_id, sees)
+        self.db.delete_dataset(dataset_id)
+        self.store.remove(layout.DATASETS, dataset_id)
 
     def instances(self, dataset_id: str, field_name: str, sees: str | None) -> list[Instance]:
         try:

@@ -27,7 +27,7 @@ from services.api.schemas import (
 from services.api.urls import JOB, JOB_ARTIFACT, JOB_RESULT
 from shared import layout
 from shared.artifacts import ArtifactStore, check_id, new_id
-from shared.db.store import Job, JobState, JobStore, Priority
+from shared.db.store import FINISHED, Job, JobState, JobStore, Priority
 from shared.errors import DataError
 from shared.metrics import MetricReport
 from shared.queue import JobKind, JobQueue, QueueUnavailable
@@ -126,6 +126,14 @@ class JobService:
         if self.db.cancel(job_id):
             self.queue.revoke(job_id)
         return self.view(job_id, sees)
+
+    def purge(self, job_id: str, sees: str | None) -> None:
+        """A finished job's files and record (409 while it may still run)."""
+        job = self.job(job_id, sees)
+        if job.state not in FINISHED:
+            raise problem(409, f"job is {job.state}; cancel it first", "job_id")
+        self.db.delete_job(job_id)
+        self.store.remove(layout.JOBS, job_id)
 
     def result(self, job_id: str, sees: str | None) -> JobResult:
         job = self.job(job_id, sees)

@@ -154,6 +154,18 @@ class Models:
         except UnknownVersion as exc:
             raise problem(404, exc.message, "version") from None
 
+    def delete(self, version: str) -> None:
+        """A version and its files; never the promoted one nor a pinned one (409)."""
+        try:
+            self.registry.get(version)
+        except UnknownVersion as exc:
+            raise problem(404, exc.message, "version") from None
+        if version == self.registry.promoted():
+            raise problem(409, "the promoted version is served: promote another first", "version")
+        if version in self.predictor.settings.predict_pinned:
+            raise problem(409, "the version is pinned (MJD_PREDICT_PINNED)", "version")
+        self.registry.delete(version)
+
     async def promote(self, version: str) -> Promotion:
         """Make ``version`` the served model; this server switches before answering, other
         replicas within MJD_MODEL_POLL_SECONDS."""

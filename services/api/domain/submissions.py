@@ -68,6 +68,7 @@ class Submissions:
         if data.dataset_id is not None:
             instances = self.datasets.instances(data.dataset_id, "dataset_id", caller.sees)
         else:
+            self.datasets.check_rows(len(data.instances or []), "instances")
             instances = parse_instances(data.instances or [], "instances")
         for index, instance in enumerate(instances):
             try:

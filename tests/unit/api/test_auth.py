@@ -183,3 +183,20 @@ def test_every_route_declares_its_scope_or_is_open(api):
         and not handler.guards
     ]
     assert len(api.app.routes) > 20 and unguarded == []
+
+
+def test_rate_limits_count_per_key_and_scope_with_retry_after(tmp_path, database):
+    limits = {"read": 3, "predict": 0, "submit": 2, "admin": 0}
+    with client(tmp_path, database, rate_limits=limits) as api:
+        alice, bob = make_key(database, Scope.SUBMIT), make_key(database, Scope.SUBMIT)
+        for _ in range(3):
+            assert api.get("/v1/models", headers=alice).status_code == 200
+        refused = api.get("/v1/models", headers=alice)
+        assert_problem(refused, 429)
+        assert int(refused.headers["retry-after"]) > 0
+        assert api.get("/v1/models", headers=bob).status_code == 200  # per key
+        body = {"instances": [ITEM]}
+        for _ in range(2):  # per scope: alice's submit budget is her own
+            assert api.post("/v1/datasets", json=body, headers=alice).status_code == 201
+        assert_problem(api.post("/v1/datasets", json=body, headers=alice), 429)
+        assert api.get("/healthz").status_code == 200  # open routes are not counted

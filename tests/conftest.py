@@ -174,3 +174,12 @@ def empty_database_url(database_url: str) -> Iterator[str]:
     assert not store_tables(database_url), "a previous test left the store's tables"
     yield database_url
     drop_store_tables(database_url)
+
+
+def make_key(database: Any, *scopes: str, name: str = "test") -> dict[str, str]:
+    """A new key with ``scopes``; the Authorization header that sends it."""
+    from shared.auth import digest, new_key
+
+    key_id, secret, token = new_key()
+    database.add_key(key_id, name, [str(s) for s in scopes], digest(secret))
+    return {"authorization": f"Bearer {token}"}

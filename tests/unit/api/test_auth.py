@@ -11,11 +11,11 @@ from litestar.testing import TestClient
 
 from services.api.app import create_app
 from shared.artifacts import ArtifactStore
-from shared.auth import Scope, digest, new_key
+from shared.auth import Scope
 from shared.db.store import JobStore
 from shared.queue import MemoryQueue
 from shared.settings import Settings
-from tests.conftest import assert_problem
+from tests.conftest import assert_problem, make_key
 
 ITEM = {
     "premise": "A man sleeps.",
@@ -30,13 +30,6 @@ def database(tmp_path) -> Iterator[JobStore]:
     db = JobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
     yield db
     db.close()
-
-
-def make_key(database: JobStore, *scopes: Scope, name: str = "test") -> dict[str, str]:
-    """A new key with ``scopes``; the Authorization header that sends it."""
-    key_id, secret, token = new_key()
-    database.add_key(key_id, name, [str(s) for s in scopes], digest(secret))
-    return {"authorization": f"Bearer {token}"}
 
 
 def client(tmp_path, database: JobStore, **changes) -> TestClient:

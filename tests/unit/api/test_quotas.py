@@ -18,8 +18,8 @@ from shared.db.store import JobStore
 from shared.queue import MemoryQueue
 from shared.registry import ModelRegistry
 from shared.settings import Settings
-from tests.conftest import assert_problem
-from tests.unit.api.test_auth import ITEM, make_key
+from tests.conftest import assert_problem, make_key
+from tests.unit.api.test_auth import ITEM
 
 
 @pytest.fixture

@@ -35,14 +35,6 @@ def queue() -> MemoryQueue:
 
 
 @pytest.fixture
-def database(tmp_path) -> Iterator[JobStore]:
-    """An embedded job store of the test's own."""
-    db = JobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
-    yield db
-    db.close()
-
-
-@pytest.fixture
 def make_api(tmp_path, queue, database) -> Callable[..., AbstractContextManager[TestClient]]:
     """A test client of an app over ``queue``, ``database`` and a fresh artifact store;
     keyword arguments replace settings."""

@@ -25,13 +25,6 @@ ITEM = {
 EVIL = {"origin": "http://evil.example"}
 
 
-@pytest.fixture
-def database(tmp_path) -> Iterator[JobStore]:
-    db = JobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
-    yield db
-    db.close()
-
-
 def client(tmp_path, database: JobStore, **changes) -> TestClient:
     settings = dataclasses.replace(
         Settings.from_env(), artifacts_dir=tmp_path / "artifacts", auth="required", **changes

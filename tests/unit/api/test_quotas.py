@@ -14,19 +14,11 @@ from services.api.app import create_app
 from services.api.domain.retention import DAY, Retention
 from shared.artifacts import ArtifactStore
 from shared.auth import Scope
-from shared.db.store import JobStore
 from shared.queue import MemoryQueue
 from shared.registry import ModelRegistry
 from shared.settings import Settings
 from tests.conftest import assert_problem, make_key
 from tests.unit.api.test_auth import ITEM
-
-
-@pytest.fixture
-def database(tmp_path) -> Iterator[JobStore]:
-    db = JobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
-    yield db
-    db.close()
 
 
 @pytest.fixture

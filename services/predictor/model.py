@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from shared.encoding import length_chunks, load_tokenizer, pad_id, to_arrays
+from shared.encoding import encode_batch, length_chunks, load_tokenizer, pad_id, to_arrays
 from shared.errors import MjdError
 from shared.labels import NUM_LABELS
 from shared.layout import INT8_FILE, MODEL_FILE, MODEL_METADATA
@@ -106,7 +106,7 @@ class LoadedModel:
     def predict(self, pairs: Sequence[tuple[str, str]]) -> tuple[np.ndarray, list[bool]]:
         """Probabilities [n, 3] (E/N/C) and, per pair, whether it was truncated; model
         calls group pairs of similar length (see shared.encoding.length_chunks)."""
-        encodings = self.tokenizer.encode_batch(list(pairs))
+        encodings = encode_batch(self.tokenizer, pairs)
         probabilities = np.empty((len(pairs), NUM_LABELS), dtype=np.float64)
         padding = pad_id(self.tokenizer)
         lengths = [len(e.ids) for e in encodings]

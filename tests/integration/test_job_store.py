@@ -24,7 +24,7 @@ from shared.db.store import (
     migrate,
 )
 
-HEAD = "0003"
+HEAD = "0004"
 
 
 @pytest.fixture
@@ -451,3 +451,28 @@ def test_model_versions_listed_newest_first_and_the_last_promoted_served(store):
     assert store.promote_model("v2", 100.0) and store.promote_model("v1", 200.0)
     assert store.promoted_model() == ("v1", 200.0)
     assert store.promote_model("v3", 300.0) is False
+
+
+def test_migrate_from_0003_leaves_old_jobs_and_datasets_without_an_owner(
+    engine, empty_database_url
+):
+    migrate(engine, "0003")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO jobs (id, kind, state, priority, spec, created, attempts, requeued)"
+                " VALUES ('old3', 'mjd', 'QUEUED', 'normal', '{}', 5.0, 0, 0)"
+            )
+        )
+    migrate(engine)
+    assert "api_keys" in tables(engine)
+    store = JobStore(empty_database_url)
+    try:
+        assert store.get_job("old3").owner is None
+        assert store.list_jobs(None, None, 10, 0, owner="k1") == (0, [])
+        assert store.list_jobs(None, None, 10, 0)[0] == 1  # an admin sees it
+        assert store.active_keys() == 0
+        store.add_key("k1", "ops", ["admin"], "0" * 64)
+        assert store.active_keys() == 1 and store.revoke_key("k1") and not store.revoke_key("k1")
+    finally:
+        store.close()

@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, inspect
 from services.cli import main
 from shared.db.store import current_revision, migrate
 
-HEAD = "0003"
+HEAD = "0004"
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ def test_finding_7_cancelling_a_running_metrics_job_ends_it_cancelled_without_a_
     assert before[-1].state == "RUNNING" and before[-1].done, before[-1]  # in the bootstrap
     started = time.monotonic()
     service = JobService(store, queue, jobs.database())  # as the API cancels
-    assert service.cancel("job-m-cancel").state == "CANCELLED"
+    assert service.cancel("job-m-cancel", None).state == "CANCELLED"
     while any((client_app.control.inspect([worker.name], timeout=1).active() or {}).values()):
         assert time.monotonic() - started < 60, "the cancelled task did not stop"
     assert time.monotonic() - started < 10  # within a progress report or two

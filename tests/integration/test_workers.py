@@ -115,7 +115,7 @@ def test_cancelled_job_ends_cancelled_without_a_result(start_worker, queue, clie
     queue.submit("mjd", "job-cancel")
     wait_in_store("job-cancel", lambda job: (job.done or 0) > 0, 120)
     service = JobService(jobs.store(), queue, jobs.database())  # as the API cancels
-    assert service.cancel("job-cancel").state == "CANCELLED"
+    assert service.cancel("job-cancel", None).state == "CANCELLED"
     deadline = time.monotonic() + 120
     while any((client_app.control.inspect([worker.name], timeout=1).active() or {}).values()):
         assert time.monotonic() < deadline, "the cancelled task did not stop"

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -169,10 +169,11 @@ class Predictor:
         self,
         pairs: Sequence[tuple[str, str]],
         version: str | None = None,
-        gone: Awaitable[object] | None = None,
+        gone: Callable[[], Awaitable[object]] | None = None,
     ) -> Prediction:
         """The prediction of ``pairs``; dropped before inference when the deadline passes
-        (Overdue) or ``gone`` completes first (ClientGone: the client disconnected)."""
+        (Overdue) or what ``gone()`` returns completes first (ClientGone: the client
+        disconnected)."""
         model = await self.model(version)
         if self.queue is None:  # an app run without its lifespan: fail, never hang
             raise NoModel("the predictor is not started")
@@ -181,7 +182,7 @@ class Predictor:
         request = _Request(pairs, model, asyncio.get_running_loop().create_future())
         self.waiting_pairs += len(pairs)
         self.queue.put_nowait(request)
-        watcher = asyncio.ensure_future(gone) if gone is not None else None
+        watcher = asyncio.ensure_future(gone()) if gone is not None else None
         try:
             async with asyncio.timeout(self.settings.predict_timeout_ms / 1000):
                 await asyncio.wait(

@@ -38,13 +38,14 @@ def load_all(path: Path) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def routes(tmp_path_factory) -> set[str]:
-    import os
-
-    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:1/0")  # not contacted
-    os.environ.setdefault("ARTIFACTS_DIR", str(tmp_path_factory.mktemp("artifacts")))
+    """The API's paths; the settings it needs are set for this fixture only (a REDIS_URL
+    left in the environment would reach later tests)."""
     from services.api.app import create_app
 
-    return {route.path for route in create_app().routes}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")  # not contacted
+        patch.setenv("ARTIFACTS_DIR", str(tmp_path_factory.mktemp("artifacts")))
+        return {route.path for route in create_app().routes}
 
 
 def parse_command(args: list[str]) -> Any:

@@ -3,14 +3,13 @@ tensors to and from the predictor. Every error also carries OIP's ``error`` memb
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from typing import Any, Literal
 
 import numpy as np
 from litestar.plugins.problem_details import ProblemDetailsException
 from msgspec import Struct
 
-from services.api.domain.predictions import LABEL_NAMES, Predictions
+from services.api.domain.predictions import LABEL_NAMES, Disconnect, Predictions
 from services.api.problems import echo, problem
 from shared.metrics import entropy
 
@@ -132,7 +131,7 @@ async def infer(
     name: str,
     version: str | None,
     body: InferIn,
-    gone: Awaitable[object],
+    gone: Disconnect,
 ) -> InferOut:
     check_model(name)
     premises, hypotheses = _texts(body, "premise"), _texts(body, "hypothesis")

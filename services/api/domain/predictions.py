@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -41,10 +41,19 @@ def serving_view(model: Any) -> ServingView | None:
     return msgspec.convert(model.describe(), ServingView) if model is not None else None
 
 
-async def client_gone(request: Request) -> None:
-    """Returns once the client of ``request`` has disconnected (its body already read)."""
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
+#: what a prediction is given to learn that its client left: called only once the request
+#: is queued, so a request refused earlier leaves no coroutine behind
+Disconnect = Callable[[], Awaitable[object]]
+
+
+def client_gone(request: Request) -> Disconnect:
+    """For ``request``: a wait that returns once its client has disconnected."""
+
+    async def gone() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    return gone
 
 
 class Predictions:
@@ -84,10 +93,10 @@ class Predictions:
         return pairs
 
     async def run(
-        self, pairs: list[tuple[str, str]], version: str | None, gone: Awaitable[object]
+        self, pairs: list[tuple[str, str]], version: str | None, gone: Disconnect
     ) -> Prediction:
-        """The prediction, or the problem that says why there is none; ``gone`` completes
-        when the client disconnects (its request is then dropped)."""
+        """The prediction, or the problem that says why there is none; what ``gone()``
+        returns completes when the client disconnects (its request is then dropped)."""
         try:
             return await self.predictor.predict(pairs, version, gone)
         except QueueFull:
@@ -107,7 +116,7 @@ class Predictions:
             raise problem(404, exc.message, "model") from None
 
     async def predict(
-        self, instances: Sequence[Any], version: str | None, gone: Awaitable[object]
+        self, instances: Sequence[Any], version: str | None, gone: Disconnect
     ) -> PredictOut:
         """Distributions for ``instances`` (objects with premise, hypothesis and id)."""
         pairs = self.checked_pairs(

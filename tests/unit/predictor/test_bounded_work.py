@@ -85,7 +85,7 @@ def test_a_request_whose_client_left_is_dropped_before_inference(make_predictor)
     async def scenario() -> None:
         first = await _running(predictor, model)
         gone = asyncio.get_running_loop().create_future()
-        abandoned = asyncio.create_task(predictor.predict([PAIR] * 64, gone=gone))
+        abandoned = asyncio.create_task(predictor.predict([PAIR] * 64, gone=lambda: gone))
         await asyncio.sleep(0)
         assert predictor.waiting_pairs == 64
         gone.set_result(None)  # the client disconnected

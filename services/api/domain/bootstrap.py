@@ -68,10 +68,10 @@ class BootstrapService:
     def ensure(self, data: BootstrapIn, caller: Caller) -> BootstrapView:
         """The bootstrap in flight, its training queued once its MJDs are done; else a new
         one, unless a student is promoted already (409)."""
-        available = len(read_instances(vendored_path(DATASET)))
-        items = available if data.items is None else data.items
-        if not MIN_ITEMS <= items <= available:
-            raise problem(422, f"must be between {MIN_ITEMS} and {available}", "items")
+        vendored = read_instances(vendored_path(DATASET))
+        items = len(vendored) if data.items is None else data.items
+        if not MIN_ITEMS <= items <= len(vendored):
+            raise problem(422, f"must be between {MIN_ITEMS} and {len(vendored)}", "items")
         latest = self.db.latest_bootstrap()
         if latest is not None and self.state(latest)[0] in IN_FLIGHT:
             return self.view(self.advance(latest, caller))
@@ -80,8 +80,7 @@ class BootstrapService:
         claimed = self.db.claim_bootstrap(items)
         if claimed is None:  # another request started one just now: that is the one
             return self.current()
-        instances = read_instances(vendored_path(DATASET))[:items]
-        dataset = self.datasets.add(instances, "bootstrap", caller.key_id)
+        dataset = self.datasets.add(vendored[:items], "bootstrap", caller.key_id)
         self.db.note_bootstrap(claimed.number, "dataset_id", dataset.id)
         job = self.submissions.mjd(
             MjdJobIn(dataset_id=dataset.id, priority=Priority.BACKGROUND), caller

@@ -52,12 +52,12 @@ REASONS = {
 }
 
 
-def responses(*statuses: int) -> dict[int, ResponseSpec]:
+def responses(*statuses: int, media_type: str = MEDIA_TYPE) -> dict[int, ResponseSpec]:
     """OpenAPI responses: problem details for each error status a route really answers."""
     return {
         status: ResponseSpec(
             data_container=ProblemDetails,
-            media_type=MEDIA_TYPE,
+            media_type=media_type,
             description=REASONS.get(status, HTTPStatus(status).phrase),
             generate_examples=False,
         )

@@ -34,6 +34,8 @@ OIP_READY = "/v2/health/ready"
 OIP_MODEL = "/v2/models/{name}"
 OIP_MODEL_READY = "/v2/models/{name}/ready"
 OIP_INFER = "/v2/models/{name}/infer"
+OIP_VERSION = "/v2/models/{name}/versions/{version}"
+OIP_VERSION_READY = "/v2/models/{name}/versions/{version}/ready"
 OIP_VERSION_INFER = "/v2/models/{name}/versions/{version}/infer"
 
 

@@ -23,6 +23,8 @@ from shared import jobs
 from shared.celery_app import create_celery
 from shared.db.store import Job
 from shared.queue import CeleryQueue
+from shared.registry import ModelRegistry
+from tests.conftest import publish_copy
 
 #: short limits so a killed worker's task comes back within about 115 s (the visibility timeout)
 TIME_LIMITS = {"MJD_TASK_SOFT_TIME_LIMIT": "90", "MJD_TASK_TIME_LIMIT": "100"}
@@ -168,6 +170,15 @@ def start_worker(service_env, client_app, tmp_path):
     yield start
     for worker in started:
         worker.stop()
+
+
+@pytest.fixture
+def models(service_env, student_model):
+    """v1 and v2 published (copies of the session's student), v1 promoted."""
+    registry = ModelRegistry(jobs.store(), jobs.database())
+    versions = [publish_copy(registry, student_model), publish_copy(registry, student_model)]
+    registry.promote(versions[0])
+    return versions
 
 
 @pytest.fixture

@@ -18,18 +18,8 @@ from services.api.app import create_app
 from shared import jobs
 from shared.registry import ModelRegistry
 from tests.conftest import assert_problem as _problem
-from tests.conftest import publish_copy
 
 PAIR = {"premise": "A man is playing a guitar on stage.", "hypothesis": "A man plays music."}
-
-
-@pytest.fixture
-def models(service_env, student_model):
-    """v1 and v2 published (copies of the session's student), v1 promoted."""
-    registry = ModelRegistry(jobs.store(), jobs.database())
-    versions = [publish_copy(registry, student_model), publish_copy(registry, student_model)]
-    registry.promote(versions[0])
-    return versions
 
 
 def _client(monkeypatch, **env: str) -> TestClient:

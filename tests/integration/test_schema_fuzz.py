@@ -14,7 +14,14 @@ from services.api.app import create_app
 from shared.auth import Scope
 
 #: operations that need no key (health and readiness)
-OPEN = {"/healthz", "/readyz", "/v2/health/live", "/v2/health/ready", "/v2/models/{name}/ready"}
+OPEN = {
+    "/healthz",
+    "/readyz",
+    "/v2/health/live",
+    "/v2/health/ready",
+    "/v2/models/{name}/ready",
+    "/v2/models/{name}/versions/{version}/ready",
+}
 
 
 @pytest.mark.parametrize("caller", ["auth off", "admin key", "no key"])

@@ -53,7 +53,6 @@ def api(tmp_path, database) -> Iterator[TestClient]:
         ("get", "/v1/jobs", None),
         ("get", "/v1/models", None),
         ("post", "/v1/predict", {"instances": [ITEM]}),
-        ("post", "/v2/models/mjd-student/infer", {"inputs": []}),
         ("get", "/metrics", None),
     ],
 )

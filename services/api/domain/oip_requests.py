@@ -1,0 +1,63 @@
+"""Reading an OIP v2 inference request as Triton's and KServe's clients send it: maybe
+compressed, maybe with binary tensor data after its JSON header."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from services.api.domain.oip import InferIn, oip_problem
+from shared import oip_wire as wire
+from shared.errors import DataError
+
+_DECODE_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
+_MISSING = re.compile(r"missing required field `([^`]+)`")
+
+
+def _wire_problem(exc: DataError) -> Any:
+    """413 for a body that inflates too far, 415 for an unknown encoding, else 400."""
+    status = 413 if isinstance(exc, wire.TooLarge) else 400
+    status = 415 if isinstance(exc, wire.UnsupportedEncoding) else status
+    return oip_problem(status, f"{exc.field}: {exc.message}", exc.field)
+
+
+def _decode_problem(exc: msgspec.DecodeError) -> Any:
+    """msgspec's error with the body's offending field named (``inputs[0].name``)."""
+    message = str(exc)
+    at = _DECODE_PATH.search(message)
+    path = at.group(1) if at else ""
+    missing = _MISSING.search(message)
+    if missing:
+        path = f"{path}.{missing.group(1)}" if path else missing.group(1)
+    detail = message[: at.start()] if at else message
+    if not isinstance(exc, msgspec.ValidationError):
+        detail = f"the request body could not be read: {detail}"
+    return oip_problem(400, detail, path or "body")
+
+
+def read_request(body: bytes, headers: Mapping[str, str], limit: int) -> InferIn:
+    """An inference request as Triton's and KServe's clients send it: maybe compressed
+    (gzip, deflate; at most ``limit`` bytes inflated), maybe with binary tensor data after
+    its JSON header; binary BYTES tensors become their texts."""
+    try:
+        inflated = wire.inflate(body, headers.get(wire.ENCODING), limit)
+        header, binary = wire.split_body(inflated, headers.get(wire.HEADER_LENGTH))
+        request = msgspec.json.decode(header, type=InferIn)
+        sizes = [(t.parameters or {}).get("binary_data_size") for t in request.inputs]
+        for index, (tensor, raw) in enumerate(
+            zip(request.inputs, wire.binary_parts(sizes, binary), strict=True)
+        ):
+            if raw is not None and tensor.data is not None:
+                raise DataError(
+                    "has both data and binary_data_size; send one", field=f"inputs[{index}]"
+                )
+            if raw is not None and tensor.datatype == "BYTES":
+                tensor.data = wire.texts(raw, f"inputs[{index}].data")
+    except DataError as exc:
+        raise _wire_problem(exc) from None
+    except msgspec.DecodeError as exc:
+        raise _decode_problem(exc) from None
+    return request

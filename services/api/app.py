@@ -25,7 +25,7 @@ from services.api.controllers.health import HealthController
 from services.api.controllers.jobs import JobController
 from services.api.controllers.metrics import MetricsController
 from services.api.controllers.models import ModelController
-from services.api.controllers.oip_v2 import OipController
+from services.api.controllers.oip_v2 import ROUTER_ERRORS, OipController
 from services.api.controllers.predict import PredictController
 from services.api.controllers.training import TrainingController
 from services.api.domain.bootstrap import BootstrapService
@@ -144,7 +144,7 @@ def create_app(
                 )
             )
         ],
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, **ROUTER_ERRORS},
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(title="mjd", version="0.1.0", path=urls.OPENAPI),
     )

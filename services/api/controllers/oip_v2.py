@@ -10,7 +10,13 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import ClientException, HTTPException, ValidationException
+from litestar.exceptions import (
+    ClientException,
+    HTTPException,
+    MethodNotAllowedException,
+    NotFoundException,
+    ValidationException,
+)
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 from litestar.plugins.problem_details import ProblemDetailsException
@@ -35,7 +41,7 @@ INFER_ERRORS = (400, 404, 409, 413, 415, 429, 503)
 #: (test_oip_v2 checks this covers every one the app handles)
 HANDLED = (
     Exception, HTTPException, ProblemDetailsException, ValidationException, ClientException,
-    *EXCEPTION_HANDLERS,
+    *EXCEPTION_HANDLERS, NotFoundException, MethodNotAllowedException,
 )  # fmt: skip
 
 
@@ -50,6 +56,22 @@ def oip_error(request: Request, exc: Exception) -> Response[Any]:
         answer = problem(500, "Internal Server Error").to_response(request)
     else:
         answer = handler(request, exc)
+    return _as_oip(answer)
+
+
+def router_error(request: Request, exc: HTTPException) -> Response[Any]:
+    """A 404 or 405 the router answers before any controller is matched (an unknown path or
+    method): under /v2 as OIP's error like every other, elsewhere the app's problem details."""
+    answer = request.app.exception_handlers[HTTPException](request, exc)
+    path = request.url.path
+    return _as_oip(answer) if path == urls.OIP or path.startswith(f"{urls.OIP}/") else answer
+
+
+#: the app's handlers for what its router refuses itself
+ROUTER_ERRORS = {NotFoundException: router_error, MethodNotAllowedException: router_error}
+
+
+def _as_oip(answer: Response[Any]) -> Response[Any]:
     body = dict(answer.content) if isinstance(answer.content, dict) else {}
     body.setdefault("status", answer.status_code)
     body.setdefault("error", body.get("detail") or body.get("title") or "error")

@@ -82,7 +82,10 @@ def test_request_errors_under_v2_are_json_with_an_error_member(api):
     unknown = {"inputs": TENSORS, "outputs": [{"name": "logits"}]}
     assert "'logits'" in oip_error(api.post(INFER, json=unknown), 400, "outputs[0].name")["error"]
     oip_error(api.post(INFER, json={"inputs": TENSORS}), 503)  # valid, but nothing is served
+    oip_error(api.get("/v2/nowhere"), 404)  # refused by the router, before any controller
+    oip_error(api.delete("/v2/health/live"), 405)
     assert_problem(api.get("/v1/models/v9"), 404, "version")  # /v1 is unchanged
+    assert_problem(api.get("/v1/nowhere"), 404)
 
 
 def test_binary_and_compressed_bodies_are_checked_before_inference(api):

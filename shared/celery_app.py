@@ -5,14 +5,22 @@ job store and the artifact store), late acknowledgement with redelivery when a w
 soft and hard time limits, a Redis visibility timeout just past the hard
 limit (so a killed worker's task is redelivered in minutes, never twice while running), and a
 soft shutdown: a worker told to stop hands its running task back to the queue at once, so a
-restarted worker resumes it in seconds instead of after the visibility timeout.
+restarted worker resumes it in seconds instead of after the visibility timeout. Workers send
+task events and clients a task-sent event, for Flower and ``celery events``.
+
+This module is also what Celery's own tools load: ``celery -A shared.celery_app inspect ping``
+(``inspect active``, ``events``, ``flower``) finds its ``celery`` attribute, an app on the broker
+REDIS_URL names, made on first use; importing the module needs no broker and loads no model.
 """
 
 from __future__ import annotations
 
+import functools
+
 from celery import Celery
 from kombu import Exchange, Queue
 
+from shared.errors import MjdError
 from shared.settings import Settings
 
 QUEUES = ("mjd", "metrics", "training")
@@ -46,5 +54,27 @@ def create_celery(name: str, settings: Settings, broker_url: str) -> Celery:
         worker_soft_shutdown_timeout=SOFT_SHUTDOWN_SECONDS,
         worker_enable_soft_shutdown_on_idle=True,
         worker_hijack_root_logger=False,
+        worker_send_task_events=True,
+        task_send_sent_event=True,
     )
     return app
+
+
+@functools.cache
+def tools_app() -> Celery:
+    """The app of ``celery -A shared.celery_app …``: the services' configuration on the
+    broker from the environment, without tasks (the tools only talk to workers)."""
+    settings = Settings.from_env()
+    if not settings.redis_url:
+        raise MjdError(
+            "REDIS_URL is not set: name the broker the workers use, e.g. "
+            "REDIS_URL=redis://127.0.0.1:6379/0 celery -A shared.celery_app inspect ping"
+        )
+    return create_celery("mjd", settings, settings.redis_url)
+
+
+def __getattr__(name: str) -> Celery:
+    """``celery``, the attribute Celery's ``-A`` option looks for, as :func:`tools_app`."""
+    if name == "celery":
+        return tools_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

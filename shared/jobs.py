@@ -13,6 +13,7 @@ from typing import Any
 
 from celery import Celery, Task
 from celery.exceptions import SoftTimeLimitExceeded
+from prometheus_client import Counter, Histogram
 
 from shared.artifacts import ArtifactStore
 from shared.celery_app import create_celery
@@ -21,9 +22,20 @@ from shared.errors import MjdError
 from shared.layout import JOB_SUMMARY, JOBS
 from shared.layout import finished_summary as stored_summary
 from shared.settings import Settings
-from shared.telemetry import JOB_SECONDS, JOBS_FINISHED
 
 log = logging.getLogger(__name__)
+
+#: the workers' series (shared.telemetry.WORKER_SERIES), defined here: only processes that
+#: run jobs register them
+JOBS_FINISHED = Counter(
+    "mjd_jobs_finished_total", "Job deliveries ended by workers, by final state", ["queue", "state"]
+)
+JOB_SECONDS = Histogram(
+    "mjd_job_duration_seconds",
+    "Wall time of finished jobs",
+    ["queue", "state"],
+    buckets=(0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600),
+)
 
 
 class JobCancelled(Exception):

@@ -1,82 +1,37 @@
-"""Prometheus metrics shared by the API and the workers.
+"""Prometheus plumbing shared by the API and the workers, and the names of every series.
 
-Workers run in several processes, so mjd up sets PROMETHEUS_MULTIPROC_DIR (wiped at start)
-and the API's /metrics aggregates every process's files (prometheus_client multiprocess
-mode). Series names are listed in :data:`SERIES` for the dashboards and alert rules.
+Each process defines only its own series, where they are counted: the workers' job outcomes
+in :mod:`shared.jobs`, the API's in ``services.api.observability`` and
+``services.predictor.telemetry``, ``mjd up``'s worker restarts in ``services.cli.launcher``;
+so a worker's /metrics holds worker series only. Workers run in several processes, so mjd up
+sets PROMETHEUS_MULTIPROC_DIR (wiped at start) and the API's /metrics aggregates every
+process's files (prometheus_client multiprocess mode). The names are listed in
+:data:`API_SERIES` and :data:`WORKER_SERIES` for the dashboards and alert rules.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import threading
+from collections.abc import Callable, Iterable
+from socketserver import ThreadingMixIn
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import (
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    multiprocess,
-    start_http_server,
-)
+from prometheus_client import REGISTRY, CollectorRegistry, make_wsgi_app, multiprocess
 
-JOBS_SUBMITTED = Counter("mjd_jobs_submitted_total", "Jobs queued by the API", ["queue"])
-JOBS_FINISHED = Counter(
-    "mjd_jobs_finished_total", "Job deliveries ended by workers, by final state", ["queue", "state"]
-)
-JOB_SECONDS = Histogram(
+#: series a worker serves (job outcomes, counted by the job protocol)
+WORKER_SERIES = (
+    "mjd_jobs_finished_total",
     "mjd_job_duration_seconds",
-    "Wall time of finished jobs",
-    ["queue", "state"],
-    buckets=(0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600),
 )
-
-PREDICT_BATCH = Histogram(
-    "mjd_predictor_batch_size",
-    "Pairs per model call of the predictor's micro-batcher",
-    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
-)
-PREDICT_WAIT = Histogram(
-    "mjd_predictor_queue_wait_seconds",
-    "Time a prediction request waited for its batch to start",
-    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
-)
-PREDICT_SECONDS = Histogram(
-    "mjd_predictor_inference_seconds",
-    "Tokenisation and ONNX Runtime time per batch",
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
-)
-PREDICT_REJECTED = Counter(
-    "mjd_predictor_rejected_total", "Prediction requests refused (429) because the queue was full"
-)
-PREDICT_DROPPED = Counter(
-    "mjd_predictor_dropped_total",
-    "Prediction requests dropped before inference: past their deadline, or the client left",
-    ["reason"],
-)
-ARTIFACTS_BYTES = Gauge(
-    "mjd_artifacts_bytes",
-    "Bytes in the artifact store (datasets, job files, models), as of the last retention round",
-    multiprocess_mode="livemax",
-)
-WORKER_RESTARTS = Counter(
-    "mjd_worker_restarts_total",
-    "Workers mjd up started again after their main process exited",
-    ["queue"],
-)
-MODEL_INFO = Gauge(
-    "mjd_predictor_model_info",
-    "1 for the model version, variant and execution provider this server answers with",
-    ["version", "variant", "provider"],
-    multiprocess_mode="livemax",
-)
-
-SERIES = (
+#: series the API serves: requests, submissions, queue depth, the predictor, the artifact
+#: store, and under mjd up (one metrics folder) the restarts of its workers
+API_SERIES = (
     "mjd_requests_total",
     "mjd_request_duration_seconds",
     "mjd_jobs_submitted_total",
-    "mjd_jobs_finished_total",
-    "mjd_job_duration_seconds",
     "mjd_queue_depth",
     "mjd_predictor_batch_size",
     "mjd_predictor_queue_wait_seconds",
@@ -87,6 +42,12 @@ SERIES = (
     "mjd_worker_restarts_total",
     "mjd_artifacts_bytes",
 )
+SERIES = API_SERIES + WORKER_SERIES
+#: the body of a metrics port's /healthz: the process is alive and serving
+HEALTHY = {"status": "ok"}
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 def metrics_registry() -> CollectorRegistry:
@@ -99,19 +60,55 @@ def metrics_registry() -> CollectorRegistry:
     return REGISTRY
 
 
-def serve_worker_metrics(port: int) -> None:
-    """/metrics (and /healthz, for probes) of a worker on its own port, for Prometheus to
-    scrape when workers run in their own containers."""
-    start_http_server(port, registry=metrics_registry())
+def _json(start_response: StartResponse, status: str, body: dict[str, Any]) -> list[bytes]:
+    data = json.dumps(body).encode()
+    start_response(
+        status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+    )
+    return [data]
+
+
+def metrics_app(registry: CollectorRegistry) -> WSGIApp:
+    """/metrics: the exposition of ``registry`` (prometheus_client's, with its content type);
+    /healthz: a JSON health answer for probes; anything else 404."""
+    metrics = make_wsgi_app(registry)
+
+    def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == "/metrics":
+            return metrics(environ, start_response)
+        if path == "/healthz":
+            return _json(start_response, "200 OK", HEALTHY)
+        return _json(start_response, "404 Not Found", {"detail": "/metrics and /healthz only"})
+
+    return app
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Nothing: scrapes and probes every few seconds would flood the process's log."""
+
+
+def serve_metrics(port: int, registry: CollectorRegistry) -> WSGIServer:
+    """Serve :func:`metrics_app` on ``port`` (every interface: Prometheus and probes reach
+    containers from outside) from a daemon thread."""
+    server = make_server("0.0.0.0", port, metrics_app(registry), _Server, _QuietHandler)
+    threading.Thread(target=server.serve_forever, name="mjd-metrics", daemon=True).start()
+    return server
 
 
 def instrument_worker() -> None:
-    """Serve the worker's metrics when MJD_WORKER_METRICS_PORT is set (job outcomes are
-    counted by the job protocol, shared.jobs, with the job store's final states)."""
+    """Serve the worker's metrics and health when MJD_WORKER_METRICS_PORT is set (job
+    outcomes are counted by the job protocol, shared.jobs, with the job store's final
+    states)."""
     from celery.signals import worker_init
 
     @worker_init.connect(weak=False)
     def _serve(**_: Any) -> None:
         port = os.environ.get("MJD_WORKER_METRICS_PORT")
         if port:
-            serve_worker_metrics(int(port))
+            serve_metrics(int(port), metrics_registry())

@@ -67,6 +67,19 @@ def publish_copy(registry: Any, model: Path) -> str:
     return version
 
 
+#: what Prometheus 2.x asks a scrape target for (OpenMetrics first, then the text format)
+PROMETHEUS_ACCEPT = (
+    "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;"
+    "version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
+)
+#: the exact content types of a /metrics answer: the text format (to curl, a browser) and
+#: OpenMetrics (to Prometheus); one charset each
+TEXT_EXPOSITION = "text/plain; version=0.0.4; charset=utf-8"
+OPENMETRICS_EXPOSITION = (
+    "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"
+)
+
+
 def assert_problem(response: Any, status: int, field: str | None = None) -> dict[str, Any]:
     """Check an RFC 9457 problem-details answer (status, media type, detail, field)."""
     assert response.status_code == status, response.text

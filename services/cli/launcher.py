@@ -10,6 +10,7 @@ DEATH_WINDOW seconds) or the API exiting stops the stack.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import signal
@@ -24,10 +25,13 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from services.cli.progress import ProgressBar
 from shared.celery_app import WORKER_ENVIRONMENT
+
+if TYPE_CHECKING:
+    from prometheus_client import Counter
 
 #: module and queue of each worker the stack runs
 WORKERS = (
@@ -61,6 +65,20 @@ def fresh_metrics_dir(folder: str | Path) -> str:
     shutil.rmtree(folder, ignore_errors=True)
     Path(folder).mkdir(parents=True)
     return str(folder)
+
+
+@functools.cache
+def worker_restarts() -> Counter:
+    """``mjd_worker_restarts_total``, the one series of ``mjd up``'s own process: made on
+    first use, once :meth:`Stack.environment` has set PROMETHEUS_MULTIPROC_DIR (prometheus_client
+    picks multiprocess mode when first imported), so the API's /metrics adds it up."""
+    from prometheus_client import Counter
+
+    return Counter(
+        "mjd_worker_restarts_total",
+        "Workers mjd up started again after their main process exited",
+        ["queue"],
+    )
 
 
 def run_worker(queue: str, metrics_port: int | None = None) -> None:
@@ -161,13 +179,13 @@ class Stack:
 
     def start(self) -> None:
         env = self.environment()
-        from shared.telemetry import WORKER_RESTARTS  # after environment(): multiprocess mode
+        restarts = worker_restarts()  # after environment(): multiprocess mode
 
         self.children.append(Child("api", api_command(self.host, self.port), env))
         for module, queue in WORKERS:
             command = worker_command(module, queue, f"{queue}@%h")
             self.children.append(Child(f"worker:{queue}", command, worker_env(env), queue))
-            WORKER_RESTARTS.labels(queue)  # the series exists (0) before any restart
+            restarts.labels(queue)  # the series exists (0) before any restart
         for child in self.children:
             child.spawn()
         self._supervisor = threading.Thread(target=self._supervise, name="mjd-supervisor")
@@ -197,14 +215,12 @@ class Stack:
     def check(self, now: float | None = None) -> str | None:
         """Start again the workers that are due; note the ones that exited and schedule their
         restart. Returns why the stack must stop (the API exited, or a crash loop)."""
-        from shared.telemetry import WORKER_RESTARTS
-
         now = time.monotonic() if now is None else now
         for child in self.children:
             if child.restart_at is not None:
                 if now >= child.restart_at:
                     child.spawn()
-                    WORKER_RESTARTS.labels(child.queue).inc()
+                    worker_restarts().labels(child.queue).inc()
                     print(f"mjd: {child.name} started again", file=sys.stderr, flush=True)
                 continue
             code = child.exited()

@@ -26,16 +26,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from services.predictor.model import LoadedModel
-from shared.errors import MjdError
-from shared.registry import ModelRegistry
-from shared.settings import Settings
-from shared.telemetry import (
+from services.predictor.telemetry import (
     MODEL_INFO,
     PREDICT_BATCH,
     PREDICT_DROPPED,
     PREDICT_SECONDS,
     PREDICT_WAIT,
 )
+from shared.errors import MjdError
+from shared.registry import ModelRegistry
+from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 

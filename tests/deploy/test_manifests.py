@@ -67,7 +67,7 @@ def compose() -> dict[str, Any]:
 
 def test_compose_runs_every_service_of_the_code(compose):
     services = compose["services"]
-    assert set(services) == MJD_SERVICES | {"postgres", "redis", "prometheus", "grafana"}
+    assert set(services) == MJD_SERVICES | {"postgres", "redis", "prometheus", "grafana", "flower"}
     queues = []
     for name in MJD_SERVICES:
         args = parse_command(services[name]["command"])
@@ -116,10 +116,48 @@ def test_compose_publishes_on_loopback_and_grafana_needs_a_password(compose):
     """Issue 12: compose published 8000, 9090 and 3000 on every interface and Grafana fell
     back to the password admin without a .env."""
     published = [p for s in compose["services"].values() for p in s.get("ports", [])]
-    assert len(published) == 3
+    assert len(published) == 4  # API, Prometheus, Grafana, Flower
     assert all(p.startswith("${MJD_PUBLISH_ADDRESS:-127.0.0.1}:") for p in published)
     grafana = compose["services"]["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"]
     assert grafana.startswith("${GRAFANA_ADMIN_PASSWORD:?")
+
+
+def run_flower_entrypoint(flower: dict[str, Any], auth: str | None, tmp_path: Path) -> Any:
+    """Flower's compose entrypoint, run by sh as its container would (``$$`` unescaped),
+    with FLOWER_BASIC_AUTH ``auth`` (None: unset) and ``celery`` a script that prints the
+    command it was given instead of starting Flower."""
+    shell, flag, script = flower["entrypoint"]
+    celery = tmp_path / "celery"
+    celery.write_text('#!/bin/sh\necho "started: celery $*"\n')
+    celery.chmod(0o755)
+    env = {"PATH": f"{tmp_path}:/usr/bin:/bin"}
+    if auth is not None:
+        env["FLOWER_BASIC_AUTH"] = auth
+    return subprocess.run(
+        [shell, flag, script.replace("$$", "$")], env=env, capture_output=True, text=True
+    )
+
+
+def test_flower_is_an_optional_profile_on_loopback_that_needs_basic_auth(compose, tmp_path):
+    """Issue 13: Flower (Celery's monitor) as the compose profile "flower", on the workers'
+    broker, published on loopback like the rest, and never without a password: no default,
+    and its entrypoint refuses to start without user:password (Flower would serve openly)."""
+    flower = compose["services"]["flower"]
+    assert flower["profiles"] == ["flower"]
+    assert flower["image"].startswith("mher/flower:")
+    broker = {compose["services"][name]["environment"]["REDIS_URL"] for name in MJD_SERVICES}
+    assert broker == {flower["environment"]["CELERY_BROKER_URL"]}
+    assert flower["ports"] == ["${MJD_PUBLISH_ADDRESS:-127.0.0.1}:5555:5555"]
+    assert flower["environment"]["FLOWER_BASIC_AUTH"] == "${FLOWER_BASIC_AUTH:-}"
+    assert flower["depends_on"]["redis"] == {"condition": "service_healthy"}
+    example = (COMPOSE / ".env.example").read_text()
+    assert re.search(r"^FLOWER_BASIC_AUTH=$", example, flags=re.MULTILINE)  # no default
+    for auth in (None, "", "admin", ":secret", "admin:"):
+        refused = run_flower_entrypoint(flower, auth, tmp_path)
+        assert refused.returncode == 1 and "started" not in refused.stdout, auth
+        assert "set FLOWER_BASIC_AUTH=user:password" in refused.stderr
+    started = run_flower_entrypoint(flower, "admin:s3cret", tmp_path)
+    assert started.returncode == 0 and started.stdout == "started: celery flower\n"
 
 
 def test_compose_runs_postgres_for_every_mjd_service(compose):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Response, get
+from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 
@@ -35,5 +35,7 @@ class HealthController(Controller):
         urls.PROMETHEUS, sync_to_thread=True, include_in_schema=False,
         guards=[requires(Scope.READ)], opt={SCOPE: str(Scope.READ)},
     )  # fmt: skip
-    def metrics(self, queue: NamedDependency[JobQueue]) -> Response[bytes]:
-        return Response(observability.scrape(queue), media_type=observability.MEDIA_TYPE)
+    def metrics(self, request: Request, queue: NamedDependency[JobQueue]) -> Response[bytes]:
+        # the content type as negotiated, as is (Litestar would add a second charset)
+        body, content_type = observability.scrape(queue, request.headers.get("accept"))
+        return Response(body, headers={"content-type": content_type})

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from services.api.observability import JOBS_SUBMITTED
 from services.api.problems import echo, problem
 from services.api.schemas import (
     JobLinks,
@@ -31,7 +32,6 @@ from shared.db.store import FINISHED, Job, JobState, JobStore, Priority
 from shared.errors import DataError
 from shared.metrics import MetricReport
 from shared.queue import JobKind, JobQueue, QueueUnavailable
-from shared.telemetry import JOBS_SUBMITTED
 
 log = logging.getLogger(__name__)
 #: a job this young may still be on its way to the queue; the reconciler leaves it be

@@ -28,11 +28,11 @@ from services.predictor import (
     Predictor,
     QueueFull,
 )
+from services.predictor.telemetry import PREDICT_REJECTED
 from shared.labels import LABELS
 from shared.metrics import entropy
 from shared.registry import ModelRegistry, UnknownVersion
 from shared.settings import Settings
-from shared.telemetry import PREDICT_REJECTED
 
 LABEL_NAMES = [str(label) for label in LABELS]
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import logging
 import time
 
+from services.api.observability import ARTIFACTS_BYTES
 from shared import layout
 from shared.artifacts import ArtifactStore
 from shared.db.store import JobStore
-from shared.telemetry import ARTIFACTS_BYTES
 
 log = logging.getLogger(__name__)
 DAY = 86_400.0

@@ -88,8 +88,8 @@ def test_a_model_version_is_deleted_unless_it_is_served(api, database, store):
 
 
 def test_retention_deletes_old_finished_jobs_and_datasets_and_reports_the_size(database, store):
+    from services.api.observability import ARTIFACTS_BYTES
     from shared.db.store import Dataset
-    from shared.telemetry import ARTIFACTS_BYTES
 
     for job_id in ("done", "running"):
         database.create_job(job_id, "mjd", {})

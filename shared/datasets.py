@@ -18,7 +18,7 @@ import csv
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -390,12 +390,18 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 for names, key in ((CSV_PROB_COLUMNS, "probs"), (CSV_COUNT_COLUMNS, "counts")):
                     if columns.issuperset(names):
                         record[key] = [_csv_number(row[n], n, number, path) for n in names]
+                        with located(str(path), number):  # name the file's columns
+                            _CSV_JUDGMENTS[key](record[key], ",".join(names))
                         break
                 yield number, record
         except csv.Error as exc:  # e.g. a field over csv.field_size_limit() (131,072 chars)
             raise DataError(
                 f"not readable as CSV: {exc}", source=str(path), row=number + 1
             ) from None
+
+
+#: how _csv_rows checks the columns it reads, so a bad row names them, not its record key
+_CSV_JUDGMENTS = {"probs": Judgment.from_probs, "counts": Judgment.from_counts}
 
 
 def _csv_number(text: str | None, column: str, row: int, path: Path) -> float:
@@ -538,27 +544,37 @@ def _read_distributions(path: Path, fmt: str) -> DistributionSet:
     return DistributionSet(ids, np.array(rows, dtype=np.float64), source, not any_missing_id)
 
 
+def id_mismatch(
+    human_ids: Sequence[str], model_ids: Sequence[str], human_source: object, model_source: object
+) -> str | None:
+    """How two files' ids differ (counts and examples each way), or None when they agree."""
+    human_set, model_set = set(human_ids), set(model_ids)
+    if human_set == model_set:
+        return None
+    only_human = [i for i in human_ids if i not in model_set]
+    only_model = [i for i in model_ids if i not in human_set]
+    parts = []
+    if only_human:
+        parts.append(f"{len(only_human)} id(s) missing from {model_source}: {_preview(only_human)}")
+    if only_model:
+        parts.append(f"{len(only_model)} id(s) not in {human_source}: {_preview(only_model)}")
+    return "; ".join(parts)
+
+
 def align(
-    human: DistributionSet, model: DistributionSet
+    human: DistributionSet, model: DistributionSet, *, subset: bool = False
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Pair rows by id when both files identify their rows, else by position."""
+    """Pair rows by id when both files identify their rows, else by position. Ids must
+    match, or with ``subset`` the rows of the ids both files share are paired (the caller
+    says so: :func:`id_mismatch`)."""
     if human.ids_from_data and model.ids_from_data:
-        human_ids, model_ids = set(human.ids), set(model.ids)
-        if human_ids != model_ids:
-            only_human = [i for i in human.ids if i not in model_ids]
-            only_model = [i for i in model.ids if i not in human_ids]
-            parts = []
-            if only_human:
-                parts.append(
-                    f"{len(only_human)} id(s) missing from {model.source}: {_preview(only_human)}"
-                )
-            if only_model:
-                parts.append(
-                    f"{len(only_model)} id(s) not in {human.source}: {_preview(only_model)}"
-                )
-            raise DataError("ids do not match; " + "; ".join(parts), field="id")
+        mismatch = id_mismatch(human.ids, model.ids, human.source, model.source)
         order = {item_id: i for i, item_id in enumerate(model.ids)}
-        return human.ids, human.probs, model.probs[[order[i] for i in human.ids]]
+        shared = [r for r, item_id in enumerate(human.ids) if item_id in order]
+        if mismatch and not (subset and shared):
+            raise DataError("ids do not match; " + mismatch, field="id")
+        ids = [human.ids[r] for r in shared]
+        return ids, human.probs[shared], model.probs[[order[i] for i in ids]]
     if len(human) != len(model):
         raise DataError(
             f"row counts differ: {human.source} has {len(human)} rows, "

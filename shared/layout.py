@@ -30,6 +30,7 @@ METRICS_HUMAN = "human.jsonl"
 METRICS_MODEL = "model.jsonl"
 METRICS_REPORT = "report.json"
 METRICS_PLOT = "ternary.png"
+METRICS_ENTROPY_PLOT = "entropy.png"
 # training jobs
 TRAINING_REPORT = "report.json"
 #: the model version a training job claimed, reused when its task is redelivered

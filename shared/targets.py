@@ -15,6 +15,7 @@ from shared.artifacts import ArtifactStore, check_id
 from shared.datasets import VENDORED, read_instances, vendored_path
 from shared.errors import DataError, NotFound
 from shared.method.aggregation import fit_calibration
+from shared.method.calibration import bound_warnings
 from shared.method.runs import MJDRecord
 from shared.schemas import Instance
 from shared.training import SoftLabelled
@@ -91,6 +92,7 @@ def mjd_targets(
         "fitted_items": fit.items,
         "fitted_mean_kl": fit.mean_kl,
         "fitted_ids": sorted(instances[r].id for r in rows),
+        "warnings": bound_warnings(fit),
     }
     return Targets(SoftLabelled.from_instances(instances, targets), calibration)
 

@@ -35,6 +35,31 @@ def check_base_model(name: str | None) -> None:
 #: what early stopping watches on the dev set
 EarlyStopping = Literal["dcorr", "kl"]
 EARLY_STOPPING: tuple[str, ...] = get_args(EarlyStopping)
+#: dev sets smaller than this give metrics too noisy to pick an epoch by (2 items: D.Corr 1.0)
+MIN_DEV_ITEMS = 30
+#: dev scores closer than this are a tie, which the lower dev KL breaks (D.Corr 1.0 and
+#: 0.9999999999999998 are the same score)
+SCORE_TOLERANCE = 1e-6
+
+
+def dev_set_warnings(dev_items: int) -> list[str]:
+    """What to tell the user about a dev set before trusting its scores."""
+    if dev_items >= MIN_DEV_ITEMS:
+        return []
+    return [
+        f"the dev set has only {dev_items} items (fewer than {MIN_DEV_ITEMS}): its metrics "
+        "and the epoch early stopping keeps are unreliable; use more data or a larger "
+        "dev_fraction"
+    ]
+
+
+def is_better_epoch(score: float, kl: float, best_score: float, best_kl: float) -> bool:
+    """Early stopping's choice: a higher dev score by more than SCORE_TOLERANCE wins, and a
+    tie goes to the lower dev KL (so a rounding-level score difference never keeps a worse
+    epoch)."""
+    if abs(score - best_score) <= SCORE_TOLERANCE:
+        return kl < best_kl
+    return score > best_score
 
 
 @dataclass(frozen=True, slots=True)

@@ -159,6 +159,9 @@ class TrainingSummary(Struct, tag_field="kind", tag="training"):
     parity_max_abs_diff: float
     artifacts: list[str]
     seconds: float
+    #: what to know before trusting the student (a dev set under 30 items, a calibration at
+    #: its temperature bound); empty for jobs finished before warnings were recorded
+    warnings: list[str] = []
 
 
 JobSummary = MjdSummary | MetricsSummary | TrainingSummary

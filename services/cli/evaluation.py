@@ -5,18 +5,28 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from services.cli.args import Commands, add_report_options, existing_file, input_file
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from shared.datasets import align, read_distributions
+    from shared.datasets import align, id_mismatch, read_distributions
+    from shared.errors import DataError
     from shared.metrics import evaluate
 
     human = read_distributions(args.human, args.human_format)
     model = read_distributions(args.model, args.model_format)
-    _, human_probs, model_probs = align(human, model)
+    try:
+        ids, human_probs, model_probs = align(human, model, subset=args.subset)
+    except DataError as exc:
+        if exc.field != "id" or args.subset:
+            raise
+        raise DataError(f"{exc.message} (--subset evaluates the shared ids)", field="id") from None
+    mismatch = id_mismatch(human.ids, model.ids, human.source, model.source)
+    if mismatch and args.subset:
+        print(f"mjd: warning: evaluating the {len(ids)} shared id(s); {mismatch}", file=sys.stderr)
     report = evaluate(
         human_probs,
         model_probs,
@@ -24,17 +34,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         seed=args.seed,
         dcorr_method=args.dcorr,
     )
+    plots = []
     if args.plot:
-        from shared.plots import save_ternary
+        from shared.plots import save_plots
 
-        save_ternary(args.plot, human_probs, model_probs, title=Path(args.model).name)
+        title = f"{Path(args.human).name} vs {Path(args.model).name}"
+        metrics = dict(zip(("kl", "jsd", "tvd", "dcorr"), report.summary_row(), strict=True))
+        plots = save_plots(args.plot, human_probs, model_probs, title=title, metrics=metrics)
     if args.output == "json":
         print(json.dumps({"human": str(args.human), "model": str(args.model), **report.to_json()}))
     else:
         print(f"human: {args.human}\nmodel: {args.model}")
         print(report.to_table())
-        if args.plot:
-            print(f"plot: {args.plot}")
+        for plot in plots:
+            print(f"plot: {plot}")
     return 0
 
 
@@ -73,7 +86,17 @@ def register(commands: Commands, formats: tuple[str, ...]) -> None:
     evaluate.add_argument("--model", type=input_file, required=True)
     evaluate.add_argument("--human-format", choices=formats, default="auto")
     evaluate.add_argument("--model-format", choices=formats, default="auto")
-    evaluate.add_argument("--plot", help="write a ternary plot here (.png or .svg)")
+    evaluate.add_argument(
+        "--plot",
+        help="write a ternary plot here (.png or .svg) and the entropy scatter beside it "
+        "(x.png -> x.entropy.png)",
+    )
+    evaluate.add_argument(
+        "--subset",
+        action="store_true",
+        help="evaluate the ids both files share (with a warning naming the counts) instead of "
+        "refusing files whose ids differ",
+    )
     evaluate.add_argument("--dcorr", choices=("auto", "exact", "estimate"), default="auto")
     add_report_options(evaluate)
     evaluate.set_defaults(handler=cmd_evaluate)

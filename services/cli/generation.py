@@ -52,12 +52,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from shared.method.calibration import calibrate_file
+    from shared.method.calibration import calibrate_file, summary_table
 
     summary = calibrate_file(
         args.mjd, args.human, out=args.out, folds=args.folds, fit_bias=args.bias, seed=args.seed
     )
-    print(json.dumps(summary, indent=None if args.output == "json" else 2))
+    print(json.dumps(summary) if args.output == "json" else summary_table(summary))
     return 0
 
 

@@ -327,6 +327,8 @@ def bootstrap_student(base: str, items: int | None = None) -> str | None:
         trained = client.get(f"/v1/jobs/{bootstrap['training_job_id']}").json()
         dcorr = trained["summary"]["dev"]["dcorr"]
         print(f"student {version} promoted; dev D.Corr {dcorr:.3f}", flush=True)
+        for warning in trained["summary"].get("warnings", []):  # e.g. a tiny dev set
+            print(f"warning: {warning}", flush=True)
         return version
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -64,6 +65,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         provenance["dev"] = f"{spec.dev_fraction:.0%} of --data held out (seed {spec.seed})"
     provenance.update(items=len(data), dev_items=len(dev))
     result = train(data, dev, spec, progress=ProgressBar("steps"))
+    calibration = provenance.get("calibration") or {}
+    for warning in [*calibration.get("warnings", []), *result.warnings]:
+        print(f"mjd: warning: {warning}", file=sys.stderr)
     save_checkpoint(result.student, result.tokenizer, Path(args.out), result.info(spec, provenance))
     if args.output == "json":
         print(json.dumps(result.info(spec, provenance)))
@@ -117,13 +121,21 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from services.predictor import LoadedModel
     from shared.datasets import read_instances, write_jsonl
     from shared.jobs import database, store
+    from shared.layout import MODELS
     from shared.metrics import entropy
-    from shared.registry import VERSION_PATTERN, ModelRegistry
+    from shared.registry import VERSION_PATTERN, ModelRegistry, UnknownVersion
 
     folder = Path(args.model)
     if not folder.is_dir() and VERSION_PATTERN.match(args.model):
         registry = ModelRegistry(store(), database())
-        registry.get(args.model)
+        try:
+            registry.get(args.model)
+        except UnknownVersion as exc:
+            searched = store().root / MODELS
+            raise MjdError(
+                f"{exc.message} in {searched} (the models of ARTIFACTS_DIR, default ./artifacts "
+                "of the current folder; set ARTIFACTS_DIR or give an mjd export folder)"
+            ) from None
         folder = registry.folder(args.model)
     model = LoadedModel.load(
         folder, provider=args.provider, variant=args.variant, max_batch=args.batch_size

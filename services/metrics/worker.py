@@ -1,19 +1,26 @@
-"""Celery worker of the metrics service (queue ``metrics``): reports and ternary plots.
+"""Celery worker of the metrics service (queue ``metrics``): reports, ternary plots and
+entropy scatters.
 
 Run: ``celery -A services.metrics.worker worker -Q metrics``.
 """
 
 from __future__ import annotations
 
-import io
 import time
 from typing import Any
 
 from shared.datasets import align, read_distributions
 from shared.jobs import celery_app, job_task, progress_reporter, store
-from shared.layout import JOBS, METRICS_HUMAN, METRICS_MODEL, METRICS_PLOT, METRICS_REPORT
+from shared.layout import (
+    JOBS,
+    METRICS_ENTROPY_PLOT,
+    METRICS_HUMAN,
+    METRICS_MODEL,
+    METRICS_PLOT,
+    METRICS_REPORT,
+)
 from shared.metrics import evaluate
-from shared.plots import ternary_figure
+from shared.plots import entropy_figure, png_bytes, ternary_figure
 from shared.telemetry import instrument_worker
 
 app = celery_app("mjd-metrics")
@@ -22,8 +29,9 @@ instrument_worker()
 
 @job_task(app, "metrics.evaluate")
 def evaluate_job(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
-    """Compare the job's stored human and model distributions; write report and plot. The
-    bootstrap reports its progress, and stops the job (JobCancelled) once it is cancelled."""
+    """Compare the job's stored human and model distributions; write the report and the
+    plots, titled with its headline metrics. The bootstrap reports its progress, and stops
+    the job (JobCancelled) once it is cancelled."""
     started = time.monotonic()
     human = read_distributions(store().path(JOBS, job_id, METRICS_HUMAN))
     model = read_distributions(store().path(JOBS, job_id, METRICS_MODEL))
@@ -37,16 +45,19 @@ def evaluate_job(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
     )
     store().write_json(JOBS, job_id, METRICS_REPORT, report.to_json())
     artifacts = [METRICS_REPORT]
+    summary = dict(zip(("kl", "jsd", "tvd", "dcorr"), report.summary_row(), strict=True))
     if job.get("plot", True):
-        buffer = io.BytesIO()
-        ternary_figure(human_probs, model_probs).savefig(buffer, format="png", dpi=150)
-        store().write_bytes(JOBS, job_id, METRICS_PLOT, buffer.getvalue())
-        artifacts.append(METRICS_PLOT)
+        for name, figure in (
+            (METRICS_PLOT, ternary_figure(human_probs, model_probs, metrics=summary)),
+            (METRICS_ENTROPY_PLOT, entropy_figure(human_probs, model_probs, metrics=summary)),
+        ):
+            store().write_bytes(JOBS, job_id, name, png_bytes(figure))
+            artifacts.append(name)
     return {
         "job_id": job_id,
         "kind": "metrics",
         "items": report.n,
-        "summary_row": dict(zip(("kl", "jsd", "tvd", "dcorr"), report.summary_row(), strict=True)),
+        "summary_row": summary,
         "artifacts": artifacts,
         "seconds": time.monotonic() - started,
     }

@@ -1,11 +1,13 @@
 """Distillation: fit the student to soft targets (MJDs or HJDs) with soft-label
-cross-entropy, keep the epoch that scores best on a dev set, report the full metric suite.
+cross-entropy, keep the epoch that scores best on a dev set (ties to the lower dev KL),
+report the full metric suite and warn when the dev set is too small to trust.
 
 Pure functions over in-memory data; the Celery task and ``mjd train`` are adapters.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -18,7 +20,9 @@ import torch
 from services.trainer.student import Student, load_base
 from shared.encoding import encode_pairs
 from shared.metrics import MetricReport, distance_correlation, evaluate, kl_divergence
-from shared.training import SoftLabelled, TrainSpec
+from shared.training import SoftLabelled, TrainSpec, dev_set_warnings, is_better_epoch
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -30,6 +34,8 @@ class TrainResult:
     best_epoch: int = 0
     dev_report: MetricReport | None = None
     seconds: float = 0.0
+    #: what the user should know before trusting the result (e.g. a tiny dev set)
+    warnings: list[str] = field(default_factory=list)
 
     def info(self, spec: TrainSpec, training_data: dict[str, Any]) -> dict[str, Any]:
         """What a model version records about its training (its metadata, less the export)."""
@@ -42,6 +48,7 @@ class TrainResult:
                 "best_epoch": self.best_epoch,
                 "dev": self.dev_report.to_json() if self.dev_report else None,
                 "seconds": self.seconds,
+                "warnings": self.warnings,
             },
         }
 
@@ -96,8 +103,10 @@ def train(
         optimizer,
         lambda step: min((step + 1) / warmup, max(0.0, (total - step) / max(1, total - warmup))),
     )
-    result = TrainResult(student, tokenizer, base_name)
-    best_score, best_state, stale, step = -math.inf, None, 0, 0
+    result = TrainResult(student, tokenizer, base_name, warnings=dev_set_warnings(len(dev)))
+    for warning in result.warnings:
+        log.warning(warning)
+    best_score, best_kl, best_state, stale, step = -math.inf, math.inf, None, 0, 0
     for epoch in range(1, spec.epochs + 1):
         student.train()
         losses = []
@@ -117,16 +126,17 @@ def train(
                 progress(step, total)
         predicted = predict_probabilities(student, tokenizer, dev.pairs)
         score = dev_score(spec.early_stopping, dev.targets, predicted)
+        kl = float(kl_divergence(dev.targets, predicted).mean())
         result.history.append(
             {
                 "epoch": epoch,
                 "train_loss": float(np.mean(losses)),
-                "dev_kl": float(kl_divergence(dev.targets, predicted).mean()),
+                "dev_kl": kl,
                 f"dev_{spec.early_stopping}_score": score,
             }
         )
-        if score > best_score:
-            best_score, stale, result.best_epoch = score, 0, epoch
+        if is_better_epoch(score, kl, best_score, best_kl):
+            best_score, best_kl, stale, result.best_epoch = score, kl, 0, epoch
             best_state = {k: v.detach().clone() for k, v in student.state_dict().items()}
         else:
             stale += 1

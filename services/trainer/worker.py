@@ -7,6 +7,7 @@ version and, when asked, promotes it (API servers then hot-reload it).
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -21,6 +22,7 @@ from shared.training import TrainSpec, check_base_model
 
 app = celery_app("mjd-trainer")
 instrument_worker()
+log = logging.getLogger(__name__)
 
 
 def _version_for(job_id: str, registry: ModelRegistry) -> str:
@@ -39,6 +41,8 @@ def train_job(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
     check_base_model(spec.base_model)  # a job names bases; folders are the command line's
     source = resolve(store(), job["data"])
     targets = targets_of(source, job.get("calibrate_on"), spec.seed)
+    for warning in (targets.calibration or {}).get("warnings", []):
+        log.warning(warning)  # train() logs its own (a small dev set)
     if job.get("dev"):
         data, dev = targets.data, targets_of(resolve(store(), job["dev"], "dev")).data
     else:
@@ -74,6 +78,7 @@ def train_job(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
         "best_epoch": result.best_epoch,
         "dev": {"kl": kl, "jsd": jsd, "tvd": tvd, "dcorr": dcorr},
         "parity_max_abs_diff": export["parity"]["max_abs_diff"],
+        "warnings": [*(targets.calibration or {}).get("warnings", []), *result.warnings],
         "artifacts": [TRAINING_REPORT],
         "seconds": time.monotonic() - started,
     }

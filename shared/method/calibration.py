@@ -13,11 +13,18 @@ from typing import Any
 
 import numpy as np
 
-from shared.datasets import located, read_distributions, write_jsonl
+from shared.datasets import id_mismatch, located, read_distributions, write_jsonl
 from shared.errors import DataError
-from shared.method.aggregation import Calibration, fit_calibration
+from shared.method.aggregation import (
+    BIAS_BOUND,
+    TEMPERATURE_BOUNDS,
+    Calibration,
+    fit_calibration,
+)
 from shared.method.runs import MJDRecord
 from shared.metrics import evaluate
+
+_METRICS = ("kl", "jsd", "tvd", "dcorr")
 
 
 def read_mjd_records(path: str | Path) -> list[MJDRecord]:
@@ -45,6 +52,23 @@ def read_mjd_records(path: str | Path) -> list[MJDRecord]:
     if not records:
         raise DataError("file has no records", source=source)
     return records
+
+
+def bound_warnings(fit: Calibration, what: str = "calibration") -> list[str]:
+    """A fit that ends at a bound of its search did not find an optimum there: at T = 100 the
+    logits carry no usable signal at this scale and the calibrated MJDs are near uniform."""
+    low, high = TEMPERATURE_BOUNDS
+    warnings = []
+    if fit.temperature >= high * (1 - 1e-3):
+        warnings.append(
+            f"{what}: the temperature hit its upper bound (T = {high:g}); the label logits "
+            "carry little signal at this scale and the calibrated MJDs are close to uniform"
+        )
+    elif fit.temperature <= low * (1 + 1e-3):
+        warnings.append(f"{what}: the temperature hit its lower bound (T = {low:g})")
+    if any(abs(b) >= BIAS_BOUND * (1 - 1e-3) for b in fit.bias):
+        warnings.append(f"{what}: a label bias hit its bound (±{BIAS_BOUND:g})")
+    return warnings
 
 
 def _fold_of(count: int, folds: int, seed: int) -> np.ndarray:
@@ -84,8 +108,12 @@ def calibrate_file(
     fit_bias: bool = False,
     seed: int = 0,
 ) -> dict[str, Any]:
+    """Fit on the MJD records that have a human distribution (the ids both files share) and
+    apply the fit to every record; the summary warns when the files' ids differ (as ``mjd
+    evaluate --subset`` does) and when a fit ends at a bound of its search."""
     records = read_mjd_records(mjd_path)
     human_set = read_distributions(human_path)
+    mismatch = id_mismatch(human_set.ids, [r.id for r in records], human_path, mjd_path)
     human_by_id = dict(zip(human_set.ids, human_set.probs, strict=True))
     labelled = [i for i, r in enumerate(records) if r.id in human_by_id]
     if not labelled:
@@ -102,23 +130,51 @@ def calibrate_file(
         "fit": asdict(overall),
         "before": _row(human, before),
     }
+    warnings = [f"fitted on the {len(labelled)} shared id(s); {mismatch}"] if mismatch else []
+    warnings += bound_warnings(overall)
     if folds:
         crossed, fits, fold = cross_fit(logits, human, folds=folds, fit_bias=fit_bias, seed=seed)
         for j, i in enumerate(labelled):
             calibrated[i] = (crossed[j], fits[fold[j]], int(fold[j]))
         summary["folds"] = [asdict(fit) for fit in fits]
         summary["after_cross_fitted"] = _row(human, crossed)
+        for f, fit in enumerate(fits):
+            warnings += bound_warnings(fit, f"fold {f}")
     else:
         summary["after_in_sample"] = _row(human, np.array([calibrated[i][0] for i in labelled]))
     if out:
         write_jsonl(out, (_recalibrated(r, *calibrated[i]) for i, r in enumerate(records)))
         summary["out"] = str(out)
+    summary["warnings"] = warnings
     return summary
 
 
+def summary_table(summary: dict[str, Any]) -> str:
+    """``calibrate_file``'s summary for people: the fit, then the metrics before and after."""
+    fit = summary["fit"]
+    lines = [
+        f"items: {summary['items']} MJDs, {summary['labelled']} with a human distribution",
+        f"fit: T = {fit['temperature']:.4g}, bias = "
+        + ", ".join(f"{b:+.3f}" for b in fit["bias"])
+        + f" (mean KL {fit['mean_kl']:.4f} on {fit['items']} items)",
+        f"{'':<20}{'KL':>9}{'JSD':>9}{'TVD':>9}{'D.Corr':>9}",
+    ]
+    for key in ("before", "after_in_sample", "after_cross_fitted"):
+        if key in summary:
+            row = summary[key]
+            name = key.replace("_", " ")
+            lines.append(f"{name:<20}" + "".join(f"{row[m]:>9.4f}" for m in _METRICS))
+    if "folds" in summary:
+        shown = ", ".join(f"{f['temperature']:.3g}" for f in summary["folds"])
+        lines.append(f"fold temperatures: {shown}")
+    if "out" in summary:
+        lines.append(f"out: {summary['out']}")
+    lines += [f"warning: {w}" for w in summary["warnings"]]
+    return "\n".join(lines)
+
+
 def _row(human: np.ndarray, model: np.ndarray) -> dict[str, float]:
-    kl, jsd, tvd, dcorr = evaluate(human, model, resamples=0).summary_row()
-    return {"kl": kl, "jsd": jsd, "tvd": tvd, "dcorr": dcorr}
+    return dict(zip(_METRICS, evaluate(human, model, resamples=0).summary_row(), strict=True))
 
 
 def _recalibrated(

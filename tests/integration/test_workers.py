@@ -74,7 +74,9 @@ def test_metrics_job_writes_report_and_png(start_worker, explained, queue):
     store = jobs.store()
     report = store.read_json("jobs", "job-m-1", "report.json")
     assert round(report["kl"]["mean"], 4) == 0.3649  # the uniform baseline
-    assert store.read_bytes("jobs", "job-m-1", "ternary.png").startswith(b"\x89PNG")
+    assert seen[-1].summary["artifacts"] == ["report.json", "ternary.png", "entropy.png"]
+    for plot in ("ternary.png", "entropy.png"):
+        assert store.read_bytes("jobs", "job-m-1", plot).startswith(b"\x89PNG")
 
 
 def test_finding_1_a_job_with_a_huge_bootstrap_fails_and_the_worker_lives_on(
@@ -164,11 +166,14 @@ def test_training_job_trains_exports_registers_and_promotes(start_worker, explai
     summary = seen[-1].summary
     assert summary["version"] == "v1" and summary["promoted"] is True
     assert summary["items"] == 12 and summary["parity_max_abs_diff"] < 1e-4
+    # 4 dev items: the job detail and the model's metadata both say they are too few
+    assert [w.split(" (")[0] for w in summary["warnings"]] == ["the dev set has only 4 items"]
     registry = ModelRegistry(store, jobs.database())
     assert registry.promoted() == "v1"
     metadata = registry.get("v1")
     assert metadata["training_data"]["dataset_id"] == "d16"
     assert metadata["training_data"]["targets"] == "human"
+    assert metadata["training"]["warnings"] == summary["warnings"]
     assert metadata["spec"]["seed"] == 5 and metadata["job_id"] == "job-t-1"
     for name in ("model.onnx", "model.int8.onnx", "tokenizer.json"):
         digest = sha256_file(registry.folder("v1") / name)

@@ -43,7 +43,11 @@ def test_plot_is_written(capsys, tmp_path, model_file, suffix):
     plot = tmp_path / f"ternary{suffix}"
     argv = ["evaluate", "--human", str(vendored_path("explained")), "--model", str(path)]
     assert main([*argv, "--plot", str(plot), "--bootstrap", "0"]) == 0
-    assert "D.Corr" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "D.Corr" in out
+    entropy_plot = tmp_path / f"ternary.entropy{suffix}"  # the entropy scatter, beside it
+    assert f"plot: {plot}\nplot: {entropy_plot}" in out
+    assert entropy_plot.read_bytes()[:8] == plot.read_bytes()[:8]
     data = plot.read_bytes()
     if suffix == ".png":
         assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 10_000

@@ -127,15 +127,18 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     folder = Path(args.model)
     if not folder.is_dir() and VERSION_PATTERN.match(args.model):
+        searched = store().root / MODELS
+        where = (
+            f"in {searched} (the models of ARTIFACTS_DIR, default ./artifacts of the current "
+            "folder; set ARTIFACTS_DIR or give an mjd export folder)"
+        )
+        if not searched.is_dir():  # opening the registry would create a job store here
+            raise MjdError(f"no model version {args.model!r} {where}")
         registry = ModelRegistry(store(), database())
         try:
             registry.get(args.model)
         except UnknownVersion as exc:
-            searched = store().root / MODELS
-            raise MjdError(
-                f"{exc.message} in {searched} (the models of ARTIFACTS_DIR, default ./artifacts "
-                "of the current folder; set ARTIFACTS_DIR or give an mjd export folder)"
-            ) from None
+            raise MjdError(f"{exc.message} {where}") from None
         folder = registry.folder(args.model)
     model = LoadedModel.load(
         folder, provider=args.provider, variant=args.variant, max_batch=args.batch_size

@@ -149,6 +149,7 @@ def test_predict_of_an_unknown_version_names_the_models_folder(capsys, tmp_path,
     err = capsys.readouterr().err
     assert f"no model version 'v1' in {tmp_path / 'elsewhere' / 'models'}" in err
     assert "ARTIFACTS_DIR" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "elsewhere").exists()  # a read-only command creates no job store
 
 
 def test_a_reader_that_left_ends_the_command_quietly():

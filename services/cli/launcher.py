@@ -331,15 +331,18 @@ def bootstrap_student(base: str, items: int | None = None) -> str | None:
 
 
 def watch_bootstrap(
-    client: Any, started: dict[str, Any], wait: Callable[[float], None] = time.sleep
+    client: Any,
+    started: dict[str, Any],
+    wait: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> dict[str, Any]:
     """Follow a bootstrap until it ends, polling through ``client`` (an httpx client of the
     API): a progress bar per job, each ending on its done == total line, and once a hint at
     a smaller bootstrap when the MJD step would take long. Returns the bootstrap's last view."""
     from services.api.domain.bootstrap import MIN_ITEMS
 
-    bars = {"mjd_job_id": ProgressBar("MJD prompts"),
-            "training_job_id": ProgressBar("training steps")}  # fmt: skip
+    bars = {"mjd_job_id": ProgressBar("MJD prompts", clock=clock),
+            "training_job_id": ProgressBar("training steps", clock=clock)}  # fmt: skip
     hinted = False
     bootstrap = started
     while bootstrap["state"] in ("GENERATING", "TRAINING"):
@@ -354,7 +357,8 @@ def watch_bootstrap(
             print(
                 f"mjd: note: at this rate the MJD step alone takes about {round(eta / 60)} "
                 "more minutes. For a quicker first student cancel this bootstrap (curl -X "
-                f"DELETE {client.base_url}v1/jobs/{bootstrap['mjd_job_id']}), stop with "
+                f"DELETE {str(client.base_url).rstrip('/')}/v1/jobs/{bootstrap['mjd_job_id']}), "
+                "stop with "
                 f"Ctrl-C and start again with `mjd up --bootstrap-items {smaller}` (make run "
                 f"BOOTSTRAP_ITEMS={smaller})",
                 file=sys.stderr,

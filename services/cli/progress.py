@@ -32,6 +32,10 @@ class ProgressBar:
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.last_decile = -1
         self.last_printed: float | None = None
+        #: when the work was last seen at its first count, and that count: the rate counts
+        #: from there, not from a wait for a worker or a model load (nor from the start of a
+        #: bootstrap that ``mjd up`` started again finds half done)
+        self.first: tuple[float, int] | None = None
         self.finished = False
         #: seconds left at the last report (inf while the rate is unknown)
         self.eta = float("inf")
@@ -39,8 +43,16 @@ class ProgressBar:
     def __call__(self, done: int, total: int) -> None:
         now = self.clock()
         elapsed = now - self.start
-        rate = done / elapsed if elapsed > 0 else 0.0
-        self.eta = max(0, total - done) / rate if rate > 0 else float("inf")
+        if self.first is None or done <= self.first[1]:
+            self.first = (now, done)
+        since, before = self.first
+        rate = (done - before) / (now - since) if now > since else 0.0
+        measured = now - since >= self.every  # a rate over a few items says little
+        self.eta = (
+            0.0 if done >= total
+            else (total - done) / rate if rate > 0 and measured
+            else float("inf")
+        )  # fmt: skip
         filled = min(30, int(30 * done / total)) if total else 30
         line = (
             f"{self.label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total} "

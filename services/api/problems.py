@@ -23,7 +23,9 @@ log = logging.getLogger(__name__)
 
 class ProblemDetails(Struct):
     """An error (RFC 9457). ``field`` names what was wrong in the request, as a path into
-    its body (``instances[0].premise``) or the name of a parameter."""
+    its body (``instances[0].premise``) or the name of a parameter or header; it is null
+    when no part of the request is at fault (a backing service is down, too many requests,
+    a path the API does not have)."""
 
     status: int
     detail: str
@@ -77,12 +79,17 @@ def echo(value: object) -> str:
 
 
 def problem(
-    status: int, detail: str, field_name: str | None = None, **extra: Any
+    status: int,
+    detail: str,
+    field_name: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> ProblemDetailsException:
-    """A problem-details exception; ``field`` names what was wrong."""
-    if field_name is not None:
-        extra["field"] = field_name
-    return ProblemDetailsException(status_code=status, detail=detail, extra=extra or None)
+    """A problem-details exception; ``field`` names what was wrong (it is always in the
+    body, null when no part of the request is at fault)."""
+    return ProblemDetailsException(
+        status_code=status, detail=detail, headers=headers, extra={"field": field_name, **extra}
+    )
 
 
 def data_error(exc: DataError, prefix: str = "") -> ProblemDetailsException:
@@ -116,13 +123,24 @@ def validation_problem(exc: HTTPException) -> ProblemDetailsException:
     return problem(400, str(detail), field_name, errors=errors)
 
 
+#: the part of the request each of Litestar's own 4xx is about (other statuses: none is)
+CLIENT_FIELDS = {401: "authorization", 403: "authorization", 413: "body", 415: "content-type"}
+
+
 def client_problem(exc: ClientException) -> ProblemDetailsException:
     """4xx from Litestar itself; a body that is not valid JSON is named as field ``body``."""
     if type(exc) is ClientException and exc.status_code == 400:
         detail = getattr(exc, "title", None) or exc.detail
         return problem(400, f"the request body could not be read: {detail}", "body")
-    return ProblemDetailsException(
-        status_code=exc.status_code, detail=exc.detail, extra=exc.extra, headers=exc.headers
+    extra = dict(exc.extra) if isinstance(exc.extra, dict) else {}
+    if exc.extra and not extra:
+        extra["errors"] = exc.extra
+    return problem(
+        exc.status_code,
+        exc.detail,
+        extra.pop("field", CLIENT_FIELDS.get(exc.status_code)),
+        dict(exc.headers or {}),
+        **extra,
     )
 
 

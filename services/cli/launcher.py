@@ -22,7 +22,7 @@ import threading
 import time
 import urllib.request
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -99,11 +99,18 @@ def worker_env(env: Mapping[str, str]) -> dict[str, str]:
     return {**env, **WORKER_ENVIRONMENT}
 
 
+#: Celery warns a worker that runs as root (a container's default user) in a block of lines
+#: at each start; its workers accept JSON only (never pickle), the case the warning is about
+ROOT_WARNING = "You're running the worker with superuser privileges"
+
+
 def worker_command(module: str, queue: str, name: str, level: str = "warning") -> list[str]:
-    """The command line of one Celery worker consuming one queue, one task at a time."""
+    """The command line of one Celery worker consuming one queue, one task at a time,
+    without Celery's warning about root (:data:`ROOT_WARNING`)."""
     return [
-        sys.executable, "-m", "celery", "-q", "-A", module, "worker", "-Q", queue, "-c", "1",
-        "-n", name, "--without-gossip", "--without-mingle", "-l", level,
+        sys.executable, "-W", f"ignore:{ROOT_WARNING}", "-m", "celery", "-q", "-A", module,
+        "worker", "-Q", queue, "-c", "1", "-n", name, "--without-gossip", "--without-mingle",
+        "-l", level,
     ]  # fmt: skip
 
 
@@ -193,6 +200,9 @@ class Stack:
         self._supervisor.start()
         print(f"redis     {env['REDIS_URL']}{' (embedded)' if self.redis else ''}", flush=True)
         print(f"artifacts {env['ARTIFACTS_DIR']}", flush=True)
+        if os.geteuid() == 0:
+            print("workers   run as root (JSON messages only; Celery's warning is silenced)",
+                  flush=True)  # fmt: skip
         if env["MJD_AUTH"] == "off":
             print("auth      off: no API key needed (this machine only)", flush=True)
         else:
@@ -280,6 +290,22 @@ class Stack:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+#: a bootstrap whose MJD step alone would take longer than this says once how to make it
+#: smaller, and suggests a size that would take about BOOTSTRAP_HINT_TARGET seconds
+LONG_BOOTSTRAP_SECONDS = 15 * 60
+BOOTSTRAP_HINT_TARGET = 5 * 60
+
+
+def smaller_bootstrap(items: int, eta: float, smallest: int) -> int | None:
+    """The bootstrap size to suggest when its MJD step has ``eta`` seconds to go on
+    ``items`` items: one that would take about BOOTSTRAP_HINT_TARGET seconds; None when the
+    wait is not long (or unknown yet)."""
+    if eta <= LONG_BOOTSTRAP_SECONDS or eta == float("inf"):
+        return None
+    smaller = max(smallest, int(items * BOOTSTRAP_HINT_TARGET / eta))
+    return smaller if smaller < items else None
+
+
 def _follow(client: Any, job_id: str, bar: ProgressBar) -> None:
     job = client.get(f"/v1/jobs/{job_id}").raise_for_status().json()
     if job.get("progress"):
@@ -304,17 +330,7 @@ def bootstrap_student(base: str, items: int | None = None) -> str | None:
             "export -> promote)",
             flush=True,
         )
-        bars = {"mjd_job_id": ProgressBar("MJD prompts"),
-                "training_job_id": ProgressBar("training steps")}  # fmt: skip
-        bootstrap = started
-        while bootstrap["state"] in ("GENERATING", "TRAINING"):
-            time.sleep(1)
-            bootstrap = client.get("/v1/bootstrap").raise_for_status().json()
-            if bootstrap["state"] == "TRAINING" and not bootstrap["training_job_id"]:
-                bootstrap = client.post("/v1/bootstrap", json={}).raise_for_status().json()
-            step = "training_job_id" if bootstrap["training_job_id"] else "mjd_job_id"
-            if bootstrap[step]:
-                _follow(client, bootstrap[step], bars[step])
+        bootstrap = watch_bootstrap(client, started)
         if bootstrap["state"] != "SUCCEEDED":
             raise RuntimeError(f"bootstrap {bootstrap['number']} failed: {bootstrap['error']}")
         version = str(bootstrap["version"])
@@ -330,6 +346,52 @@ def bootstrap_student(base: str, items: int | None = None) -> str | None:
         for warning in trained["summary"].get("warnings", []):  # e.g. a tiny dev set
             print(f"warning: {warning}", flush=True)
         return version
+
+
+def watch_bootstrap(
+    client: Any,
+    started: dict[str, Any],
+    wait: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict[str, Any]:
+    """Follow a bootstrap until it ends, polling through ``client`` (an httpx client of the
+    API): a progress bar per job, each ending on its done == total line, and once a hint at
+    a smaller bootstrap when the MJD step would take long. Returns the bootstrap's last view."""
+    from services.api.domain.bootstrap import MIN_ITEMS
+
+    bars = {"mjd_job_id": ProgressBar("MJD prompts", clock=clock),
+            "training_job_id": ProgressBar("training steps", clock=clock)}  # fmt: skip
+    hinted = False
+    bootstrap = started
+    while bootstrap["state"] in ("GENERATING", "TRAINING"):
+        wait(1)
+        bootstrap = client.get("/v1/bootstrap").raise_for_status().json()
+        if bootstrap["state"] == "TRAINING" and not bootstrap["training_job_id"]:
+            bootstrap = client.post("/v1/bootstrap", json={}).raise_for_status().json()
+        _follow_all(client, bootstrap, bars)
+        eta = bars["mjd_job_id"].eta
+        smaller = smaller_bootstrap(started["items"], eta, MIN_ITEMS)
+        if not hinted and smaller is not None and bootstrap["state"] == "GENERATING":
+            print(
+                f"mjd: note: at this rate the MJD step alone takes about {round(eta / 60)} "
+                "more minutes. For a quicker first student cancel this bootstrap (curl -X "
+                f"DELETE {str(client.base_url).rstrip('/')}/v1/jobs/{bootstrap['mjd_job_id']}), "
+                "stop with "
+                f"Ctrl-C and start again with `mjd up --bootstrap-items {smaller}` (make run "
+                f"BOOTSTRAP_ITEMS={smaller})",
+                file=sys.stderr,
+                flush=True,
+            )
+            hinted = True
+    _follow_all(client, bootstrap, bars)  # it may have ended between two polls
+    return bootstrap
+
+
+def _follow_all(client: Any, bootstrap: dict[str, Any], bars: dict[str, ProgressBar]) -> None:
+    """Each of the bootstrap's jobs so far onto its bar (a bar prints its final line once)."""
+    for step, bar in bars.items():
+        if bootstrap[step] and not bar.finished:
+            _follow(client, bootstrap[step], bar)
 
 
 def run(port: int = 8000, bootstrap: bool = True, bootstrap_items: int | None = None) -> int:

@@ -5,6 +5,7 @@ way the README's curl session does, and stopped with SIGTERM."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -68,6 +69,10 @@ def test_readme_session_against_mjd_up(stack, tmp_path):
     log = (tmp_path / "up.log").read_text()
     for step in ("no promoted student", "MJD prompts", "training steps", "student v1 promoted"):
         assert step in log, log[-3000:]
+    # issue 13: each step's last progress line; no GGUF conversion bar, no Celery root warning
+    assert re.search(r"^MJD prompts \[#{30}\] 72/72 ", log, re.MULTILINE), log[-3000:]
+    assert re.search(r"^training steps \[#{30}\] (\d+)/\1 ", log, re.MULTILINE), log[-3000:]
+    assert "de-quantizing" not in log and "SecurityWarning" not in log, log[-3000:]
     with httpx.Client(base_url=base, timeout=30) as http:
         models = http.get("/v1/models").json()
         assert models["promoted"] == "v1" and models["serving"]["version"] == "v1"

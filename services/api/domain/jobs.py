@@ -38,11 +38,21 @@ log = logging.getLogger(__name__)
 RECONCILE_GRACE_SECONDS = 30.0
 
 
+def job_progress(job: Job) -> Progress | None:
+    """Done and total of the job's work as its worker last reported them. A succeeded job
+    that reported none (a metrics job without a bootstrap, a job whose files were complete
+    before its worker stopped) is complete over its summary's items: done == total."""
+    if job.total is not None:
+        done = job.total if job.state == JobState.SUCCEEDED else job.done or 0
+        return Progress(done=done, total=job.total)
+    items = (job.summary or {}).get("items")
+    if job.state == JobState.SUCCEEDED and isinstance(items, int):
+        return Progress(done=items, total=items)
+    return None
+
+
 def job_view(job: Job) -> JobView:
     artifacts = (job.summary or {}).get("artifacts", [])
-    progress = None
-    if job.total is not None:
-        progress = Progress(done=job.done or 0, total=job.total)
     return JobView(
         id=job.id,
         kind=JobKind(job.kind),
@@ -52,7 +62,7 @@ def job_view(job: Job) -> JobView:
         started=job.started,
         finished=job.finished,
         attempts=job.attempts,
-        progress=progress,
+        progress=job_progress(job),
         error=job.error,
         summary=convert(job.summary, JobSummary) if job.summary is not None else None,
         links=JobLinks(

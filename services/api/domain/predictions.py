@@ -7,7 +7,6 @@ from typing import Any
 
 import msgspec
 from litestar import Request
-from litestar.plugins.problem_details import ProblemDetailsException
 
 from services.api.problems import problem
 from services.api.schemas import (
@@ -101,12 +100,12 @@ class Predictions:
             return await self.predictor.predict(pairs, version, gone)
         except QueueFull:
             PREDICT_REJECTED.inc()
-            raise ProblemDetailsException(
-                status_code=429,
-                detail="the prediction queue is full; retry shortly",
-                headers={"Retry-After": "1"},
+            raise problem(
+                429, "the prediction queue is full; retry shortly", headers={"Retry-After": "1"}
             ) from None
-        except (NoModel, Overdue) as exc:
+        except NoModel as exc:  # the model the request asks for (the promoted one) is missing
+            raise problem(503, str(exc), "model") from None
+        except Overdue as exc:
             raise problem(503, str(exc)) from None
         except ClientGone:  # nobody reads this answer
             raise problem(503, "the client disconnected") from None

@@ -7,9 +7,11 @@ is run once and its key/value cache is reused for the differing suffixes.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import inspect
-import os
+import io
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +25,25 @@ from shared.method.prompts import OPTION_LETTERS
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DTYPES = ("auto", "fp32", "bf16", "fp16")
+#: the description of the bar transformers draws while it converts a GGUF file
+GGUF_BAR = "Converting and de-quantizing GGUF tensors"
+
+
+class _WithoutGgufBar(io.TextIOBase):
+    """stderr without the GGUF conversion bar: transformers draws it with a tqdm that
+    TQDM_DISABLE no longer reaches once imported, and a Celery worker logged each redraw as
+    a WARNING line. Everything else written goes through."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        if GGUF_BAR not in text:
+            self.stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
 
 
 def default_model_path() -> Path:
@@ -152,7 +173,6 @@ class TransformersBackend:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
-        os.environ.setdefault("TQDM_DISABLE", "1")  # the GGUF loader's own bar, in worker logs
         path = Path(model) if model else default_model_path()
         if path.is_file() and path.suffix == ".gguf":
             directory, extra = path.parent, {"gguf_file": path.name}
@@ -168,8 +188,9 @@ class TransformersBackend:
         self.dtype = dtype
         torch_dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[dtype]
         self.model_id = path.name if model is None else str(model)
-        self.tokenizer = AutoTokenizer.from_pretrained(directory, **extra)
-        self.model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch_dtype, **extra)
+        with contextlib.redirect_stderr(_WithoutGgufBar(sys.stderr)):
+            self.tokenizer = AutoTokenizer.from_pretrained(directory, **extra)
+            self.model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch_dtype, **extra)
         self.model.to(self.device).eval()
         self.letter_ids = letter_token_ids(self.tokenizer)
         pad = self.tokenizer.pad_token_id

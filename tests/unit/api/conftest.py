@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
 
 import pytest
+from litestar.testing import TestClient
 
+from services.api.app import create_app
+from shared.artifacts import ArtifactStore
 from shared.db.store import JobStore
+from shared.queue import MemoryQueue
+from shared.settings import Settings
 
 
 @pytest.fixture
@@ -15,3 +23,36 @@ def database(tmp_path) -> Iterator[JobStore]:
     db = JobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
     yield db
     db.close()
+
+
+@pytest.fixture
+def queue() -> MemoryQueue:
+    return MemoryQueue()
+
+
+@pytest.fixture
+def make_api(tmp_path, queue, database) -> Callable[..., AbstractContextManager[TestClient]]:
+    """A test client of an app over ``queue``, ``database`` and a fresh artifact store;
+    keyword arguments replace settings."""
+
+    @contextmanager
+    def make(**changes: Any) -> Iterator[TestClient]:
+        changes = {
+            "artifacts_dir": tmp_path / "artifacts",
+            "auth": "off",
+            "ready_cache_seconds": 0.0,
+            **changes,
+        }
+        settings = dataclasses.replace(Settings.from_env(), **changes)
+        store = ArtifactStore(settings.artifacts_dir)
+        app = create_app(settings=settings, store=store, queue=queue, database=database)
+        with TestClient(app=app) as client:
+            yield client
+
+    return make
+
+
+@pytest.fixture
+def api(make_api) -> Iterator[TestClient]:
+    with make_api() as client:
+        yield client

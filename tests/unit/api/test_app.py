@@ -3,23 +3,15 @@ check, the job protocol as the API sees it, and the OpenAPI document. No Redis, 
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from typing import Any
 
 import msgspec
 import pytest
-from litestar.testing import TestClient
 
-from services.api.app import create_app
 from shared.artifacts import ArtifactStore
 from shared.db.store import JobStore
-from shared.queue import MemoryQueue
-from shared.settings import Settings
 from tests.conftest import assert_problem as _problem
 
 ITEM = {
@@ -27,39 +19,6 @@ ITEM = {
     "hypothesis": "A person rests.",
     "explanations": ["sleeping is resting"],
 }
-
-
-@pytest.fixture
-def queue() -> MemoryQueue:
-    return MemoryQueue()
-
-
-@pytest.fixture
-def make_api(tmp_path, queue, database) -> Callable[..., AbstractContextManager[TestClient]]:
-    """A test client of an app over ``queue``, ``database`` and a fresh artifact store;
-    keyword arguments replace settings."""
-
-    @contextmanager
-    def make(**changes: Any) -> Iterator[TestClient]:
-        changes = {
-            "artifacts_dir": tmp_path / "artifacts",
-            "auth": "off",
-            "ready_cache_seconds": 0.0,
-            **changes,
-        }
-        settings = dataclasses.replace(Settings.from_env(), **changes)
-        store = ArtifactStore(settings.artifacts_dir)
-        app = create_app(settings=settings, store=store, queue=queue, database=database)
-        with TestClient(app=app) as client:
-            yield client
-
-    return make
-
-
-@pytest.fixture
-def api(make_api) -> Iterator[TestClient]:
-    with make_api() as client:
-        yield client
 
 
 def test_datasets_inline_and_vendored(api):
@@ -397,7 +356,10 @@ def finish_mjd_job(store: ArtifactStore, database: JobStore, job_id: str) -> Non
 
     ids = [i.id for i in layout.job_input(store, job_id)]
     records = [{"id": i, "distribution": [1 / 3] * 3} for i in ids]
-    summary = {"job_id": job_id, "kind": "mjd", "items": len(ids), "artifacts": []}
+    summary = {
+        "job_id": job_id, "kind": "mjd", "items": len(ids), "artifacts": [], "model": "uniform",
+        "backend": "none", "seconds": {"model": 0.0, "generation": 0.0},
+    }  # fmt: skip
     store.write_bytes(
         layout.JOBS,
         job_id,

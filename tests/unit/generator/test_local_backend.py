@@ -137,3 +137,11 @@ def test_generate_cli_writes_records_that_evaluate_reads(tmp_path, capsys):
         assert record["spec"]["template_version"] and record["spec"]["explicit"] is True
         assert record["spec"]["model"].endswith(".gguf")
     assert read_distributions(out).probs.shape == (3, 3)
+
+
+def test_loading_the_gguf_draws_no_conversion_bar(capfd):
+    """A worker logged each redraw of the GGUF conversion bar as a WARNING line (~30 per
+    start of ``mjd up``); setting TQDM_DISABLE once tqdm is imported did not stop it."""
+    TransformersBackend(batch_size=1)
+    out, err = capfd.readouterr()
+    assert "Converting and de-quantizing GGUF tensors" not in out + err

@@ -62,7 +62,11 @@ def oip_error(request: Request, exc: Exception) -> Response[Any]:
 def router_error(request: Request, exc: HTTPException) -> Response[Any]:
     """A 404 or 405 the router answers before any controller is matched (an unknown path or
     method): under /v2 as OIP's error like every other, elsewhere the app's problem details."""
-    answer = request.app.exception_handlers[HTTPException](request, exc)
+    handlers = request.app.exception_handlers
+    handler = next(
+        handlers[c] for c in type(exc).__mro__ if handlers.get(c, router_error) is not router_error
+    )
+    answer = handler(request, exc)
     path = request.url.path
     return _as_oip(answer) if path == urls.OIP or path.startswith(f"{urls.OIP}/") else answer
 

@@ -3,11 +3,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
-from shared.errors import MjdError
+from shared.bounds import check_range
+from shared.errors import DataError, MjdError
 
 #: name -> what it sets (defaults in Settings.from_env)
 ENVIRONMENT = {
@@ -42,6 +47,9 @@ ENVIRONMENT = {
     "MJD_RETENTION_DAYS": "days finished jobs and datasets are kept (default 0: forever)",
     "MJD_AUTH": "required (default: every route but health needs an API key) or off",
     "MJD_CORS_ORIGINS": "comma-separated origins browsers may call the API from (default none)",
+    "MJD_OPENAI_ENDPOINTS": "OpenAI-compatible servers MJD jobs may name (run.endpoint): "
+    "name=url,... or JSON {name: url or {url, mode, template, top_logprobs, concurrency, "
+    "timeout, max_retries}} (default none)",
 }
 
 PROVIDERS = ("auto", "cpu", "cuda")
@@ -90,6 +98,107 @@ def _choice(name: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+OPENAI_MODES = ("chat", "completions")
+#: what an OpenAI-compatible server is asked for and how hard: (low, high) of each option
+OPENAI_BOUNDS = {
+    "top_logprobs": (1, 20),
+    "concurrency": (1, 64),
+    "timeout": (1.0, 600.0),
+    "max_retries": (0, 10),
+}
+#: an endpoint's name, the only thing a request says about where its LLM is
+ENDPOINT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+
+
+def check_openai_options(mode: str, **options: float) -> None:
+    """The openai backend's mode and bounded options (DataError naming the option)."""
+    if mode not in OPENAI_MODES:
+        raise DataError(f"must be one of {', '.join(OPENAI_MODES)}, got {mode!r}", field="mode")
+    for name, value in options.items():
+        low, high = OPENAI_BOUNDS[name]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise DataError(f"must be a number, got {value!r}", field=name)
+        check_range(value, low, high, name)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAIEndpoint:
+    """An OpenAI-compatible server an MJD job may use by name. ``template``: in completions
+    mode, whose chat template wraps the prompt: ``local`` (the local backend's model, so both
+    backends score the same prompt), ``none`` (the raw prompt) or a tokenizer folder or .gguf
+    file on the worker. Requests never carry a URL or a path; the operator sets these."""
+
+    url: str
+    mode: str = "chat"
+    template: str = "local"
+    top_logprobs: int = 5
+    concurrency: int = 8
+    timeout: float = 60.0
+    max_retries: int = 3
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.url) if isinstance(self.url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise DataError("must be an http(s) URL with a host", field="url")
+        if parts.query or parts.fragment:
+            raise DataError("must have no query or fragment", field="url")
+        if not isinstance(self.template, str) or not self.template:
+            raise DataError("must be local, none or a tokenizer path", field="template")
+        check_openai_options(
+            self.mode,
+            top_logprobs=self.top_logprobs,
+            concurrency=self.concurrency,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+        )
+
+    def backend_options(self, name: str) -> dict[str, Any]:
+        """The openai backend's keyword arguments (its errors name the endpoint, not the URL)."""
+        return {
+            "endpoint": name,
+            "base_url": self.url.rstrip("/"),
+            "mode": self.mode,
+            "template": self.template,
+            "top_logprobs": self.top_logprobs,
+            "concurrency": self.concurrency,
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+        }
+
+
+def _openai_endpoints() -> dict[str, OpenAIEndpoint]:
+    """MJD_OPENAI_ENDPOINTS: ``name=url,...`` or a JSON object of name -> URL or options."""
+    variable = "MJD_OPENAI_ENDPOINTS"
+    text = os.environ.get(variable, "").strip()
+    if text.startswith("{"):
+        try:
+            raw = json.loads(text)
+        except ValueError:
+            raise MjdError(f"{variable} is not valid JSON") from None
+    else:
+        raw = {}
+        for part in _names(variable):
+            name, equals, url = part.partition("=")
+            if not equals:
+                raise MjdError(f"{variable} takes name=url,... or a JSON object")
+            raw[name.strip()] = url.strip()
+    endpoints = {}
+    for name, value in raw.items():
+        if not ENDPOINT_NAME.fullmatch(name):
+            raise MjdError(f"{variable}: endpoint names are {ENDPOINT_NAME.pattern}")
+        config = {"url": value} if isinstance(value, str) else value
+        try:
+            endpoints[name] = OpenAIEndpoint(**config)
+        except DataError as exc:
+            raise MjdError(f"{variable}, endpoint {name!r}: {exc}") from None
+        except TypeError:
+            raise MjdError(
+                f"{variable}, endpoint {name!r}: expected a URL or an object with url and "
+                f"optionally mode, template, {', '.join(OPENAI_BOUNDS)}"
+            ) from None
+    return endpoints
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     redis_url: str | None
@@ -119,6 +228,7 @@ class Settings:
     auth: str = "required"
     api_metrics_port: int | None = None
     cors_origins: tuple[str, ...] = ()
+    openai_endpoints: dict[str, OpenAIEndpoint] = field(default_factory=dict)
 
     @property
     def store_url(self) -> str:
@@ -167,4 +277,5 @@ class Settings:
             auth=_choice("MJD_AUTH", AUTH_MODES),
             api_metrics_port=int(_number("MJD_API_METRICS_PORT", 0, zero_ok=True)) or None,
             cors_origins=_names("MJD_CORS_ORIGINS"),
+            openai_endpoints=_openai_endpoints(),
         )

@@ -1,8 +1,17 @@
 """A small real HTTP server speaking the OpenAI chat/completions logprobs protocol.
 
-Answers are derived from the prompt (so tests can predict them); a script of behaviours
-("ok", "429", "sleep", "malformed", "no-letters", "no-logprobs") is consumed one per request,
-then "ok".
+Answers are derived from the prompt (so tests can predict them). Each request takes the next
+behaviour of ``script``, or ``default`` once the script is used up:
+
+- ``ok``: letters and filler in the top logprobs;
+- ``429`` / ``500``: a retryable error (Retry-After 0); ``401``: a final one;
+- ``sleep``: answer after ``sleep_seconds``; ``hang``: answer only once released (a server
+  still working on a request the client gave up on);
+- ``malformed``: a body that is not JSON; ``no-letters``: no option letter in the list;
+- ``no-logprobs``: a server that ignores the logprobs request.
+
+Like OpenAI's completions API, it refuses more than ``max_logprobs`` (default 5) with a 400.
+Every request is recorded (``requests``) before it is answered.
 """
 
 from __future__ import annotations
@@ -15,6 +24,9 @@ import time
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+#: how long a "hang" request waits at most for the test to release it
+HANG_LIMIT = 60.0
 
 
 def letter_logprobs(prompt: str) -> dict[str, float]:
@@ -30,10 +42,14 @@ def letter_logprobs(prompt: str) -> dict[str, float]:
 
 
 class FakeOpenAI:
-    def __init__(self) -> None:
+    def __init__(self, max_logprobs: int = 5) -> None:
         self.script: deque[str] = deque()
+        self.default = "ok"
         self.requests: list[dict[str, Any]] = []
         self.sleep_seconds = 2.0
+        self.max_logprobs = max_logprobs
+        self.released = threading.Event()
+        self.lock = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -42,24 +58,36 @@ class FakeOpenAI:
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                server.requests.append({"path": self.path, **body})
-                behaviour = server.script.popleft() if server.script else "ok"
-                if behaviour == "429":
-                    self._send(429, {"error": "slow down"}, {"Retry-After": "0"})
+                with server.lock:
+                    server.requests.append({"path": self.path, **body})
+                    behaviour = server.script.popleft() if server.script else server.default
+                chat = self.path.endswith("/chat/completions")
+                asked = body.get("top_logprobs") if chat else body.get("logprobs")
+                if isinstance(asked, int) and asked > server.max_logprobs:
+                    message = f"logprobs must be at most {server.max_logprobs}, got {asked}"
+                    self._send(400, {"error": {"message": message, "type": "invalid_request"}})
+                    return
+                if behaviour in ("429", "500"):
+                    self._send(int(behaviour), {"error": "try again"}, {"Retry-After": "0"})
+                    return
+                if behaviour == "401":
+                    self._send(401, {"error": {"message": "invalid api key"}})
                     return
                 if behaviour == "sleep":
                     time.sleep(server.sleep_seconds)
+                if behaviour == "hang":
+                    server.released.wait(HANG_LIMIT)
                 if behaviour == "malformed":
                     self._raw(200, b"{not json")
                     return
-                prompt = body["messages"][0]["content"] if "messages" in body else body["prompt"]
+                prompt = body["messages"][0]["content"] if chat else body["prompt"]
                 top = letter_logprobs(prompt)
                 if behaviour == "no-letters":
                     top = {"The": math.log(0.6), "I": math.log(0.3)}
                 if behaviour == "no-logprobs":
                     self._send(200, {"choices": [{"text": "A"}]})
                     return
-                if self.path.endswith("/chat/completions"):
+                if chat:
                     entries = [{"token": t, "logprob": lp, "bytes": None} for t, lp in top.items()]
                     entries = entries[: body["top_logprobs"]]
                     choice = {
@@ -102,10 +130,17 @@ class FakeOpenAI:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
+    def prompts(self) -> list[str]:
+        """The prompt or user message of every request so far, in arrival order."""
+        with self.lock:
+            return [r["messages"][0]["content"] if "messages" in r else r["prompt"]
+                    for r in self.requests]  # fmt: skip
+
     def __enter__(self) -> FakeOpenAI:
         self.thread.start()
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        self.released.set()
         self.httpd.shutdown()
         self.httpd.server_close()

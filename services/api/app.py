@@ -96,7 +96,7 @@ def create_app(
     predictor = Predictor(registry, settings)
     jobs = JobService(store, queue, database)
     datasets = DatasetService(store, database, settings.max_dataset_rows)
-    submissions = Submissions(jobs, datasets)
+    submissions = Submissions(jobs, datasets, settings.openai_endpoints)
     bootstrap = BootstrapService(jobs, datasets, submissions, registry)
     retention = Retention(store, database, settings.retention_days)
     reconciler = Reconciler(

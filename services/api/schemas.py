@@ -15,25 +15,25 @@ import msgspec
 from msgspec import Struct
 
 from shared.db.store import Dataset, JobState, Priority
-from shared.method.runs import RunSpec
+from shared.method.runs import LLMChoice, RunSpec
 from shared.metrics import MetricReport
 from shared.queue import JobKind
 from shared.training import TrainSpec
 
 
-def spec_struct(name: str, spec: type, exclude: tuple[str, ...] = ()) -> type[Struct]:
-    """A request struct with the fields, types and defaults of the ``spec`` dataclass."""
-    hints = get_type_hints(spec)
+def spec_struct(name: str, *specs: type, exclude: tuple[str, ...] = ()) -> type[Struct]:
+    """A request struct with the fields, types and defaults of the ``specs`` dataclasses."""
     fields = [
-        (field.name, hints[field.name], field.default)
-        for field in dataclasses.fields(spec)
-        if field.name not in exclude
+        (f.name, get_type_hints(spec)[f.name], f.default)
+        for spec in specs
+        for f in dataclasses.fields(spec)
+        if f.name not in exclude
     ]
     return msgspec.defstruct(name, fields, forbid_unknown_fields=True, kw_only=True)
 
 
-#: a run as a request sets it (bias and template version are the server's)
-RunIn = spec_struct("RunIn", RunSpec, exclude=("bias", "template_version"))
+#: a run and its LLM as a request sets them (bias and template version are the server's)
+RunIn = spec_struct("RunIn", RunSpec, LLMChoice, exclude=("bias", "template_version"))
 TrainIn = spec_struct("TrainIn", TrainSpec)
 
 
@@ -222,7 +222,7 @@ class MjdRecordOut(Struct):
     label_logits: list[list[list[float]]]
     letter_mass: list[list[float]]
     explanation_orders: list[list[int]]
-    missing_mass: list[list[list[float]]] | None
+    missing_mass: list[list[float]] | None
     spec: dict[str, Any]
 
 
@@ -285,17 +285,6 @@ class PredictOut(Struct):
     labels: list[str]
     predictions: list[PredictionOut]
     warnings: list[str]
-
-
-class Health(Struct):
-    status: str
-
-
-class Readiness(Struct):
-    status: str
-    reason: str | None = None
-    workers: dict[str, int] | None = None  # workers consuming each queue
-    predictor: ServingView | None = None
 
 
 def convert(value: Any, kind: type[Any]) -> Any:

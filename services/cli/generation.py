@@ -38,7 +38,15 @@ def cmd_generate(args: argparse.Namespace) -> int:
         if args.device:
             options["device"] = args.device
     else:
-        options = {"base_url": args.base_url, "mode": args.openai_mode}
+        options = {
+            "base_url": args.base_url,
+            "mode": args.openai_mode,
+            "template": args.chat_template,
+            "top_logprobs": args.top_logprobs,
+            "concurrency": args.concurrency,
+            "timeout": args.timeout,
+            "max_retries": args.max_retries,
+        }
     started = time.monotonic()
     backend = create_backend(args.backend, args.model, **options)
     loaded = time.monotonic()
@@ -65,6 +73,7 @@ def register(commands: Commands, formats: tuple[str, ...]) -> None:
     from services.generator.backends import BACKENDS
     from shared.method.aggregation import AGGREGATIONS
     from shared.method.runs import MAX_K, SHORTFALL_POLICIES, RunSpec
+    from shared.settings import OPENAI_MODES
 
     generate = commands.add_parser("generate", help="make MJDs with an LLM")
     generate.add_argument(
@@ -110,7 +119,31 @@ def register(commands: Commands, formats: tuple[str, ...]) -> None:
     generate.add_argument("--device", help="torch device; default cuda when available")
     generate.add_argument("--batch-size", type=positive_int, default=16)
     generate.add_argument("--base-url", help="OpenAI-compatible server (or OPENAI_BASE_URL)")
-    generate.add_argument("--openai-mode", choices=("chat", "completions"), default="chat")
+    generate.add_argument("--openai-mode", choices=OPENAI_MODES, default="chat")
+    generate.add_argument(
+        "--chat-template",
+        default="local",
+        help="completions mode: whose chat template wraps the prompt: local (the transformers "
+        "backend's model, the default), none (raw prompt), or a model folder / .gguf file",
+    )
+    generate.add_argument(
+        "--top-logprobs", type=positive_int, default=5, help="openai: 1 to 20 (OpenAI: 5)"
+    )
+    generate.add_argument(
+        "--concurrency", type=positive_int, default=8, help="openai: requests at once (1 to 64)"
+    )
+    generate.add_argument(
+        "--timeout",
+        type=positive_float,
+        default=60.0,
+        help="openai: seconds a request may take (1 to 600; a timed-out request is not retried)",
+    )
+    generate.add_argument(
+        "--max-retries",
+        type=non_negative_int,
+        default=3,
+        help="openai: retries after connect errors, 429 and 5xx (0 to 10)",
+    )
     generate.add_argument("--limit", type=positive_int, help="only the first N items")
     generate.set_defaults(handler=cmd_generate)
 

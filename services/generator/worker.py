@@ -25,11 +25,12 @@ from shared.jobs import (
     give_way_check,
     job_task,
     progress_reporter,
+    settings,
     store,
 )
 from shared.layout import JOBS, job_input
 from shared.method.prompts import OPTION_ORDERS
-from shared.method.runs import RunSpec, explanation_orders
+from shared.method.runs import LLMChoice, RunSpec, explanation_orders
 from shared.schemas import Instance
 from shared.telemetry import instrument_worker
 
@@ -47,10 +48,12 @@ def backend_for(name: str, model: str | None, options: str) -> Any:
 
 
 def backend_settings(job: dict[str, Any]) -> tuple[str, str | None, str]:
-    """The backend a job spec asks for, as :func:`backend_for`'s arguments (the defaults when
-    it names none)."""
-    options = json.dumps(job.get("backend_options", {}), sort_keys=True)
-    return job.get("backend", "transformers"), job.get("model"), options
+    """The backend a job spec asks for, as :func:`backend_for`'s arguments (the local LLM
+    when it names none); an endpoint name becomes its URL and options from this worker's
+    MJD_OPENAI_ENDPOINTS."""
+    llm = LLMChoice(job.get("backend") or "local", job.get("model"), job.get("endpoint"))
+    name, model, options = llm.backend_arguments(settings().openai_endpoints)
+    return name, model, json.dumps(options, sort_keys=True)
 
 
 @worker_process_init.connect(weak=False)

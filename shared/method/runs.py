@@ -1,6 +1,9 @@
 """The MJD method without an LLM: how a run is specified (RunSpec), which prompts an item
 gets (explanation orders x option orders), how letter logits become label logits and one
-distribution, and the record that keeps it all (MJDRecord).
+distribution, and the record that keeps it all (MJDRecord). Which LLM scores the prompts is
+a run's :class:`LLMChoice`: a backend, a model name and an endpoint *name*, checked against
+the server's MJD_OPENAI_ENDPOINTS (a request never carries a URL or a path; the worker looks
+the endpoint's URL up in its own settings).
 
 Shared by the generator (which scores the prompts), the trainer (which distils MJDs), the
 API (which checks run specs before queueing) and the CLI.
@@ -9,7 +12,8 @@ API (which checks run specs before queueing) and the CLI.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import permutations
 from typing import Any, Literal, get_args
@@ -27,6 +31,7 @@ from shared.method.aggregation import (
 )
 from shared.method.prompts import OPTION_ORDERS, TEMPLATE_VERSION, build_prompt
 from shared.schemas import Instance
+from shared.settings import ENDPOINT_NAME, OpenAIEndpoint
 
 #: what to do with an item that has fewer than k explanations
 Shortfall = Literal["error", "use-available"]
@@ -66,6 +71,71 @@ class RunSpec:
         if len(self.bias) != NUM_LABELS:
             raise DataError("expected 3 values (E/N/C)", field="bias")
         check_seed(self.seed)
+
+
+LLMBackend = Literal["local", "openai"]
+#: request name -> the generator's backend (services.generator.backends.create_backend)
+LLM_BACKENDS: dict[str, str] = {"local": "transformers", "openai": "openai"}
+#: a model name as OpenAI-compatible servers spell them (org/name, name:tag, name@rev)
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}")
+
+
+@dataclass(frozen=True, slots=True)
+class LLMChoice:
+    """``local``: the generator's own LLM (no model, no endpoint); ``openai``: ``model`` on
+    the endpoint the server lists as ``endpoint`` (optional when it lists exactly one)."""
+
+    backend: LLMBackend = "local"
+    model: str | None = None
+    endpoint: str | None = None
+
+    def check(self, endpoints: Mapping[str, OpenAIEndpoint]) -> str | None:
+        """The endpoint name this choice uses (None for local); a DataError naming the
+        field when the choice is not one this server can run."""
+        if self.backend not in LLM_BACKENDS:
+            raise DataError(f"expected one of {', '.join(get_args(LLMBackend))}", field="backend")
+        if self.backend == "local":
+            for name in ("model", "endpoint"):
+                if getattr(self, name) is not None:
+                    raise DataError(
+                        "only the openai backend takes it (the local backend runs the "
+                        "generator's own LLM)",
+                        field=name,
+                    )
+            return None
+        if self.model is None:
+            raise DataError("the openai backend needs the server's model name", field="model")
+        if not MODEL_NAME.fullmatch(self.model) or "://" in self.model:
+            raise DataError(
+                f"must be a model name ({MODEL_NAME.pattern}), not a URL or path", field="model"
+            )
+        return self._endpoint_name(endpoints)
+
+    def _endpoint_name(self, endpoints: Mapping[str, OpenAIEndpoint]) -> str:
+        known = ", ".join(sorted(endpoints)) or "none (MJD_OPENAI_ENDPOINTS is not set)"
+        if self.endpoint is None:
+            if len(endpoints) == 1:
+                return next(iter(endpoints))
+            raise DataError(f"name one of this server's endpoints: {known}", field="endpoint")
+        if not ENDPOINT_NAME.fullmatch(self.endpoint):
+            raise DataError(
+                f"must be the name of one of this server's endpoints ({known}), not a URL",
+                field="endpoint",
+            )
+        if self.endpoint not in endpoints:
+            raise DataError(
+                f"unknown endpoint {self.endpoint!r}; this server has: {known}", field="endpoint"
+            )
+        return self.endpoint
+
+    def backend_arguments(
+        self, endpoints: Mapping[str, OpenAIEndpoint]
+    ) -> tuple[str, str | None, dict[str, Any]]:
+        """``create_backend``'s name, model and options for this choice."""
+        name = self.check(endpoints)
+        if name is None:
+            return LLM_BACKENDS[self.backend], None, {}
+        return LLM_BACKENDS[self.backend], self.model, endpoints[name].backend_options(name)
 
 
 def explanation_orders(instance: Instance, spec: RunSpec) -> list[tuple[int, ...]]:

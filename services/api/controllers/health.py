@@ -9,8 +9,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from services.api import observability, urls
 from services.api.auth import SCOPE, requires
 from services.api.controllers import route
-from services.api.domain.health import CachedReadiness
-from services.api.schemas import Health, Readiness
+from services.api.domain.health import CachedReadiness, Health, Readiness
 from shared.auth import Scope
 from shared.queue import JobQueue
 

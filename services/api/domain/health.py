@@ -10,12 +10,25 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from msgspec import Struct
+
 from services.api.domain.predictions import serving_view
-from services.api.schemas import Readiness
+from services.api.schemas import ServingView
 from services.predictor import Predictor
 from shared.artifacts import ArtifactStore, StoreNotWritable
 from shared.db.store import JobStore
 from shared.queue import JobQueue, QueueUnavailable
+
+
+class Health(Struct):
+    status: str
+
+
+class Readiness(Struct):
+    status: str
+    reason: str | None = None
+    workers: dict[str, int] | None = None  # workers consuming each queue
+    predictor: ServingView | None = None
 
 
 def readiness(

@@ -3,6 +3,8 @@ domain's own rules (run spec, explanation orders, training targets) and its inpu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import msgspec
 import numpy as np
 
@@ -20,9 +22,10 @@ from services.api.schemas import (
 )
 from shared import layout
 from shared.errors import DataError
-from shared.method.runs import RunSpec, explanation_orders
+from shared.method.runs import LLMChoice, RunSpec, explanation_orders
 from shared.metrics import check_bootstrap
 from shared.schemas import Judgment
+from shared.settings import OpenAIEndpoint
 from shared.targets import check_targets, resolve
 from shared.training import TrainSpec, check_base_model
 
@@ -52,17 +55,26 @@ def distributions_file(ids: list[str], rows: np.ndarray) -> bytes:
 
 
 class Submissions:
-    def __init__(self, jobs: JobService, datasets: DatasetService) -> None:
+    def __init__(
+        self,
+        jobs: JobService,
+        datasets: DatasetService,
+        endpoints: Mapping[str, OpenAIEndpoint],
+    ) -> None:
         self.jobs = jobs
         self.datasets = datasets
+        self.endpoints = endpoints
 
     def mjd(self, data: MjdJobIn, caller: Caller) -> JobView:
         """MJD generation for a stored dataset or inline instances; k and labels are checked
-        for every item before queueing."""
+        for every item, and the LLM against this server's endpoints, before queueing."""
         if (data.instances is None) == (data.dataset_id is None):
             raise problem(422, "give exactly one of 'dataset_id' or 'instances'", "dataset_id")
+        fields = spec_of(data.run)
+        llm = LLMChoice(**{name: fields.pop(name) for name in LLMChoice.__dataclass_fields__})
         try:
-            run = RunSpec(**spec_of(data.run))
+            run = RunSpec(**fields)
+            endpoint = llm.check(self.endpoints)
         except DataError as exc:
             raise data_error(exc, "run.") from None
         if data.dataset_id is not None:
@@ -75,7 +87,14 @@ class Submissions:
                 explanation_orders(instance, run)
             except DataError as exc:
                 raise data_error(exc, f"instances[{index}].") from None
-        spec = {"run": spec_of(data.run), "dataset_id": data.dataset_id, "items": len(instances)}
+        spec = {
+            "run": fields,
+            "backend": llm.backend,
+            "model": llm.model,
+            "endpoint": endpoint,
+            "dataset_id": data.dataset_id,
+            "items": len(instances),
+        }
         files = {layout.MJD_INPUT: instances_jsonl(instances)}
         return self.jobs.submit("mjd", spec, files, data.priority, caller.key_id)
 

@@ -60,6 +60,27 @@ def default_model_path() -> Path:
     )
 
 
+def model_location(model: str | Path | None) -> tuple[Path, Path, dict[str, str]]:
+    """A model directory or .gguf file (default: the embedded SmolLM2), the folder
+    ``from_pretrained`` reads and its extra arguments."""
+    path = Path(model) if model else default_model_path()
+    if path.is_file() and path.suffix == ".gguf":
+        return path, path.parent, {"gguf_file": path.name}
+    if path.is_dir():
+        return path, path, {}
+    raise MjdError(f"model not found: {path} (expected a model directory or a .gguf file)")
+
+
+def chat_prompt(tokenizer: Any, message: str) -> str:
+    """The user message through the tokenizer's chat template, with the generation prompt
+    (the message itself when the tokenizer has no template)."""
+    if not getattr(tokenizer, "chat_template", None):
+        return message
+    return tokenizer.apply_chat_template(
+        [{"role": "user", "content": message}], tokenize=False, add_generation_prompt=True
+    )
+
+
 def letter_token_ids(tokenizer: Any, letters: Sequence[str] = OPTION_LETTERS) -> list[list[int]]:
     """Token ids of each option letter, bare and with a leading space, from the tokenizer
     itself (only spellings that are a single token count)."""
@@ -173,13 +194,7 @@ class TransformersBackend:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
-        path = Path(model) if model else default_model_path()
-        if path.is_file() and path.suffix == ".gguf":
-            directory, extra = path.parent, {"gguf_file": path.name}
-        elif path.is_dir():
-            directory, extra = path, {}
-        else:
-            raise MjdError(f"model not found: {path} (expected a model directory or a .gguf file)")
+        path, directory, extra = model_location(model)
         if dtype not in DTYPES:
             raise MjdError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -204,12 +219,7 @@ class TransformersBackend:
     # ------------------------------------------------------------------ text to tokens
 
     def render(self, message: str) -> str:
-        """The user message through the model's chat template, with the generation prompt."""
-        if not getattr(self.tokenizer, "chat_template", None):
-            return message
-        return self.tokenizer.apply_chat_template(
-            [{"role": "user", "content": message}], tokenize=False, add_generation_prompt=True
-        )
+        return chat_prompt(self.tokenizer, message)
 
     def tokens(self, message: str) -> list[int]:
         return self.tokenizer(self.render(message), add_special_tokens=False)["input_ids"]

@@ -1,18 +1,27 @@
 """OpenAI-compatible servers (vLLM, llama.cpp server, OpenAI) through logprobs.
 
-One request per prompt asks for a single token with ``top_logprobs`` (at most 20). The letter
+One request per prompt asks for a single token with ``top_logprobs`` (default 5, the most
+OpenAI's completions API allows; the letters A/B/C are all the scoring needs). The letter
 tokens found there are kept; letters absent from the list get probability ~0, so the
 distribution is renormalised over the letters found, and the probability the found letters do
 not cover is recorded as the missing mass.
+
+Completions mode sends text, so the chat template is applied here (by default the local
+backend's, so both backends score the same prompt); chat mode leaves it to the server.
+
+Politeness: connect errors, 429 and 5xx are retried with bounded backoff; a read timeout is
+not (the server may still be working on the request, and a retry only adds to its queue);
+the first error that is final stops the run: no request is sent after it.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
-import time
+import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import httpx
@@ -21,12 +30,29 @@ import numpy as np
 from services.generator.engine import LetterScores, split_into_groups
 from shared.errors import MjdError
 from shared.method.prompts import OPTION_LETTERS
+from shared.settings import check_openai_options
 
-MAX_TOP_LOGPROBS = 20
 #: Log-probability given to a letter missing from top_logprobs (effectively zero).
 ABSENT_LOGPROB = -100.0
 RETRY_STATUSES = {429, 500, 502, 503, 504}
-MODES = ("chat", "completions")
+#: the longest wait before a retry, whatever a server's Retry-After says
+MAX_DELAY = 30.0
+
+
+class Stopped(MjdError):
+    """A request not sent because another one failed for good."""
+
+
+@functools.cache
+def template_tokenizer(template: str) -> Any:
+    """The tokenizer whose chat template wraps completions prompts: ``local`` (the local
+    backend's default model) or a model folder / .gguf file; loaded once per process."""
+    from transformers import AutoTokenizer
+
+    from services.generator.backends.local import model_location
+
+    _, directory, extra = model_location(None if template == "local" else template)
+    return AutoTokenizer.from_pretrained(directory, **extra)
 
 
 class OpenAIBackend:
@@ -37,30 +63,41 @@ class OpenAIBackend:
         model: str | None,
         *,
         base_url: str | None = None,
+        endpoint: str | None = None,
         api_key: str | None = None,
         mode: str = "chat",
-        top_logprobs: int = MAX_TOP_LOGPROBS,
+        template: str = "local",
+        top_logprobs: int = 5,
         timeout: float = 60.0,
         max_retries: int = 3,
         backoff: float = 0.5,
         concurrency: int = 8,
     ) -> None:
+        """``endpoint``: its name, which errors show instead of the URL (a job's error reaches
+        its client, the server's addresses must not); ``template``: completions mode only."""
         if not model:
             raise MjdError("the openai backend needs --model (the server's model name)")
-        if mode not in MODES:
-            raise MjdError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-        if not 1 <= top_logprobs <= MAX_TOP_LOGPROBS:
-            raise MjdError(f"top_logprobs must be between 1 and {MAX_TOP_LOGPROBS}")
+        check_openai_options(
+            mode,
+            top_logprobs=top_logprobs,
+            concurrency=concurrency,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
         self.model_id = model
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or "").rstrip("/")
         if not self.base_url:
             raise MjdError("the openai backend needs --base-url or OPENAI_BASE_URL")
+        self.where = f"endpoint {endpoint!r}" if endpoint else self.base_url
         key = api_key or os.environ.get("OPENAI_API_KEY")
         self.mode = mode
+        self.tokenizer = (
+            template_tokenizer(template) if mode == "completions" and template != "none" else None
+        )
         self.top_logprobs = top_logprobs
         self.max_retries = max_retries
         self.backoff = backoff
-        self.concurrency = max(1, concurrency)
+        self.concurrency = concurrency
         self.client = httpx.Client(
             timeout=timeout,
             headers={"Authorization": f"Bearer {key}"} if key else {},
@@ -68,16 +105,37 @@ class OpenAIBackend:
         )
 
     def score_groups(self, groups: Sequence[Sequence[str]]) -> list[LetterScores]:
+        """Score every message, ``concurrency`` at a time; the first final error stops the
+        rest (requests in flight finish or time out, none is sent after it) and is raised."""
         messages = [m for group in groups for m in group]
+        stop = threading.Event()
         with ThreadPoolExecutor(self.concurrency) as pool:
-            rows = list(pool.map(self.score_message, messages))
+            futures = [pool.submit(self._score_or_stop, m, stop) for m in messages]
+            wait(futures, return_when=FIRST_EXCEPTION)
+            failure = first_failure(futures)
+            if failure is not None:
+                stop.set()
+                for future in futures:
+                    future.cancel()
+        if failure is not None:
+            raise failure
+        rows = [future.result() for future in futures]
         logits = np.array([row[0] for row in rows])
         mass = np.array([row[1] for row in rows])
         return split_into_groups(groups, logits, mass, missing=1.0 - mass)
 
-    def score_message(self, message: str) -> tuple[list[float], float]:
+    def _score_or_stop(self, message: str, stop: threading.Event) -> tuple[list[float], float]:
+        try:
+            return self.score_message(message, stop)
+        except BaseException:
+            stop.set()  # before this thread takes the next message
+            raise
+
+    def score_message(
+        self, message: str, stop: threading.Event | None = None
+    ) -> tuple[list[float], float]:
         """Letter log-probabilities (log-sum-exp over each letter's variants) and their mass."""
-        top = self._top_logprobs(self._post(self._request(message)))
+        top = self._top_logprobs(self._post(self._request(message), stop or threading.Event()))
         letters = [
             [lp for token, lp in top if token.strip() == letter] for letter in OPTION_LETTERS
         ]
@@ -89,6 +147,14 @@ class OpenAIBackend:
 
     # ------------------------------------------------------------------ protocol
 
+    def prompt(self, message: str) -> str:
+        """What completions mode sends: the message through the chat template."""
+        if self.tokenizer is None:
+            return message
+        from services.generator.backends.local import chat_prompt
+
+        return chat_prompt(self.tokenizer, message)
+
     def _request(self, message: str) -> tuple[str, dict[str, Any]]:
         common = {"model": self.model_id, "max_tokens": 1, "temperature": 0}
         if self.mode == "chat":
@@ -98,7 +164,11 @@ class OpenAIBackend:
                 "logprobs": True,
                 "top_logprobs": self.top_logprobs,
             }
-        return "/completions", {**common, "prompt": message, "logprobs": self.top_logprobs}
+        return "/completions", {
+            **common,
+            "prompt": self.prompt(message),
+            "logprobs": self.top_logprobs,
+        }
 
     def _top_logprobs(self, body: Any) -> list[tuple[str, float]]:
         try:
@@ -109,50 +179,69 @@ class OpenAIBackend:
             else:
                 pairs = list(choice["logprobs"]["top_logprobs"][0].items())
             return [(str(token), float(lp)) for token, lp in pairs]
-        except (KeyError, IndexError, TypeError, ValueError) as exc:
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
             raise MjdError(
-                f"{self.base_url}: response has no {self.mode} top_logprobs "
+                f"{self.where}: response has no {self.mode} top_logprobs "
                 f"({type(exc).__name__}: {exc}); does the server support logprobs?"
             ) from None
 
-    def _post(self, request: tuple[str, dict[str, Any]]) -> Any:
+    def _post(self, request: tuple[str, dict[str, Any]], stop: threading.Event) -> Any:
+        """One request, retried only when the server surely did not work on it or asked to
+        be asked again (connect errors, 429, 5xx); never after a read timeout."""
         path, payload = request
-        url = self.base_url + path
         for attempt in range(self.max_retries + 1):
+            if stop.is_set():
+                raise Stopped(f"{self.where}: not sent, an earlier request failed")
             last = attempt == self.max_retries
+            retry_after = None
             try:
-                response = self.client.post(url, json=payload)
+                response = self.client.post(self.base_url + path, json=payload)
+            except (httpx.ConnectError, httpx.ConnectTimeout):
+                if last:
+                    raise MjdError(
+                        f"{self.where}: cannot connect ({self.max_retries + 1} attempts)"
+                    ) from None
             except httpx.TimeoutException:
-                if last:
-                    raise MjdError(
-                        f"{url}: timed out after {self.client.timeout.read}s "
-                        f"({self.max_retries + 1} attempts)"
-                    ) from None
+                raise MjdError(
+                    f"{self.where}: no answer within {self.client.timeout.read:g} s "
+                    "(not retried: the server may still be working on it; a slower server "
+                    "needs a longer timeout or less concurrency)"
+                ) from None
             except httpx.TransportError as exc:
-                if last:
-                    raise MjdError(f"{url}: cannot connect ({exc})") from None
+                raise MjdError(f"{self.where}: {type(exc).__name__} during {path}") from None
             else:
-                if response.status_code in RETRY_STATUSES and not last:
-                    time.sleep(self._delay(attempt, response.headers.get("retry-after")))
-                    continue
-                if response.status_code >= 400:
-                    raise MjdError(
-                        f"{url}: HTTP {response.status_code}: {response.text[:200].strip()}"
-                    )
-                try:
-                    return response.json()
-                except ValueError:
-                    raise MjdError(
-                        f"{url}: malformed JSON body: {response.text[:120].strip()!r}"
-                    ) from None
-            time.sleep(self._delay(attempt, None))
+                if response.status_code not in RETRY_STATUSES or last:
+                    return self._body(response, path)
+                retry_after = response.headers.get("retry-after")
+            stop.wait(self._delay(attempt, retry_after))
         raise AssertionError("unreachable")
 
+    def _body(self, response: httpx.Response, path: str) -> Any:
+        if response.status_code >= 400:
+            raise MjdError(
+                f"{self.where}: {path}: HTTP {response.status_code}: {response.text[:200].strip()}"
+            )
+        try:
+            return response.json()
+        except ValueError:
+            raise MjdError(
+                f"{self.where}: malformed JSON body: {response.text[:120].strip()!r}"
+            ) from None
+
     def _delay(self, attempt: int, retry_after: str | None) -> float:
-        """Exponential backoff; a server's Retry-After (seconds) wins, capped at 30 s."""
+        """Exponential backoff; a server's Retry-After (seconds) wins; both capped."""
         if retry_after:
             try:
-                return min(float(retry_after), 30.0)
+                seconds = float(retry_after)
             except ValueError:
-                pass
-        return self.backoff * 2**attempt
+                seconds = math.nan
+            if math.isfinite(seconds):
+                return min(max(seconds, 0.0), MAX_DELAY)
+        return min(self.backoff * 2**attempt, MAX_DELAY)
+
+
+def first_failure(futures: Sequence[Future[Any]]) -> BaseException | None:
+    """The error of a finished call, preferring one that is not a :class:`Stopped`."""
+    errors = [f.exception() for f in futures if f.done() and not f.cancelled()]
+    errors = [e for e in errors if e is not None]
+    return next((e for e in errors if not isinstance(e, Stopped)), errors[0] if errors else None)

@@ -3,18 +3,12 @@ MJD_AUTH=required, an in-memory queue and a store of the test's own."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
 import pytest
 from litestar.testing import TestClient
 
-from services.api.app import create_app
-from shared.artifacts import ArtifactStore
 from shared.auth import Scope
-from shared.db.store import JobStore
-from shared.queue import MemoryQueue
-from shared.settings import Settings
 from tests.conftest import assert_problem, make_key
 
 ITEM = {
@@ -25,22 +19,9 @@ ITEM = {
 EVIL = {"origin": "http://evil.example"}
 
 
-def client(tmp_path, database: JobStore, **changes) -> TestClient:
-    settings = dataclasses.replace(
-        Settings.from_env(), artifacts_dir=tmp_path / "artifacts", auth="required", **changes
-    )
-    app = create_app(
-        settings=settings,
-        store=ArtifactStore(settings.artifacts_dir),
-        queue=MemoryQueue(),
-        database=database,
-    )
-    return TestClient(app=app)
-
-
 @pytest.fixture
-def api(tmp_path, database) -> Iterator[TestClient]:
-    with client(tmp_path, database) as test_client:
+def api(make_api) -> Iterator[TestClient]:
+    with make_api(auth="required") as test_client:
         yield test_client
 
 
@@ -140,7 +121,7 @@ def test_writes_must_be_json_415(api, database):
     assert api.post("/v1/datasets", json={"instances": [ITEM]}, headers=admin).status_code == 201
 
 
-def test_no_cors_unless_origins_are_listed(tmp_path, database, api):
+def test_no_cors_unless_origins_are_listed(make_api, api):
     preflight = {
         **EVIL,
         "access-control-request-method": "POST",
@@ -148,7 +129,7 @@ def test_no_cors_unless_origins_are_listed(tmp_path, database, api):
     }
     answer = api.options("/v1/predict", headers=preflight)
     assert "access-control-allow-origin" not in answer.headers
-    with client(tmp_path, database, cors_origins=("https://app.example",)) as allowed:
+    with make_api(auth="required", cors_origins=("https://app.example",)) as allowed:
         ok = allowed.options("/v1/predict", headers={**preflight, "origin": "https://app.example"})
         assert ok.headers["access-control-allow-origin"] == "https://app.example"
         evil = allowed.options("/v1/predict", headers=preflight)
@@ -170,9 +151,9 @@ def test_every_route_declares_its_scope_or_is_open(api):
     assert len(api.app.routes) > 20 and unguarded == []
 
 
-def test_rate_limits_count_per_key_and_scope_with_retry_after(tmp_path, database):
+def test_rate_limits_count_per_key_and_scope_with_retry_after(make_api, database):
     limits = {"read": 3, "predict": 0, "submit": 2, "admin": 0}
-    with client(tmp_path, database, rate_limits=limits) as api:
+    with make_api(auth="required", rate_limits=limits) as api:
         alice, bob = make_key(database, Scope.SUBMIT), make_key(database, Scope.SUBMIT)
         for _ in range(3):
             assert api.get("/v1/models", headers=alice).status_code == 200

@@ -3,35 +3,12 @@ format negotiated), and each process registering only its own series."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import subprocess
 import sys
 
-import pytest
-from litestar.testing import TestClient
-
-from services.api.app import create_app
-from shared.artifacts import ArtifactStore
-from shared.queue import MemoryQueue
-from shared.settings import Settings
 from shared.telemetry import API_SERIES, WORKER_SERIES
 from tests.conftest import OPENMETRICS_EXPOSITION, PROMETHEUS_ACCEPT, TEXT_EXPOSITION
-
-
-@pytest.fixture
-def api(tmp_path, database):
-    settings = dataclasses.replace(
-        Settings.from_env(), artifacts_dir=tmp_path / "artifacts", auth="off"
-    )
-    app = create_app(
-        settings=settings,
-        store=ArtifactStore(settings.artifacts_dir),
-        queue=MemoryQueue(),
-        database=database,
-    )
-    with TestClient(app=app) as client:
-        yield client
 
 
 def test_api_metrics_content_type_has_one_charset(api):

@@ -5,22 +5,14 @@ Triton client against a served model is tests/integration/test_oip_clients.py.""
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from litestar.testing import TestClient
 
-from services.api.app import create_app
 from services.api.controllers.oip_v2 import HANDLED
-from shared.artifacts import ArtifactStore
 from shared.auth import Scope
-from shared.db.store import JobStore
-from shared.queue import MemoryQueue
-from shared.settings import Settings
 from tests.conftest import assert_problem, make_key
 
 INFER = "/v2/models/mjd-student/infer"
@@ -31,25 +23,6 @@ TENSORS = [
 TRITON_HEADER = json.dumps(
     {"inputs": [{**t, "data": None, "parameters": {"binary_data_size": 17}} for t in TENSORS]}
 ).encode()
-
-
-def _client(tmp_path, database: JobStore, **changes: Any) -> TestClient:
-    settings = dataclasses.replace(
-        Settings.from_env(), artifacts_dir=tmp_path / "artifacts", **changes
-    )
-    app = create_app(
-        settings=settings,
-        store=ArtifactStore(settings.artifacts_dir),
-        queue=MemoryQueue(),
-        database=database,
-    )
-    return TestClient(app=app)
-
-
-@pytest.fixture
-def api(tmp_path, database) -> Iterator[TestClient]:
-    with _client(tmp_path, database, auth="off") as client:
-        yield client
 
 
 def oip_error(answer: Any, status: int, field: str | None = None) -> dict[str, Any]:
@@ -122,9 +95,9 @@ def test_server_metadata_lists_the_binary_extension(api):
     assert api.get("/v2").json()["extensions"] == ["binary_tensor_data"]
 
 
-def test_auth_and_rate_limit_refusals_under_v2_are_json(tmp_path, database):
+def test_auth_and_rate_limit_refusals_under_v2_are_json(make_api, database):
     limits = {"read": 0, "predict": 1, "submit": 0, "admin": 0}
-    with _client(tmp_path, database, auth="required", rate_limits=limits) as api:
+    with make_api(auth="required", rate_limits=limits) as api:
         refused = oip_error(api.post(INFER, json={"inputs": TENSORS}), 401)
         assert refused["status"] == 401
         reader = make_key(database, Scope.READ)

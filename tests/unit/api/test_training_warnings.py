@@ -3,18 +3,10 @@ its job view; the API's summary schema used to drop them."""
 
 from __future__ import annotations
 
-import dataclasses
-
-from litestar.testing import TestClient
-
-from services.api.app import create_app
-from shared.artifacts import ArtifactStore
-from shared.queue import MemoryQueue
-from shared.settings import Settings
 from shared.training import dev_set_warnings
 
 
-def test_the_job_view_of_a_training_job_shows_its_warnings(tmp_path, database):
+def test_the_job_view_of_a_training_job_shows_its_warnings(make_api, database):
     warnings = ["calibration: the temperature hit its upper bound (T = 100)", *dev_set_warnings(2)]
     summary = {
         "job_id": "t1",
@@ -32,16 +24,7 @@ def test_the_job_view_of_a_training_job_shows_its_warnings(tmp_path, database):
     database.create_job("t1", "training", {})
     database.start("t1")
     database.succeed("t1", summary)
-    settings = dataclasses.replace(
-        Settings.from_env(), artifacts_dir=tmp_path / "artifacts", auth="off"
-    )
-    app = create_app(
-        settings=settings,
-        store=ArtifactStore(settings.artifacts_dir),
-        queue=MemoryQueue(),
-        database=database,
-    )
-    with TestClient(app=app) as api:
+    with make_api() as api:
         view = api.get("/v1/jobs/t1")
         assert view.status_code == 200, view.text
         assert view.json()["summary"]["warnings"] == warnings

@@ -4,6 +4,8 @@ the request's model and endpoint name arrive, the URL comes from the worker's se
 
 from __future__ import annotations
 
+import json
+
 import httpx
 
 from tests.integration.conftest import wait_in_store
@@ -17,7 +19,9 @@ ITEMS = [
 
 def test_run_backend_and_model_reach_the_worker(serve, start_worker, client_app):
     with FakeOpenAI() as server:
-        env = {"MJD_OPENAI_ENDPOINTS": f"lab={server.url}"}
+        # one request at a time, so "nothing after the 401" is exactly one request more
+        endpoints = {"lab": {"url": server.url, "concurrency": 1}}
+        env = {"MJD_OPENAI_ENDPOINTS": json.dumps(endpoints)}
         base = serve(**env)
         start_worker("services.generator.worker", "mjd", **env)
         run = {"backend": "openai", "model": "org/served-model", "endpoint": "lab"}

@@ -4,6 +4,8 @@ Readers validate every row and raise :class:`DataError` naming the file, row and
 row is ever dropped silently. Formats:
 
 - ``explained``: the 341 ChaosNLI-MNLI items with VariErr explanations (MJD-Estimator).
+- ``model_explanations``: LLM explanations for those items (Chen et al., ACL Findings 2025),
+  line i for explained item i; joined to that item's human distributions.
 - ``chaosnli``: ChaosNLI jsonl (``label_counter``/``label_dist`` with ``example``) or the
   MJD-Estimator style ``{premise, hypothesis, label: [pE, pN, pC]}``.
 - ``varierr``: VariErr NLI (JSON lines or a JSON array).
@@ -15,6 +17,7 @@ row is ever dropped silently. Formats:
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import tempfile
@@ -30,14 +33,32 @@ from shared.errors import DataError
 from shared.labels import LABEL_NAMES, LABELS, Label
 from shared.schemas import Explanation, Instance, Judgment, text_id
 
-FORMATS = ("explained", "chaosnli", "varierr", "lewidi", "jsonl", "csv")
+FORMATS = ("explained", "model_explanations", "chaosnli", "varierr", "lewidi", "jsonl", "csv")
+
+#: The authors' LLM explanation sets for the explained items, by file name without extension
+#: (``datasets/model_explanations/README.md`` says what each part means).
+MODEL_EXPLANATION_SETS = tuple(
+    f"{model}-{setting}-{selection}"
+    for model in ("gpt4o", "llama3", "mixtral")
+    for setting in ("label-free", "mnli-label-guided", "varierr-label-guided")
+    for selection in ("first", "longest")
+)
 
 #: Datasets shipped in ``datasets/`` (see datasets/README.md for provenance and licences).
 VENDORED = {
     "explained": "chaosnli_mnli_explained.jsonl",
     "dev": "chaosnli_mnli_dev.jsonl",
     "varierr": "varierr.jsonl",
+    **{name: f"model_explanations/{name}.jsonl" for name in MODEL_EXPLANATION_SETS},
 }
+
+#: The key of the [explanation, label letter] pairs in a model explanation file: label-free
+#: files use the first, label-guided ones either of the others.
+MACHINE_COMMENT_KEYS = (
+    "machine_comments",
+    "machine_replaced_comments",
+    "machine_generated_comments",
+)
 
 PROB_FIELDS = ("distribution", "probs", "label")
 COUNT_FIELDS = ("counts",)
@@ -183,25 +204,32 @@ def _label(value: Any, field_name: str) -> Label:
 # ---------------------------------------------------------------------------- format parsers
 
 
+def _comment_pairs(record: Any, key: str) -> tuple[Explanation, ...]:
+    """The ``[text, label letter]`` pairs under ``key`` (the explained file's layout)."""
+    comments = _require(record, key)
+    if not isinstance(comments, list):
+        raise DataError("expected a list of [text, label letter] pairs", field=key)
+    explanations = []
+    for i, comment in enumerate(comments):
+        name = f"{key}[{i}]"
+        if not isinstance(comment, list) or len(comment) != 2 or not isinstance(comment[0], str):
+            raise DataError("expected [text, label letter]", field=name)
+        if not comment[0].strip():
+            raise DataError("empty explanation", field=name)
+        explanations.append(Explanation(comment[0], _label(comment[1], name)))
+    return tuple(explanations)
+
+
 def _parse_explained(record: Any) -> Instance:
     premise, hypothesis = _text(record, "premise"), _text(record, "hypothesis")
     mnli = _require(record, "mnli labels")
     if not isinstance(mnli, list) or len(mnli) != 2:
         raise DataError("expected [gold letter, [E, N, C] counts]", field="mnli labels")
-    comments = _require(record, "comments")
-    if not isinstance(comments, list):
-        raise DataError("expected a list of [text, label letter] pairs", field="comments")
-    explanations = []
-    for i, comment in enumerate(comments):
-        name = f"comments[{i}]"
-        if not isinstance(comment, list) or len(comment) != 2 or not isinstance(comment[0], str):
-            raise DataError("expected [text, label letter]", field=name)
-        explanations.append(Explanation(comment[0], _label(comment[1], name)))
     return Instance(
         id=str(record.get("id") or text_id(premise, hypothesis)),
         premise=premise,
         hypothesis=hypothesis,
-        explanations=tuple(explanations),
+        explanations=_comment_pairs(record, "comments"),
         human=Judgment.from_probs(_require(record, "chaos probs"), "chaos probs"),
         references={
             "mnli": Judgment.from_counts(mnli[1], "mnli labels"),
@@ -209,6 +237,32 @@ def _parse_explained(record: Any) -> Instance:
         },
         gold_label=_label(mnli[0], "mnli labels"),
     )
+
+
+def _parse_model_explanations(record: Any, explained: Sequence[Instance], index: int) -> Instance:
+    """Item ``index`` of the explained file with this row's explanations in place of the
+    experts'; the row's premise (and hypothesis, where it has one) must be that item's."""
+    if index >= len(explained):
+        raise DataError(f"more rows than the {len(explained)} explained items")
+    item = explained[index]
+    texts = (
+        ("premise", "hypothesis")
+        if isinstance(record, Mapping) and "hypothesis" in record
+        else ("premise",)
+    )
+    for name in texts:
+        if _text(record, name) != getattr(item, name):
+            raise DataError(
+                f"not the {name} of explained item {index + 1}: line i of a model "
+                "explanation file must be item i of the explained file",
+                field=name,
+            )
+    keys = [key for key in MACHINE_COMMENT_KEYS if key in record]
+    if len(keys) != 1:
+        raise DataError(
+            f"expected exactly one of {', '.join(MACHINE_COMMENT_KEYS)}", field="machine_comments"
+        )
+    return dataclasses.replace(item, explanations=_comment_pairs(record, keys[0]))
 
 
 def _parse_chaosnli(record: Any) -> Instance:
@@ -442,6 +496,8 @@ def _detect_format(path: Path) -> str:
     keys = set(record)
     if {"comments", "chaos probs"} <= keys:
         return "explained"
+    if "premise" in keys and keys & set(MACHINE_COMMENT_KEYS):
+        return "model_explanations"
     if {"context", "statement"} <= keys and keys & set(LABEL_NAMES):
         return "varierr"
     if keys & {"label_counter", "label_dist", "example"} or (
@@ -481,11 +537,17 @@ def read_instances(path: str | Path, fmt: str = "auto") -> list[Instance]:
 def _read_instances(path: Path, fmt: str) -> list[Instance]:
     fmt = detect_format(path) if fmt == "auto" else _check_format(fmt)
     source = str(path)
+    explained = _explained_items() if fmt == "model_explanations" else []
     instances: list[Instance] = []
     seen: dict[str, int] = {}
-    for row, record in _instance_rows(path, fmt):
+    for index, (row, record) in enumerate(_instance_rows(path, fmt)):
         with located(source, row):
-            instance = _parse_lewidi(*record) if fmt == "lewidi" else _PARSERS[fmt](record)
+            if fmt == "model_explanations":
+                instance = _parse_model_explanations(record, explained, index)
+            elif fmt == "lewidi":
+                instance = _parse_lewidi(*record)
+            else:
+                instance = _PARSERS[fmt](record)
             if instance.id in seen:
                 raise DataError(
                     f"duplicate id {instance.id!r} (first at row {seen[instance.id]})", field="id"
@@ -494,7 +556,18 @@ def _read_instances(path: Path, fmt: str) -> list[Instance]:
         instances.append(instance)
     if not instances:
         raise DataError("file has no records", source=source)
+    if explained and len(instances) != len(explained):
+        raise DataError(
+            f"{len(instances)} rows; a model explanation file has one per explained item "
+            f"({len(explained)})",
+            source=source,
+        )
     return instances
+
+
+def _explained_items() -> list[Instance]:
+    """The vendored explained items, which model explanation files are joined to."""
+    return read_instances(vendored_path("explained"), "explained")
 
 
 def read_distributions(path: str | Path, fmt: str = "auto") -> DistributionSet:

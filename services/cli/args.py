@@ -31,12 +31,25 @@ def existing_file(text: str) -> Path:
     return path
 
 
+#: what an input_file option's help says it takes
+INPUT_HELP = (
+    "a file, or a vendored dataset: explained, dev, varierr, <model>-<setting>-<selection> "
+    "(datasets/README.md)"
+)
+
+
 def input_file(text: str) -> Path:
-    """A file path, or the name of a vendored dataset (explained, dev, varierr)."""
+    """A file path, or the name of a vendored dataset; a bare name that is neither says
+    which names there are."""
     from shared.datasets import VENDORED, vendored_path
 
-    if text in VENDORED and not Path(text).exists():
+    path = Path(text)
+    if text in VENDORED and not path.exists():
         return vendored_path(text)
+    if not path.exists() and len(path.parts) == 1 and not path.suffix:
+        raise argparse.ArgumentTypeError(
+            f"no such file or vendored dataset: {text} (vendored: {', '.join(VENDORED)})"
+        )
     return existing_file(text)
 
 

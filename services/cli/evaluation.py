@@ -8,7 +8,13 @@ import json
 import sys
 from pathlib import Path
 
-from services.cli.args import Commands, add_report_options, existing_file, input_file
+from services.cli.args import (
+    INPUT_HELP,
+    Commands,
+    add_report_options,
+    existing_file,
+    input_file,
+)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -80,9 +86,7 @@ def register(commands: Commands, formats: tuple[str, ...]) -> None:
     evaluate = commands.add_parser(
         "evaluate", help="compare model distributions with human distributions"
     )
-    evaluate.add_argument(
-        "--human", type=input_file, required=True, help="a file, or: explained, dev, varierr"
-    )
+    evaluate.add_argument("--human", type=input_file, required=True, help=INPUT_HELP)
     evaluate.add_argument("--model", type=input_file, required=True)
     evaluate.add_argument("--human-format", choices=formats, default="auto")
     evaluate.add_argument("--model-format", choices=formats, default="auto")

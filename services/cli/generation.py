@@ -9,6 +9,7 @@ import json
 import time
 
 from services.cli.args import (
+    INPUT_HELP,
     Commands,
     add_format_option,
     add_spec_option,
@@ -76,9 +77,7 @@ def register(commands: Commands, formats: tuple[str, ...]) -> None:
     from shared.settings import OPENAI_MODES
 
     generate = commands.add_parser("generate", help="make MJDs with an LLM")
-    generate.add_argument(
-        "--input", type=input_file, required=True, help="a file, or: explained, dev, varierr"
-    )
+    generate.add_argument("--input", type=input_file, required=True, help=INPUT_HELP)
     generate.add_argument("--input-format", choices=formats, default="auto")
     generate.add_argument("--out", required=True, help="MJD records as JSON lines")
     add_spec_option(

@@ -174,8 +174,8 @@ def register(commands: Commands, formats: tuple[str, ...]) -> None:
         "--data",
         type=input_file,
         required=True,
-        help="instances (a file, or: explained, dev, varierr); their human distributions are "
-        "the targets unless --mjd is given",
+        help="instances (a file, or a vendored dataset: datasets/README.md); their human "
+        "distributions are the targets unless --mjd is given",
     )
     train.add_argument("--data-format", choices=formats, default="auto")
     train.add_argument("--mjd", type=existing_file, help="mjd generate output: train on MJDs")

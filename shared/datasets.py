@@ -715,3 +715,13 @@ def write_distributions_jsonl(path: str | Path, ids: Iterable[str], probs: np.nd
             for i, row in zip(ids, probs, strict=True)
         ),
     )
+
+
+def read_row_field(path: str | Path, name: str) -> list[Any]:
+    """Each row's ``name`` field (None where absent), in the order :func:`read_instances`
+    reads a JSON lines or JSON array file: e.g. the ``labels`` list ``mjd explain`` takes."""
+    with utf8_text(path):
+        return [
+            record.get(name) if isinstance(record, Mapping) else None
+            for _, record in _records(Path(path))
+        ]

@@ -10,6 +10,8 @@ behaviour of ``script``, or ``default`` once the script is used up:
 - ``malformed``: a body that is not JSON; ``no-letters``: no option letter in the list;
 - ``no-logprobs``: a server that ignores the logprobs request.
 
+A request without logprobs (text generation) gets :func:`answer_text` of its prompt.
+
 Like OpenAI's completions API, it refuses more than ``max_logprobs`` (default 5) with a 400.
 Every request is recorded (``requests``) before it is answered.
 """
@@ -39,6 +41,12 @@ def letter_logprobs(prompt: str) -> dict[str, float]:
     }
     out.update({"The": math.log(0.2), "I": math.log(0.1)})
     return out
+
+
+def answer_text(prompt: str) -> str:
+    """What a request without logprobs gets: a two-item list derived from the prompt."""
+    digest = hashlib.sha256(prompt.encode()).hexdigest()
+    return f"- Because {digest[:8]}.\n- And {digest[8:16]}.\n"
 
 
 class FakeOpenAI:
@@ -81,6 +89,11 @@ class FakeOpenAI:
                     self._raw(200, b"{not json")
                     return
                 prompt = body["messages"][0]["content"] if chat else body["prompt"]
+                if not body.get("logprobs"):  # text generation
+                    text = answer_text(prompt)
+                    message = {"role": "assistant", "content": text}
+                    self._send(200, {"choices": [{"message": message} if chat else {"text": text}]})
+                    return
                 top = letter_logprobs(prompt)
                 if behaviour == "no-letters":
                     top = {"The": math.log(0.6), "I": math.log(0.3)}

@@ -33,29 +33,85 @@ def cmd_generate(args: argparse.Namespace) -> int:
     instances = read_instances(args.input, args.input_format)
     if args.limit:
         instances = instances[: args.limit]
-    options: dict[str, object] = {}
-    if args.backend == "transformers":
-        options = {"dtype": args.dtype, "batch_size": args.batch_size}
-        if args.device:
-            options["device"] = args.device
-    else:
-        options = {
-            "base_url": args.base_url,
-            "mode": args.openai_mode,
-            "template": args.chat_template,
-            "top_logprobs": args.top_logprobs,
-            "concurrency": args.concurrency,
-            "timeout": args.timeout,
-            "max_retries": args.max_retries,
-        }
     started = time.monotonic()
-    backend = create_backend(args.backend, args.model, **options)
+    backend = create_backend(args.backend, args.model, **backend_options(args))
     loaded = time.monotonic()
     records = generate(instances, backend, spec, progress=ProgressBar("prompts"))
     write_jsonl(args.out, (record.to_json() for record in records))
     print(
         f"wrote {len(instances)} MJDs to {args.out} (model {backend.model_id}; "
         f"load {loaded - started:.1f}s, generation {time.monotonic() - loaded:.1f}s)"
+    )
+    return 0
+
+
+def backend_options(args: argparse.Namespace) -> dict[str, object]:
+    """The constructor options of the chosen backend (see :func:`add_backend_options`)."""
+    if args.backend == "transformers":
+        options: dict[str, object] = {"dtype": args.dtype, "batch_size": args.batch_size}
+        if args.device:
+            options["device"] = args.device
+        return options
+    return {
+        "base_url": args.base_url,
+        "mode": args.openai_mode,
+        "template": args.chat_template,
+        "top_logprobs": args.top_logprobs,
+        "concurrency": args.concurrency,
+        "timeout": args.timeout,
+        "max_retries": args.max_retries,
+    }
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from services.generator.backends import create_backend
+    from shared.datasets import detect_format, read_instances, read_row_field, write_jsonl
+    from shared.method.explanations import Decoding, ExplainSpec, explain, labels_column, plan
+
+    spec = ExplainSpec(
+        mode=args.mode,
+        select=args.select,
+        per_label=args.per_label,
+        labels_from=args.labels_from,
+        decoding=Decoding(
+            max_new_tokens=args.max_new_tokens,
+            sample=args.sample,
+            temperature=args.temperature,
+            top_p=args.top_p,
+            seed=args.seed,
+        ),
+    )
+    instances = read_instances(args.input, args.input_format)
+    fmt = detect_format(args.input) if args.input_format == "auto" else args.input_format
+    labels = (
+        labels_column(read_row_field(args.input, "labels"), str(args.input))
+        if fmt == "jsonl"
+        else None
+    )
+    if args.limit:
+        instances = instances[: args.limit]
+    given = plan(instances, spec, labels)
+    started = time.monotonic()
+    backend = create_backend(args.backend, args.model, **backend_options(args))
+    loaded = time.monotonic()
+    records = list(
+        explain(
+            instances,
+            given,
+            backend.generate_texts,
+            spec,
+            run={"backend": backend.name, "model": backend.model_id},
+            progress=ProgressBar("prompts"),
+        )
+    )
+    write_jsonl(args.out, records)
+    kept = sum(len(record["explanations"]) for record in records)
+    empty = sum(1 for record in records if not record["explanations"])
+    print(
+        f"wrote {len(records)} items with {kept} explanations to {args.out}"
+        + (f" ({empty} item(s) got none)" if empty else "")
+        + f" (model {backend.model_id}; load {loaded - started:.1f}s, "
+        f"generation {time.monotonic() - loaded:.1f}s)"
     )
     return 0
 
@@ -70,11 +126,52 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(commands: Commands, formats: tuple[str, ...]) -> None:
+def add_backend_options(parser: argparse.ArgumentParser) -> None:
     from services.generator.backends import BACKENDS
-    from shared.method.aggregation import AGGREGATIONS
-    from shared.method.runs import MAX_K, SHORTFALL_POLICIES, RunSpec
     from shared.settings import OPENAI_MODES
+
+    parser.add_argument("--backend", choices=BACKENDS, default="transformers")
+    parser.add_argument("--model", help="model dir or .gguf (transformers), model name (openai)")
+    parser.add_argument(
+        "--dtype",
+        choices=("auto", "fp32", "bf16", "fp16"),
+        default="auto",
+        help="auto: bf16 on CUDA, fp32 on CPU",
+    )
+    parser.add_argument("--device", help="torch device; default cuda when available")
+    parser.add_argument("--batch-size", type=positive_int, default=16)
+    parser.add_argument("--base-url", help="OpenAI-compatible server (or OPENAI_BASE_URL)")
+    parser.add_argument("--openai-mode", choices=OPENAI_MODES, default="chat")
+    parser.add_argument(
+        "--chat-template",
+        default="local",
+        help="completions mode: whose chat template wraps the prompt: local (the transformers "
+        "backend's model, the default), none (raw prompt), or a model folder / .gguf file",
+    )
+    parser.add_argument(
+        "--top-logprobs", type=positive_int, default=5, help="openai: 1 to 20 (OpenAI: 5)"
+    )
+    parser.add_argument(
+        "--concurrency", type=positive_int, default=8, help="openai: requests at once (1 to 64)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=positive_float,
+        default=60.0,
+        help="openai: seconds a request may take (1 to 600; a timed-out request is not retried)",
+    )
+    parser.add_argument(
+        "--max-retries",
+        type=non_negative_int,
+        default=3,
+        help="openai: retries after connect errors, 429 and 5xx (0 to 10)",
+    )
+
+
+def register(commands: Commands, formats: tuple[str, ...]) -> None:
+    from shared.method.aggregation import AGGREGATIONS
+    from shared.method.explanations import MAX_NEW_TOKENS, MAX_PER_LABEL, MODES, SELECTIONS
+    from shared.method.runs import MAX_K, SHORTFALL_POLICIES, RunSpec
 
     generate = commands.add_parser("generate", help="make MJDs with an LLM")
     generate.add_argument("--input", type=input_file, required=True, help=INPUT_HELP)
@@ -107,44 +204,49 @@ def register(commands: Commands, formats: tuple[str, ...]) -> None:
     add_spec_option(generate, RunSpec, "aggregation", choices=AGGREGATIONS)
     add_spec_option(generate, RunSpec, "temperature", type=positive_float)
     add_spec_option(generate, RunSpec, "seed", type=int)
-    generate.add_argument("--backend", choices=BACKENDS, default="transformers")
-    generate.add_argument("--model", help="model dir or .gguf (transformers), model name (openai)")
-    generate.add_argument(
-        "--dtype",
-        choices=("auto", "fp32", "bf16", "fp16"),
-        default="auto",
-        help="auto: bf16 on CUDA, fp32 on CPU",
-    )
-    generate.add_argument("--device", help="torch device; default cuda when available")
-    generate.add_argument("--batch-size", type=positive_int, default=16)
-    generate.add_argument("--base-url", help="OpenAI-compatible server (or OPENAI_BASE_URL)")
-    generate.add_argument("--openai-mode", choices=OPENAI_MODES, default="chat")
-    generate.add_argument(
-        "--chat-template",
-        default="local",
-        help="completions mode: whose chat template wraps the prompt: local (the transformers "
-        "backend's model, the default), none (raw prompt), or a model folder / .gguf file",
-    )
-    generate.add_argument(
-        "--top-logprobs", type=positive_int, default=5, help="openai: 1 to 20 (OpenAI: 5)"
-    )
-    generate.add_argument(
-        "--concurrency", type=positive_int, default=8, help="openai: requests at once (1 to 64)"
-    )
-    generate.add_argument(
-        "--timeout",
-        type=positive_float,
-        default=60.0,
-        help="openai: seconds a request may take (1 to 600; a timed-out request is not retried)",
-    )
-    generate.add_argument(
-        "--max-retries",
-        type=non_negative_int,
-        default=3,
-        help="openai: retries after connect errors, 429 and 5xx (0 to 10)",
-    )
+    add_backend_options(generate)
     generate.add_argument("--limit", type=positive_int, help="only the first N items")
     generate.set_defaults(handler=cmd_generate)
+
+    explain = commands.add_parser(
+        "explain", help="write explanations with an LLM for items that have labels"
+    )
+    explain.add_argument(
+        "--input", type=input_file, required=True, help="a file, or: explained, dev, varierr"
+    )
+    explain.add_argument("--input-format", choices=formats, default="auto")
+    explain.add_argument("--out", required=True, help="the explained items as JSON lines")
+    explain.add_argument("--mode", choices=MODES, default="label-guided")
+    explain.add_argument(
+        "--select", choices=SELECTIONS, default="first", help="which of the LLM's reasons to keep"
+    )
+    explain.add_argument(
+        "--per-label",
+        type=positive_int,
+        default=1,
+        help=f"reasons kept per given label (1 to {MAX_PER_LABEL})",
+    )
+    explain.add_argument(
+        "--labels-from",
+        default="auto",
+        help="label-guided: labels (a 'labels' list), explanations, counts, or a reference "
+        "name (mnli, varierr); auto: the first of labels, explanations, counts",
+    )
+    explain.add_argument(
+        "--max-new-tokens",
+        type=positive_int,
+        default=128,
+        help=f"longest answer per prompt (1 to {MAX_NEW_TOKENS})",
+    )
+    explain.add_argument(
+        "--sample", action="store_true", help="sample (seeded) instead of greedy decoding"
+    )
+    explain.add_argument("--temperature", type=positive_float, default=1.0, help="with --sample")
+    explain.add_argument("--top-p", type=positive_float, default=1.0, help="with --sample")
+    explain.add_argument("--seed", type=non_negative_int, default=0, help="with --sample")
+    add_backend_options(explain)
+    explain.add_argument("--limit", type=positive_int, help="only the first N items")
+    explain.set_defaults(handler=cmd_explain)
 
     calibrate = commands.add_parser(
         "calibrate", help="fit the softmax temperature (and bias) of MJDs to human labels"

@@ -12,7 +12,7 @@ import importlib.util
 import inspect
 import io
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import numpy as np
 
 from services.generator.engine import LetterScores, split_into_groups
 from shared.errors import MjdError
+from shared.method.explanations import Decoding
 from shared.method.prompts import OPTION_LETTERS
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -296,6 +297,46 @@ class TransformersBackend:
                                 found_mass[i],
                             )
         return logits, mass
+
+    # ------------------------------------------------------------------ text generation
+
+    def generate_texts(
+        self,
+        messages: Sequence[str],
+        decoding: Decoding,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[str]:
+        """The model's answer to each user message, ``batch_size`` at a time (batches of
+        similar length); greedy unless ``decoding.sample``, whose draws are seeded once per
+        call (the same messages, batch size and device give the same texts)."""
+        import torch
+
+        sequences = [self.tokens(m) for m in messages]
+        order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
+        texts = [""] * len(sequences)
+        sampling = (
+            {"do_sample": True, "temperature": decoding.temperature, "top_p": decoding.top_p}
+            if decoding.sample
+            else {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+        )
+        if decoding.sample:
+            torch.manual_seed(decoding.seed)
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            ids, mask = self._left_pad([sequences[i] for i in rows])
+            with torch.inference_mode():
+                out = self.model.generate(
+                    input_ids=ids,
+                    attention_mask=mask,
+                    max_new_tokens=decoding.max_new_tokens,
+                    pad_token_id=self.pad_id,
+                    **sampling,
+                )
+            for row, generated in zip(rows, out[:, ids.shape[1] :], strict=True):
+                texts[row] = self.tokenizer.decode(generated, skip_special_tokens=True).strip()
+            if progress is not None:
+                progress(min(start + self.batch_size, len(order)), len(order))
+        return texts
 
     # ------------------------------------------------------------------ helpers
 

@@ -20,15 +20,16 @@ import functools
 import math
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import numpy as np
 
 from services.generator.engine import LetterScores, split_into_groups
 from shared.errors import MjdError
+from shared.method.explanations import Decoding
 from shared.method.prompts import OPTION_LETTERS
 from shared.settings import check_openai_options
 
@@ -37,6 +38,7 @@ ABSENT_LOGPROB = -100.0
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 #: the longest wait before a retry, whatever a server's Retry-After says
 MAX_DELAY = 30.0
+T = TypeVar("T")
 
 
 class Stopped(MjdError):
@@ -105,12 +107,60 @@ class OpenAIBackend:
         )
 
     def score_groups(self, groups: Sequence[Sequence[str]]) -> list[LetterScores]:
-        """Score every message, ``concurrency`` at a time; the first final error stops the
-        rest (requests in flight finish or time out, none is sent after it) and is raised."""
-        messages = [m for group in groups for m in group]
+        """Score every message (see :meth:`_each`)."""
+        rows = self._each([m for group in groups for m in group], self.score_message)
+        logits = np.array([row[0] for row in rows])
+        mass = np.array([row[1] for row in rows])
+        return split_into_groups(groups, logits, mass, missing=1.0 - mass)
+
+    def generate_texts(
+        self,
+        messages: Sequence[str],
+        decoding: Decoding,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[str]:
+        """The server's answer to each message: greedy (temperature 0) unless
+        ``decoding.sample``, which sends its temperature, top_p and seed (servers that honour
+        ``seed`` repeat their draws)."""
+        settings: dict[str, Any] = {"max_tokens": decoding.max_new_tokens, "temperature": 0}
+        if decoding.sample:
+            settings.update(
+                temperature=decoding.temperature, top_p=decoding.top_p, seed=decoding.seed
+            )
+
+        def answer(message: str, stop: threading.Event) -> str:
+            return self._text(self._post(self._request(message, settings, logprobs=False), stop))
+
+        return self._each(messages, answer, progress)
+
+    def _each(
+        self,
+        messages: Sequence[str],
+        call: Callable[[str, threading.Event], T],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[T]:
+        """``call`` on every message, ``concurrency`` at a time; the first final error stops
+        the rest (requests in flight finish or time out, none is sent after it) and is
+        raised. ``progress(done, total)`` counts answers as they come."""
         stop = threading.Event()
+        lock = threading.Lock()
+        finished = 0
+
+        def one(message: str) -> T:
+            nonlocal finished
+            try:
+                result = call(message, stop)
+            except BaseException:
+                stop.set()  # before this thread takes the next message
+                raise
+            if progress is not None:
+                with lock:
+                    finished += 1
+                    progress(finished, len(messages))
+            return result
+
         with ThreadPoolExecutor(self.concurrency) as pool:
-            futures = [pool.submit(self._score_or_stop, m, stop) for m in messages]
+            futures = [pool.submit(one, m) for m in messages]
             wait(futures, return_when=FIRST_EXCEPTION)
             failure = first_failure(futures)
             if failure is not None:
@@ -119,17 +169,7 @@ class OpenAIBackend:
                     future.cancel()
         if failure is not None:
             raise failure
-        rows = [future.result() for future in futures]
-        logits = np.array([row[0] for row in rows])
-        mass = np.array([row[1] for row in rows])
-        return split_into_groups(groups, logits, mass, missing=1.0 - mass)
-
-    def _score_or_stop(self, message: str, stop: threading.Event) -> tuple[list[float], float]:
-        try:
-            return self.score_message(message, stop)
-        except BaseException:
-            stop.set()  # before this thread takes the next message
-            raise
+        return [future.result() for future in futures]
 
     def score_message(
         self, message: str, stop: threading.Event | None = None
@@ -155,20 +195,32 @@ class OpenAIBackend:
 
         return chat_prompt(self.tokenizer, message)
 
-    def _request(self, message: str) -> tuple[str, dict[str, Any]]:
-        common = {"model": self.model_id, "max_tokens": 1, "temperature": 0}
+    def _request(
+        self, message: str, settings: Mapping[str, Any] | None = None, *, logprobs: bool = True
+    ) -> tuple[str, dict[str, Any]]:
+        """One request: the scoring one (a single token and its top logprobs) by default."""
+        common = {"model": self.model_id, **(settings or {"max_tokens": 1, "temperature": 0})}
         if self.mode == "chat":
-            return "/chat/completions", {
-                **common,
-                "messages": [{"role": "user", "content": message}],
-                "logprobs": True,
-                "top_logprobs": self.top_logprobs,
-            }
-        return "/completions", {
-            **common,
-            "prompt": self.prompt(message),
-            "logprobs": self.top_logprobs,
-        }
+            chat = {**common, "messages": [{"role": "user", "content": message}]}
+            if logprobs:
+                chat.update(logprobs=True, top_logprobs=self.top_logprobs)
+            return "/chat/completions", chat
+        completion = {**common, "prompt": self.prompt(message)}
+        if logprobs:
+            completion["logprobs"] = self.top_logprobs
+        return "/completions", completion
+
+    def _text(self, body: Any) -> str:
+        try:
+            choice = body["choices"][0]
+            text = choice["message"]["content"] if self.mode == "chat" else choice["text"]
+        except (KeyError, IndexError, TypeError) as exc:
+            raise MjdError(
+                f"{self.where}: response has no {self.mode} text ({type(exc).__name__}: {exc})"
+            ) from None
+        if not isinstance(text, str):
+            raise MjdError(f"{self.where}: response text is {type(text).__name__}, not text")
+        return text.strip()
 
     def _top_logprobs(self, body: Any) -> list[tuple[str, float]]:
         try:

@@ -20,6 +20,7 @@ from services.generator.backends.local import (
 )
 from shared.datasets import read_distributions
 from shared.errors import MjdError
+from shared.method.explanations import Decoding
 from shared.method.runs import RunSpec, explanation_orders, prompt_groups
 
 
@@ -145,3 +146,15 @@ def test_loading_the_gguf_draws_no_conversion_bar(capfd):
     TransformersBackend(batch_size=1)
     out, err = capfd.readouterr()
     assert "Converting and de-quantizing GGUF tensors" not in out + err
+
+
+def test_generated_texts_keep_their_order_and_seeded_samples_repeat(smollm2):
+    """Greedy answers in a left-padded batch (sorted by length) equal the answers alone;
+    seeded sampling gives the same texts again."""
+    messages = ["Name a colour.", "Context: A man sleeps.\nStatement: A person rests.\nWhy?"]
+    greedy = Decoding(max_new_tokens=8)
+    together = smollm2.generate_texts(list(reversed(messages)), greedy)
+    alone = [smollm2.generate_texts([m], greedy)[0] for m in reversed(messages)]
+    assert together == alone and all(together)
+    sampled = Decoding(max_new_tokens=8, sample=True, temperature=1.5, seed=3)
+    assert smollm2.generate_texts(messages, sampled) == smollm2.generate_texts(messages, sampled)

@@ -16,10 +16,20 @@ from services.generator.backends import create_backend
 from services.generator.backends.local import default_model_path
 from services.generator.backends.remote import ABSENT_LOGPROB, OpenAIBackend
 from services.generator.engine import generate
+from shared.datasets import read_instances, vendored_path
 from shared.errors import DataError, MjdError
+from shared.labels import Label
+from shared.method.explanations import (
+    TEMPLATES,
+    Decoding,
+    ExplainSpec,
+    explain,
+    parse_list,
+    plan,
+)
 from shared.method.runs import LLMChoice, RunSpec, explanation_orders, prompt_groups
 from shared.settings import Settings
-from tests.openai_server import FakeOpenAI, letter_logprobs
+from tests.openai_server import FakeOpenAI, answer_text, letter_logprobs
 
 
 @pytest.fixture
@@ -256,3 +266,40 @@ def test_mjd_generate_drives_the_openai_backend_with_bounded_flags(server, capsy
     assert main([*common, "--concurrency", "100"]) == 2
     err = capsys.readouterr().err
     assert err == "mjd: error: field 'concurrency': must be between 1 and 64, got 100\n"
+
+
+@pytest.mark.parametrize("mode", ["chat", "completions"])
+def test_generated_texts_are_greedy_bounded_and_in_order(server, mode):
+    backend = _backend(server, mode=mode, template="none", concurrency=4)
+    messages = [f"Explain {i}." for i in range(6)]
+    seen = []
+    texts = backend.generate_texts(
+        messages, Decoding(max_new_tokens=40), lambda done, total: seen.append((done, total))
+    )
+    assert texts == [answer_text(m).strip() for m in messages]
+    assert sorted(seen) == [(i, 6) for i in range(1, 7)]
+    for request in server.requests:
+        assert (request["max_tokens"], request["temperature"]) == (40, 0)
+        assert "logprobs" not in request and "seed" not in request
+    server.requests.clear()
+    backend.generate_texts(["x"], Decoding(sample=True, temperature=0.7, top_p=0.9, seed=5))
+    (request,) = server.requests
+    assert (request["temperature"], request["top_p"], request["seed"]) == (0.7, 0.9, 5)
+
+
+def test_explanations_through_the_openai_backend(server):
+    """The pure explain function with the openai backend: one request per distinct label."""
+    item = read_instances(vendored_path("explained"))[0]
+    spec = ExplainSpec(per_label=2)
+    backend = _backend(server, concurrency=1)
+    (record,) = explain([item], plan([item], spec), backend.generate_texts, spec, run={})
+    asked = server.prompts()
+    assert asked == [TEMPLATES["label-guided"].render(item, Label.NEUTRAL)]
+    assert [e["text"] for e in record["explanations"]] == parse_list(answer_text(asked[0]))
+
+
+def test_a_final_error_stops_text_generation(server):
+    server.script.extend(["401"])
+    with pytest.raises(MjdError, match="HTTP 401"):
+        _backend(server, max_retries=0, concurrency=1).generate_texts(["a", "b", "c"], Decoding())
+    assert len(server.requests) == 1

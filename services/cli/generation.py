@@ -211,9 +211,7 @@ def register(commands: Commands, formats: tuple[str, ...]) -> None:
     explain = commands.add_parser(
         "explain", help="write explanations with an LLM for items that have labels"
     )
-    explain.add_argument(
-        "--input", type=input_file, required=True, help="a file, or: explained, dev, varierr"
-    )
+    explain.add_argument("--input", type=input_file, required=True, help=INPUT_HELP)
     explain.add_argument("--input-format", choices=formats, default="auto")
     explain.add_argument("--out", required=True, help="the explained items as JSON lines")
     explain.add_argument("--mode", choices=MODES, default="label-guided")

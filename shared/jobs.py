@@ -171,6 +171,17 @@ def progress_reporter(job_id: str, every: float = 0.5) -> Callable[[int, int], N
     return report
 
 
+def cancel_check(job_id: str) -> Callable[[], bool]:
+    """For work that asks between its steps whether to go on: is the job cancelled (or its
+    record gone)? A body that stopped for it raises :class:`JobCancelled`."""
+
+    def cancelled() -> bool:
+        job = database().get_job(job_id)
+        return job is None or job.state == JobState.CANCELLED
+
+    return cancelled
+
+
 def give_way_check(job_id: str) -> Callable[[], bool]:
     """For a background job, a check to make between items: is a normal job of its kind
     waiting (then the body checkpoints and raises :class:`JobYielded`)? For a normal job,

@@ -9,7 +9,9 @@ from typing import Any
 import msgspec
 
 from shared.artifacts import DATASETS, JOBS, MODELS, ArtifactStore
-from shared.datasets import read_instances
+from shared.datasets import read_instances, read_row_field
+from shared.labels import Label
+from shared.method.explanations import labels_column
 from shared.schemas import Instance
 
 # datasets/<dataset id>/
@@ -25,6 +27,9 @@ MJD_RESULT = "result.jsonl"
 #: the records of the items done so far, one line each, so that a job delivered again (its
 #: worker stopped, or it gave way to other jobs) goes on where it stopped
 MJD_CHECKPOINT = "checkpoint.jsonl"
+# explanation jobs: their items in MJD_INPUT (each with the ``labels`` list it came with, if
+# any), their explained items in EXPLANATION_RESULT (the layout ``mjd generate`` reads)
+EXPLANATION_RESULT = "explained.jsonl"
 # metrics jobs
 METRICS_HUMAN = "human.jsonl"
 METRICS_MODEL = "model.jsonl"
@@ -64,10 +69,29 @@ def job_input(store: ArtifactStore, job_id: str) -> list[Instance]:
     return read_instances(store.path(JOBS, job_id, MJD_INPUT), "jsonl")
 
 
+def job_labels(store: ArtifactStore, job_id: str) -> list[list[Label] | None]:
+    """The ``labels`` list of each of an explanation job's items (None where it has none)."""
+    path = store.path(JOBS, job_id, MJD_INPUT)
+    return labels_column(read_row_field(path, "labels"), MJD_INPUT)
+
+
+def _json_lines(store: ArtifactStore, job_id: str, name: str) -> list[dict[str, Any]]:
+    return [msgspec.json.decode(line) for line in store.read_bytes(JOBS, job_id, name).splitlines()]
+
+
 def mjd_records(store: ArtifactStore, job_id: str) -> list[dict[str, Any]]:
     """The records of a finished MJD job, as stored (one JSON object per item)."""
-    lines = store.read_bytes(JOBS, job_id, MJD_RESULT).splitlines()
-    return [msgspec.json.decode(line) for line in lines]
+    return _json_lines(store, job_id, MJD_RESULT)
+
+
+def explained_records(store: ArtifactStore, job_id: str) -> list[dict[str, Any]]:
+    """The explained items of a finished explanation job, as stored."""
+    return _json_lines(store, job_id, EXPLANATION_RESULT)
+
+
+def explained_instances(store: ArtifactStore, job_id: str) -> list[Instance]:
+    """The explained items of a finished explanation job, as an MJD job reads them."""
+    return read_instances(store.path(JOBS, job_id, EXPLANATION_RESULT), "jsonl")
 
 
 def checkpointed_records(store: ArtifactStore, job_id: str, ids: list[str]) -> list[dict[str, Any]]:

@@ -23,15 +23,29 @@ log = logging.getLogger(__name__)
 
 
 class JobKind(StrEnum):
-    """What a job does; each kind has its own queue of the same name."""
+    """What a job does; its task's name says its queue (explanation jobs run on ``mjd``, the
+    generation queue, whose workers hold the LLM)."""
 
     MJD = "mjd"
     METRICS = "metrics"
     TRAINING = "training"
+    EXPLANATION = "explanation"
 
 
 #: the Celery task (by name) that runs each kind of job; the task name routes it to its queue
-TASKS = {"mjd": "mjd.generate", "metrics": "metrics.evaluate", "training": "training.train"}
+TASKS = {
+    "mjd": "mjd.generate",
+    "metrics": "metrics.evaluate",
+    "training": "training.train",
+    "explanation": "mjd.explain",
+}
+
+
+def queue_of(kind: str) -> str:
+    """The queue a ``kind`` job waits in (its task name's prefix, as Celery routes it)."""
+    return TASKS[kind].split(".", 1)[0]
+
+
 #: the kombu Redis transport's hash of delivered, not yet acknowledged messages
 UNACKED = "unacked"
 
@@ -159,4 +173,6 @@ class MemoryQueue:
         return {name: set(queues) for name, queues in self.consumers.items()}
 
     def depth(self) -> dict[str, int]:
-        return {queue: sum(kind == queue for kind, _ in self.submitted) for queue in QUEUES}
+        return {
+            queue: sum(queue_of(kind) == queue for kind, _ in self.submitted) for queue in QUEUES
+        }

@@ -14,7 +14,9 @@ from typing import Any, get_type_hints
 import msgspec
 from msgspec import Struct
 
+from services.api.model_schemas import ModelView
 from shared.db.store import Dataset, JobState, Priority
+from shared.method.explanations import ExplainSpec
 from shared.method.runs import LLMChoice, RunSpec
 from shared.metrics import MetricReport
 from shared.queue import JobKind
@@ -22,19 +24,29 @@ from shared.training import TrainSpec
 
 
 def spec_struct(name: str, *specs: type, exclude: tuple[str, ...] = ()) -> type[Struct]:
-    """A request struct with the fields, types and defaults of the ``specs`` dataclasses."""
-    fields = [
-        (f.name, get_type_hints(spec)[f.name], f.default)
-        for spec in specs
-        for f in dataclasses.fields(spec)
-        if f.name not in exclude
-    ]
+    """A request struct with the fields, types and defaults of the ``specs`` dataclasses; a
+    field that is a spec itself (ExplainSpec's ``decoding``) is a nested ``<Spec>In``."""
+    fields = []
+    for spec in specs:
+        hints = get_type_hints(spec)
+        for f in dataclasses.fields(spec):
+            kind = hints[f.name]
+            if f.name in exclude:
+                continue
+            if dataclasses.is_dataclass(kind):
+                nested = spec_struct(f"{kind.__name__}In", kind)
+                fields.append((f.name, nested, msgspec.field(default_factory=nested)))
+            else:
+                fields.append((f.name, kind, f.default))
     return msgspec.defstruct(name, fields, forbid_unknown_fields=True, kw_only=True)
 
 
 #: a run and its LLM as a request sets them (bias and template version are the server's)
 RunIn = spec_struct("RunIn", RunSpec, LLMChoice, exclude=("bias", "template_version"))
 TrainIn = spec_struct("TrainIn", TrainSpec)
+#: what explanations to write and how (ExplainSpec's fields), and the LLM that writes them
+ExplainIn = spec_struct("ExplainIn", ExplainSpec)
+LLMIn = spec_struct("LLMIn", LLMChoice)
 
 
 def spec_of(body: Struct) -> dict[str, Any]:
@@ -51,12 +63,25 @@ class DatasetIn(Struct, forbid_unknown_fields=True):
 
 
 class MjdJobIn(Struct, forbid_unknown_fields=True):
-    """``priority: background``: it gives way to waiting MJD jobs between items."""
+    """The items: a stored dataset, inline instances, or the explained items of a finished
+    explanation job (``job_id``). ``priority: background``: it gives way to waiting MJD jobs
+    between items."""
 
     dataset_id: str | None = None
     instances: list[dict[str, Any]] | None = None
+    job_id: str | None = None
     run: RunIn = msgspec.field(default_factory=RunIn)  # type: ignore[valid-type]
     priority: Priority = Priority.NORMAL
+
+
+class ExplanationJobIn(ExplainIn):  # type: ignore[misc, valid-type]
+    """Explanations written by an LLM for a stored dataset or inline instances (an inline
+    item may carry the ``labels`` list to explain); ``run`` chooses the LLM as an MJD job's
+    does."""
+
+    dataset_id: str | None = None
+    instances: list[dict[str, Any]] | None = None
+    run: LLMIn = msgspec.field(default_factory=LLMIn)  # type: ignore[valid-type]
 
 
 class MetricsIn(Struct, forbid_unknown_fields=True):
@@ -87,17 +112,6 @@ class TrainingJobIn(Struct, forbid_unknown_fields=True):
     train: TrainIn = msgspec.field(default_factory=TrainIn)  # type: ignore[valid-type]
     quantize: bool = True
     promote: bool = False
-
-
-class PairIn(Struct, forbid_unknown_fields=True):
-    premise: str
-    hypothesis: str
-    id: str | None = None
-
-
-class PredictIn(Struct, forbid_unknown_fields=True):
-    instances: list[PairIn]
-    model: str | None = None
 
 
 # ---------------------------------------------------------------------------- responses
@@ -164,7 +178,21 @@ class TrainingSummary(Struct, tag_field="kind", tag="training"):
     warnings: list[str] = []
 
 
-JobSummary = MjdSummary | MetricsSummary | TrainingSummary
+class ExplanationSummary(Struct, tag_field="kind", tag="explanation"):
+    """``explanations``: how many were kept in all; ``items_without_explanations``: items
+    whose LLM answer gave none (an MJD job with k >= 1 refuses them)."""
+
+    job_id: str
+    items: int
+    explanations: int
+    items_without_explanations: int
+    model: str
+    backend: str
+    artifacts: list[str]
+    seconds: MjdSeconds
+
+
+JobSummary = MjdSummary | MetricsSummary | TrainingSummary | ExplanationSummary
 
 
 class JobView(Struct):
@@ -226,65 +254,32 @@ class MjdRecordOut(Struct):
     spec: dict[str, Any]
 
 
-class FileDigest(Struct):
-    sha256: str
-    bytes: int
+class ExplanationOut(Struct):
+    text: str
+    label: str | None
 
 
-class ModelView(Struct):
-    """A published student version (its registry metadata)."""
+class ExplainedRecordOut(Struct):
+    """One item with the LLM's explanations and what made them (template, model, decoding,
+    the labels given, the raw answers)."""
 
-    version: str
-    created: float
-    base_model: str
-    spec: TrainSpec
-    training_data: dict[str, Any]
-    training: dict[str, Any]
-    export: dict[str, Any]
-    files: dict[str, FileDigest]
-    job_id: str | None = None
+    id: str
+    premise: str
+    hypothesis: str
+    explanations: list[ExplanationOut]
+    explanation_generation: dict[str, Any]
+    human: dict[str, Any] | None = None
 
 
 class JobResult(Struct, omit_defaults=True):
-    """A finished job's result: MJD records, a metric report, or the trained model."""
+    """A finished job's result: MJD records, a metric report, the trained model, or the
+    explained items."""
 
     summary: JobSummary
     records: list[MjdRecordOut] | None = None
     report: MetricReport | None = None
     model: ModelView | None = None
-
-
-class ServingView(Struct):
-    version: str
-    variant: str
-    provider: str
-    max_length: int
-
-
-class ModelList(Struct):
-    promoted: str | None
-    serving: ServingView | None
-    models: list[ModelView]
-
-
-class Promotion(Struct):
-    version: str
-    promoted: float
-    serving: ServingView | None
-
-
-class PredictionOut(Struct):
-    id: str | None
-    distribution: list[float]
-    entropy: float
-    truncated: bool
-
-
-class PredictOut(Struct):
-    model: ServingView
-    labels: list[str]
-    predictions: list[PredictionOut]
-    warnings: list[str]
+    explained: list[ExplainedRecordOut] | None = None
 
 
 def convert(value: Any, kind: type[Any]) -> Any:

@@ -13,6 +13,7 @@ JOB = f"{API}/jobs/{{job_id}}"
 JOB_RESULT = f"{API}/jobs/{{job_id}}/result"
 JOB_ARTIFACT = f"{API}/jobs/{{job_id}}/artifacts/{{name}}"
 MJD_JOBS = f"{API}/mjd-jobs"
+EXPLANATION_JOBS = f"{API}/explanation-jobs"
 METRICS_JOBS = f"{API}/metrics-jobs"
 TRAINING_JOBS = f"{API}/training-jobs"
 

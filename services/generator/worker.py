@@ -1,4 +1,5 @@
-"""Celery worker of the generation service (queue ``mjd``): a thin adapter over the engine.
+"""Celery worker of the generation service (queue ``mjd``): a thin adapter over the engine
+(MJD jobs) and over :func:`shared.method.explanations.explain` (explanation jobs).
 
 Run: ``celery -A services.generator.worker worker -Q mjd``. Each pool process loads the
 default LLM when it starts, before it takes a task, so no job spends its time limit loading
@@ -20,7 +21,9 @@ from services.generator.backends import create_backend
 from services.generator.engine import generate
 from shared import layout
 from shared.jobs import (
+    JobCancelled,
     JobYielded,
+    cancel_check,
     celery_app,
     give_way_check,
     job_task,
@@ -29,6 +32,7 @@ from shared.jobs import (
     store,
 )
 from shared.layout import JOBS, job_input
+from shared.method.explanations import ExplainSpec, explain, plan
 from shared.method.prompts import OPTION_ORDERS
 from shared.method.runs import LLMChoice, RunSpec, explanation_orders
 from shared.schemas import Instance
@@ -106,6 +110,45 @@ def generate_mjd(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
         "model": backend.model_id,
         "backend": backend.name,
         "artifacts": [layout.MJD_RESULT],
+        "seconds": {"model": loaded - started, "generation": time.monotonic() - loaded},
+    }
+
+
+@job_task(app, "mjd.explain")
+def explain_items(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
+    """Explanations by the job's LLM for its stored items. The labels are planned again from
+    the stored items (the API planned them the same way before queueing); the result is
+    written whole at the end, so a redelivered job simply starts again."""
+    instances = job_input(store(), job_id)
+    spec = ExplainSpec.from_json(job["explain"])
+    given = plan(instances, spec, layout.job_labels(store(), job_id))
+    started = time.monotonic()
+    backend = backend_for(*backend_settings(job))
+    loaded = time.monotonic()
+    records = list(
+        explain(
+            instances,
+            given,
+            backend.generate_texts,
+            spec,
+            run={"backend": backend.name, "model": backend.model_id},
+            progress=progress_reporter(job_id),
+            cancelled=cancel_check(job_id),
+        )
+    )
+    if len(records) < len(instances):  # explain stopped early: the job was cancelled
+        raise JobCancelled(job_id)
+    lines = b"".join(msgspec.json.encode(r) + b"\n" for r in records)
+    store().write_bytes(JOBS, job_id, layout.EXPLANATION_RESULT, lines)
+    return {
+        "job_id": job_id,
+        "kind": "explanation",
+        "items": len(records),
+        "explanations": sum(len(r["explanations"]) for r in records),
+        "items_without_explanations": sum(1 for r in records if not r["explanations"]),
+        "model": backend.model_id,
+        "backend": backend.name,
+        "artifacts": [layout.EXPLANATION_RESULT],
         "seconds": {"model": loaded - started, "generation": time.monotonic() - loaded},
     }
 

@@ -118,6 +118,11 @@ class ExplainSpec:
                 f"expected {', '.join(LABEL_SOURCES)} or a reference name", field="labels_from"
             )
 
+    @classmethod
+    def from_json(cls, fields: Mapping[str, Any]) -> ExplainSpec:
+        """The spec as ``asdict`` wrote it (a job's stored spec), its decoding included."""
+        return cls(**{**fields, "decoding": Decoding(**fields.get("decoding", {}))})
+
 
 #: what a text-generation backend offers: prompts, decoding, progress(done, total) -> texts
 GenerateTexts = Callable[[Sequence[str], Decoding, Callable[[int, int], None] | None], list[str]]

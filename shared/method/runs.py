@@ -138,16 +138,20 @@ class LLMChoice:
         return LLM_BACKENDS[self.backend], self.model, endpoints[name].backend_options(name)
 
 
-def explanation_orders(instance: Instance, spec: RunSpec) -> list[tuple[int, ...]]:
+def explanation_orders(
+    instance: Instance, spec: RunSpec, shortfall_option: str = "--shortfall"
+) -> list[tuple[int, ...]]:
     """All k-permutations of the item's explanations, or a seeded sample of ``max_orders``
-    (the same item and seed always give the same sample)."""
+    (the same item and seed always give the same sample). An item with fewer than k is an
+    error that names the shortfall option as the caller spells it (a CLI flag, a request
+    field)."""
     available = len(instance.explanations)
     k = spec.k
     if available < k:
         if spec.shortfall == "error":
             raise DataError(
                 f"item {instance.id!r} has {available} explanation(s) but k={k} "
-                "(choose --shortfall use-available to use fewer)",
+                f"(set {shortfall_option} to use-available to use fewer)",
                 field="explanations",
             )
         k = available

@@ -1,5 +1,5 @@
-"""Jobs of every kind: MJD generation is submitted here; state, results, artifacts, cancel
-and the listing serve all kinds."""
+"""Jobs of every kind: MJD generation and explanation writing are submitted here; state,
+results, artifacts, cancel and the listing serve all kinds."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from litestar.response import File
 from services.api import urls
 from services.api.controllers import Accepted, Calling, Submit, accepted, route, submission
 from services.api.domain.jobs import JobService
-from services.api.schemas import JobList, JobResult, JobView, MjdJobIn
+from services.api.schemas import ExplanationJobIn, JobList, JobResult, JobView, MjdJobIn
 from shared.auth import Scope
 from shared.db.store import JobState
 from shared.layout import ARTIFACT_MEDIA_TYPES
@@ -53,8 +53,19 @@ class JobController(Controller):
     def create_mjd_job(
         self, data: JSONBody[MjdJobIn], submissions: Submit, caller: Calling
     ) -> Accepted:
-        """For a stored dataset or inline instances; k and labels are checked first."""
+        """For a stored dataset, inline instances or a finished explanation job's items (its
+        ``job_id``); k and labels are checked first."""
         return accepted(submissions.mjd(data, caller))
+
+    @submission(urls.EXPLANATION_JOBS, "createExplanationJob", "Queue explanations by an LLM")
+    def create_explanation_job(
+        self, data: JSONBody[ExplanationJobIn], submissions: Submit, caller: Calling
+    ) -> Accepted:
+        """Label-guided (reasons for each given label) or label-free (the LLM picks the
+        labels) explanations for a stored dataset or inline instances, on the generation
+        queue; every item's labels are checked first. The result is an explained dataset:
+        its file is the job's artifact, and an MJD job takes the job's id as its items."""
+        return accepted(submissions.explanation(data, caller))
 
     @route(
         get, urls.JOB, "getJob", "A job's state, progress and summary", 400, 404, 503,
@@ -68,7 +79,8 @@ class JobController(Controller):
         scope=Scope.READ,
     )  # fmt: skip
     def get_result(self, job_id: FromPath[str], jobs: Jobs, caller: Calling) -> JobResult:
-        """MJD records, a metric report, or the trained model's metadata."""
+        """MJD records, a metric report, the trained model's metadata, or the explained
+        items."""
         return jobs.result(job_id, caller.sees)
 
     @route(

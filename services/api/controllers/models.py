@@ -9,7 +9,7 @@ from litestar.params import FromPath
 from services.api import urls
 from services.api.controllers import route
 from services.api.domain.predictions import Models
-from services.api.schemas import ModelList, ModelView, Promotion
+from services.api.model_schemas import ModelList, ModelView, Promotion
 from shared.auth import Scope
 
 Registry = NamedDependency[Models]

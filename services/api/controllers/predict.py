@@ -9,7 +9,7 @@ from litestar.params import JSONBody
 from services.api import urls
 from services.api.controllers import route
 from services.api.domain.predictions import Predictions, client_gone
-from services.api.schemas import PredictIn, PredictOut
+from services.api.model_schemas import PredictIn, PredictOut
 from shared.auth import Scope
 
 

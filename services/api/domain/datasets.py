@@ -17,13 +17,22 @@ from shared.artifacts import ArtifactStore, check_id, new_id
 from shared.datasets import VENDORED, instance_from_record, read_instances, vendored_path
 from shared.db.store import Dataset, JobStore
 from shared.errors import DataError
+from shared.labels import Label
 from shared.schemas import Instance
 
 UPLOAD_SUFFIXES = (".jsonl", ".json", ".csv")
 
 
-def instances_jsonl(instances: list[Instance]) -> bytes:
-    return b"".join(msgspec.json.encode(i.to_json()) + b"\n" for i in instances)
+def instances_jsonl(
+    instances: list[Instance], labels: list[list[Label] | None] | None = None
+) -> bytes:
+    """One JSON line per instance; with ``labels``, an item's list of labels to explain (when
+    it has one) as its ``labels`` field, which explanation generation reads."""
+    records = [i.to_json() for i in instances]
+    for record, given in zip(records, labels or [], strict=False):
+        if given is not None:
+            record["labels"] = [label.value for label in given]
+    return b"".join(msgspec.json.encode(r) + b"\n" for r in records)
 
 
 def parse_instances(records: list[dict[str, Any]], field_name: str) -> list[Instance]:

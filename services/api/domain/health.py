@@ -13,7 +13,7 @@ from collections.abc import Callable
 from msgspec import Struct
 
 from services.api.domain.predictions import serving_view
-from services.api.schemas import ServingView
+from services.api.model_schemas import ServingView
 from services.predictor import Predictor
 from shared.artifacts import ArtifactStore, StoreNotWritable
 from shared.db.store import JobStore

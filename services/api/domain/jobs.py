@@ -12,16 +12,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from services.api.model_schemas import ModelView
 from services.api.observability import JOBS_SUBMITTED
 from services.api.problems import echo, problem
 from services.api.schemas import (
+    ExplainedRecordOut,
     JobLinks,
     JobList,
     JobResult,
     JobSummary,
     JobView,
     MjdRecordOut,
-    ModelView,
     Progress,
     convert,
 )
@@ -32,6 +33,7 @@ from shared.db.store import FINISHED, Job, JobState, JobStore, Priority
 from shared.errors import DataError
 from shared.metrics import MetricReport
 from shared.queue import JobKind, JobQueue, QueueUnavailable
+from shared.schemas import Instance
 
 log = logging.getLogger(__name__)
 #: a job this young may still be on its way to the queue; the reconciler leaves it be
@@ -156,6 +158,11 @@ class JobService:
         if job.kind == JobKind.TRAINING:
             model = self.store.read_json(layout.JOBS, job_id, layout.TRAINING_REPORT)
             return JobResult(summary=summary, model=convert(model, ModelView))
+        if job.kind == JobKind.EXPLANATION:
+            explained = layout.explained_records(self.store, job_id)
+            return JobResult(
+                summary=summary, explained=convert(explained, list[ExplainedRecordOut])
+            )
         report = self.store.read_json(layout.JOBS, job_id, layout.METRICS_REPORT)
         return JobResult(summary=summary, report=convert(report, MetricReport))
 
@@ -174,6 +181,23 @@ class JobService:
         if job.kind != JobKind.MJD or job.state != JobState.SUCCEEDED:
             raise problem(409, "not a finished MJD job", field_name)
         return layout.mjd_records(self.store, job_id)
+
+    def finished_explanations(
+        self, job_id: str, field_name: str, sees: str | None
+    ) -> list[Instance]:
+        """The explained items of a finished explanation job the caller sees (404 for
+        another's), as an MJD job reads them: 422 for a job of another kind, 409 until it
+        succeeds."""
+        job = self.job(job_id, sees, field_name)
+        if job.kind != JobKind.EXPLANATION:
+            raise problem(
+                422, f"job {echo(job_id)} is a {job.kind} job, not an explanation job", field_name
+            )
+        if job.state != JobState.SUCCEEDED:
+            raise problem(
+                409, f"job is {job.state}; its explanations exist once it succeeds", field_name
+            )
+        return layout.explained_instances(self.store, job_id)
 
     def reconcile(self, grace: float = RECONCILE_GRACE_SECONDS) -> dict[str, int]:
         """Queue again, once, every unfinished job whose message is gone (the embedded Redis

@@ -8,16 +8,16 @@ from typing import Any
 import msgspec
 from litestar import Request
 
-from services.api.problems import problem
-from services.api.schemas import (
+from services.api.model_schemas import (
     ModelList,
     ModelView,
     PredictionOut,
     PredictOut,
     Promotion,
     ServingView,
-    convert,
 )
+from services.api.problems import problem
+from services.api.schemas import convert
 from services.predictor import (
     ClientGone,
     NoModel,

@@ -1,9 +1,12 @@
 """What each kind of job needs before it is queued: its request checked against the
-domain's own rules (run spec, explanation orders, training targets) and its input files."""
+domain's own rules (run spec, explanation orders, labels to explain, training targets) and its
+input files."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any
 
 import msgspec
 import numpy as np
@@ -14,6 +17,7 @@ from services.api.domain.jobs import JobService
 from services.api.problems import data_error, problem
 from services.api.schemas import (
     DistributionsRef,
+    ExplanationJobIn,
     JobView,
     MetricsJobIn,
     MjdJobIn,
@@ -22,9 +26,11 @@ from services.api.schemas import (
 )
 from shared import layout
 from shared.errors import DataError
+from shared.labels import Label
+from shared.method.explanations import Decoding, ExplainSpec, labels_column, plan
 from shared.method.runs import LLMChoice, RunSpec, explanation_orders
 from shared.metrics import check_bootstrap
-from shared.schemas import Judgment
+from shared.schemas import Instance, Judgment
 from shared.settings import OpenAIEndpoint
 from shared.targets import check_targets, resolve
 from shared.training import TrainSpec, check_base_model
@@ -40,6 +46,14 @@ def checked_rows(rows: list[list[float]], field_name: str) -> np.ndarray:
         except DataError as exc:
             raise problem(422, exc.message, exc.field) from None
     return np.asarray(rows, dtype=np.float64)
+
+
+def request_labels(records: list[dict[str, Any]]) -> list[list[Label] | None]:
+    """The ``labels`` list of each inline record (None where it has none), checked."""
+    try:
+        return labels_column([record.get("labels") for record in records], "instances")
+    except DataError as exc:
+        raise problem(422, exc.message, f"instances[{(exc.row or 1) - 1}].{exc.field}") from None
 
 
 def same_length(human: np.ndarray, model: np.ndarray) -> None:
@@ -66,10 +80,12 @@ class Submissions:
         self.endpoints = endpoints
 
     def mjd(self, data: MjdJobIn, caller: Caller) -> JobView:
-        """MJD generation for a stored dataset or inline instances; k and labels are checked
-        for every item, and the LLM against this server's endpoints, before queueing."""
-        if (data.instances is None) == (data.dataset_id is None):
-            raise problem(422, "give exactly one of 'dataset_id' or 'instances'", "dataset_id")
+        """MJD generation for a stored dataset, inline instances or a finished explanation
+        job's items; k and labels are checked for every item, and the LLM against this
+        server's endpoints, before queueing."""
+        given = [n for n in ("dataset_id", "instances", "job_id") if getattr(data, n) is not None]
+        if len(given) != 1:
+            raise problem(422, "give exactly one of dataset_id, instances, job_id", "dataset_id")
         fields = spec_of(data.run)
         llm = LLMChoice(**{name: fields.pop(name) for name in LLMChoice.__dataclass_fields__})
         try:
@@ -77,15 +93,16 @@ class Submissions:
             endpoint = llm.check(self.endpoints)
         except DataError as exc:
             raise data_error(exc, "run.") from None
-        if data.dataset_id is not None:
-            instances = self.datasets.instances(data.dataset_id, "dataset_id", caller.sees)
+        if data.job_id is not None:
+            instances = self.jobs.finished_explanations(data.job_id, "job_id", caller.sees)
         else:
-            self.datasets.check_rows(len(data.instances or []), "instances")
-            instances = parse_instances(data.instances or [], "instances")
+            instances = self._items(data.dataset_id, data.instances, caller)
         for index, instance in enumerate(instances):
             try:
-                explanation_orders(instance, run)
+                explanation_orders(instance, run, shortfall_option="run.shortfall")
             except DataError as exc:
+                if data.job_id is not None:  # the job's items are as they are: k must change
+                    raise problem(422, exc.message, "run.k") from None
                 raise data_error(exc, f"instances[{index}].") from None
         spec = {
             "run": fields,
@@ -93,10 +110,56 @@ class Submissions:
             "model": llm.model,
             "endpoint": endpoint,
             "dataset_id": data.dataset_id,
+            "explanation_job_id": data.job_id,
             "items": len(instances),
         }
         files = {layout.MJD_INPUT: instances_jsonl(instances)}
         return self.jobs.submit("mjd", spec, files, data.priority, caller.key_id)
+
+    def explanation(self, data: ExplanationJobIn, caller: Caller) -> JobView:
+        """Explanations written by an LLM for a stored dataset or inline instances; the
+        spec, the LLM and each item's labels to explain are checked before queueing."""
+        fields = {n: getattr(data, n) for n in ExplainSpec.__dataclass_fields__}
+        try:
+            spec = ExplainSpec.from_json({**fields, "decoding": spec_of(data.decoding)})
+        except DataError as exc:
+            nested = exc.field in Decoding.__dataclass_fields__
+            raise data_error(exc, "decoding." if nested else "") from None
+        llm = LLMChoice(**spec_of(data.run))
+        try:
+            endpoint = llm.check(self.endpoints)
+        except DataError as exc:
+            raise data_error(exc, "run.") from None
+        instances = self._items(data.dataset_id, data.instances, caller)
+        labels = request_labels(data.instances) if data.instances is not None else None
+        for index, instance in enumerate(instances):
+            try:
+                plan([instance], spec, [labels[index]] if labels else None)
+            except DataError as exc:
+                prefix = "" if exc.field == "labels_from" else f"instances[{index}]."
+                raise data_error(exc, prefix) from None
+        job_spec = {
+            "explain": asdict(spec),
+            "backend": llm.backend,
+            "model": llm.model,
+            "endpoint": endpoint,
+            "dataset_id": data.dataset_id,
+            "items": len(instances),
+        }
+        files = {layout.MJD_INPUT: instances_jsonl(instances, labels)}
+        return self.jobs.submit("explanation", job_spec, files, owner=caller.key_id)
+
+    def _items(
+        self, dataset_id: str | None, records: list[dict[str, Any]] | None, caller: Caller
+    ) -> list[Instance]:
+        """The items of a job: exactly one of a stored dataset the caller sees or inline
+        records (within the row quota)."""
+        if (records is None) == (dataset_id is None):
+            raise problem(422, "give exactly one of 'dataset_id' or 'instances'", "dataset_id")
+        if dataset_id is not None:
+            return self.datasets.instances(dataset_id, "dataset_id", caller.sees)
+        self.datasets.check_rows(len(records or []), "instances")
+        return parse_instances(records or [], "instances")
 
     def _resolve(
         self, ref: DistributionsRef, field_name: str, sees: str | None

@@ -60,7 +60,7 @@ def test_errors_are_problem_details_and_successes_are_typed(document):
 def test_choices_are_enums_and_the_upload_is_a_binary_file(document):
     schemas = document["components"]["schemas"]
     assert schemas["JobState"]["enum"] == ["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]
-    assert {"mjd", "metrics", "training"} == set(schemas["JobKind"]["enum"])
+    assert {"mjd", "metrics", "training", "explanation"} == set(schemas["JobKind"]["enum"])
     aggregation = schemas["RunIn"]["properties"]["aggregation"]
     assert set(aggregation["enum"]) == {"softmax", "normalize"}
     assert set(schemas["TrainIn"]["properties"]["early_stopping"]["enum"]) == {"dcorr", "kl"}

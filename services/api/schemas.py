@@ -259,16 +259,18 @@ class ExplanationOut(Struct):
     label: str | None
 
 
-class ExplainedRecordOut(Struct):
+class ExplainedRecordOut(Struct, omit_defaults=True):
     """One item with the LLM's explanations and what made them (template, model, decoding,
-    the labels given, the raw answers)."""
+    the labels given, the raw answers), as the job's ``explained.jsonl`` has it."""
 
     id: str
     premise: str
     hypothesis: str
     explanations: list[ExplanationOut]
+    human: dict[str, Any] | None
     explanation_generation: dict[str, Any]
-    human: dict[str, Any] | None = None
+    references: dict[str, Any] | None = None
+    gold_label: str | None = None
 
 
 class JobResult(Struct, omit_defaults=True):

@@ -1,15 +1,17 @@
 """An explanation job through the real API and a real generation worker with SmolLM2 (issue
 14, item 3): two VariErr items explained for their experts' labels, the result downloaded,
-then used as the items of an MJD job that succeeds."""
+then used as the items of an MJD job that succeeds; a running one stops when cancelled."""
 
 from __future__ import annotations
 
 import json
+import time
 
 import httpx
 
+from shared import jobs, layout
 from shared.datasets import read_instances, vendored_path
-from tests.integration.http_jobs import job_view, succeeded, wait_for_job
+from tests.integration.http_jobs import job_view, succeeded, wait_for_job, working
 
 #: far above the jobs' length: a busy machine must not end them at the soft limit
 LONG_LIMITS = {"MJD_TASK_SOFT_TIME_LIMIT": "540", "MJD_TASK_TIME_LIMIT": "600"}
@@ -70,3 +72,22 @@ def test_an_explanation_job_feeds_an_mjd_job(serve, start_worker):
         assert abs(sum(record["distribution"]) - 1) < 1e-6
         assert record["spec"]["k"] == 1 and len(record["explanation_orders"]) == 1
     assert job_view(base, job_id)["state"] == "SUCCEEDED"  # the explanations stay
+
+
+def test_a_running_explanation_job_stops_when_cancelled(serve, start_worker, client_app):
+    base = serve()
+    worker = start_worker("services.generator.worker", "mjd", **LONG_LIMITS)
+    items = read_instances(vendored_path("varierr"))[:200]  # many chunks past the first
+    body = {"instances": [i.to_json() for i in items], "decoding": {"max_new_tokens": 16}}
+    job_id = httpx.post(f"{base}/v1/explanation-jobs", json=body, timeout=30).json()["id"]
+    wait_for_job(base, job_id, working, 600)
+    cancelled = httpx.delete(f"{base}/v1/jobs/{job_id}", timeout=30)
+    assert cancelled.status_code == 202 and cancelled.json()["state"] == "CANCELLED"
+    deadline = time.monotonic() + 300
+    while any((client_app.control.inspect([worker.name], timeout=1).active() or {}).values()):
+        assert time.monotonic() < deadline, "the cancelled task did not stop"
+    view = job_view(base, job_id)
+    assert view["state"] == "CANCELLED" and view["summary"] is None
+    assert view["progress"]["done"] < view["progress"]["total"]
+    assert not jobs.store().exists(layout.JOBS, job_id, layout.EXPLANATION_RESULT)
+    assert jobs.finished_summary(job_id) is None

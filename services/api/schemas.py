@@ -30,9 +30,9 @@ def spec_struct(name: str, *specs: type, exclude: tuple[str, ...] = ()) -> type[
     for spec in specs:
         hints = get_type_hints(spec)
         for f in dataclasses.fields(spec):
-            kind = hints[f.name]
             if f.name in exclude:
                 continue
+            kind = hints[f.name]
             if dataclasses.is_dataclass(kind):
                 nested = spec_struct(f"{kind.__name__}In", kind)
                 fields.append((f.name, nested, msgspec.field(default_factory=nested)))

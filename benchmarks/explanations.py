@@ -36,10 +36,10 @@ import platform
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -85,6 +85,7 @@ K = 4
 AGGREGATION_FIELDS = ("aggregation", "temperature", "bias")
 #: per-item metrics whose paired differences against ``human`` are bootstrapped
 PAIRED_METRICS = ("kl", "jsd", "tvd")
+T = TypeVar("T")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -451,13 +452,20 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, dict[str
     parser.add_argument("--cache-dir", type=Path, default=RESULTS / ".mjd-cache")
     parser.add_argument("--out", type=Path, help="default: results/explanations-<date>.json")
     args = parser.parse_args(argv)
-    try:
-        specs = run_specs(args.temperature)
-        explain_spec(args.max_new_tokens)
-        check_bootstrap(args.resamples, 0)
-    except DataError as exc:
-        parser.error(f"--{(exc.field or '').replace('_', '-')}: {exc.message}")
+    specs = _checked(parser, "--temperature", run_specs, args.temperature)
+    _checked(parser, "--max-new-tokens", explain_spec, args.max_new_tokens)
+    _checked(parser, "--resamples", lambda n: check_bootstrap(n, 0), args.resamples)
     return args, specs
+
+
+def _checked(
+    parser: argparse.ArgumentParser, option: str, check: Callable[[Any], T], value: Any
+) -> T:
+    """``check(value)``, or the usage error (one line, status 2) naming the option."""
+    try:
+        return check(value)
+    except DataError as exc:
+        parser.error(f"argument {option}: {exc.message}")
 
 
 def run_set(

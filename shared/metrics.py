@@ -19,7 +19,7 @@ as such in the report; its error against exact is measured in benchmarks/metrics
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -393,6 +393,32 @@ def bootstrap_means(
         progress(resamples, resamples)
     low, high = np.percentile(means, [2.5, 97.5], axis=0)
     return low, high
+
+
+def bootstrap_dcorr(
+    human: Any,
+    models: Sequence[Any],
+    *,
+    resamples: int = DEFAULT_BOOTSTRAP,
+    seed: int = DEFAULT_SEED,
+) -> np.ndarray:
+    """Exact D.Corr of each model against ``human`` on the same seeded resamples of items,
+    as a resamples x models array: percentiles of a column are that model's CI, and of a
+    difference of columns a paired CI (D.Corr is one number for all items, so the per-item
+    bootstrap of :func:`bootstrap_means` cannot give either)."""
+    check_bootstrap(resamples, seed)
+    human = as_distributions(human, "human")
+    checked = [as_distributions(m, f"models[{i}]") for i, m in enumerate(models)]
+    for i, model in enumerate(checked):
+        if model.shape != human.shape:
+            raise ValueError(f"models[{i}]: {model.shape[0]} rows, human {human.shape[0]}")
+    rng = np.random.default_rng(seed)
+    draws = np.empty((resamples, len(checked)))
+    for r in range(resamples):
+        rows = rng.integers(0, len(human), size=len(human))
+        for j, model in enumerate(checked):
+            draws[r, j] = distance_correlation_exact(human[rows], model[rows])
+    return draws
 
 
 def _correlations(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:

@@ -15,6 +15,7 @@ from shared.errors import DataError
 from shared.metrics import (
     MAX_BOOTSTRAP,
     as_distributions,
+    bootstrap_dcorr,
     distance_correlation,
     distance_correlation_blocks,
     distance_correlation_exact,
@@ -164,6 +165,33 @@ def test_bootstrap_intervals_are_seeded_and_contain_the_mean():
     for estimate in (a.kl, a.jsd, a.tvd, a.entropy_human, a.entropy_model, a.accuracy):
         assert estimate.low <= estimate.mean <= estimate.high
     assert sum(b.n for b in a.entropy_bins) == 300
+
+
+def test_dcorr_bootstrap_draws_are_seeded_and_paired_across_models():
+    """Each column is one model's D.Corr on the same resampled items, so a difference of
+    columns is a paired bootstrap; a model equal to the human rows scores 1 on every draw."""
+    rng = np.random.default_rng(4)
+    human = rng.dirichlet([1, 1, 1], 80)
+    noisy = 0.7 * human + 0.3 * rng.dirichlet([1, 1, 1], 80)
+    unrelated = rng.dirichlet([1, 1, 1], 80)
+    draws = bootstrap_dcorr(human, [human, noisy, unrelated], resamples=60, seed=2)
+    assert draws.shape == (60, 3)
+    assert np.allclose(draws[:, 0], 1.0)
+    assert np.array_equal(
+        draws, bootstrap_dcorr(human, [human, noisy, unrelated], resamples=60, seed=2)
+    )
+    alone = bootstrap_dcorr(human, [noisy], resamples=60, seed=2)
+    assert np.array_equal(alone[:, 0], draws[:, 1])  # the draws do not depend on the others
+    assert not np.array_equal(alone, bootstrap_dcorr(human, [noisy], resamples=60, seed=3))
+    low, high = np.percentile(draws[:, 1] - draws[:, 2], [2.5, 97.5])
+    assert 0 < low < high  # the noisy copy beats the unrelated model: paired CI above 0
+    first = np.random.default_rng(2).integers(0, 80, 80)  # the rows of the first resample
+    assert draws[0, 1] == pytest.approx(distance_correlation_exact(human[first], noisy[first]))
+    with pytest.raises(DataError) as caught:
+        bootstrap_dcorr(human, [noisy], resamples=MAX_BOOTSTRAP + 1)
+    assert caught.value.field == "bootstrap"
+    with pytest.raises(ValueError, match="models\\[0\\]"):
+        bootstrap_dcorr(human, [noisy[:10]], resamples=5)
 
 
 def test_report_states_its_conventions():

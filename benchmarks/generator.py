@@ -30,7 +30,7 @@ def authors_generate(backend: Any, groups: list[list[str]], batch_size: int = 20
         tokenizer.pad_token = tokenizer.eos_token
     stops = [tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<|im_end|>")]
     texts = [backend.render(m) for group in groups for m in group]
-    bare = [ids[0] for ids in backend.letter_ids]
+    bare = [ids for (ids,) in backend.letter_ids["bare"]]
     out = []
     for start in range(0, len(texts), batch_size):
         inputs = tokenizer(
@@ -81,17 +81,17 @@ def main() -> None:
 
     load_s, backend = timed(lambda: TransformersBackend(dtype="fp32", batch_size=args.batch_size))
     tokens = [len(backend.tokens(m)) for g in groups for m in g]
-    backend.score_groups(groups[:1])  # warm-up
+    backend.score_groups(groups[:1], spec.letters)  # warm-up
 
     backend.prefix_reuse = False
-    plain_s, plain = timed(backend.score_groups, groups)
+    plain_s, plain = timed(backend.score_groups, groups, spec.letters)
     backend.prefix_reuse = True
-    reuse_s, reuse = timed(backend.score_groups, groups)
+    reuse_s, reuse = timed(backend.score_groups, groups, spec.letters)
     authors_s, authors = timed(authors_generate, backend, groups)
 
     bf16 = TransformersBackend(dtype="bf16", batch_size=args.batch_size)
-    bf16.score_groups(groups[:1])
-    reuse_bf16_s, reuse_bf16 = timed(bf16.score_groups, groups)
+    bf16.score_groups(groups[:1], spec.letters)
+    reuse_bf16_s, reuse_bf16 = timed(bf16.score_groups, groups, spec.letters)
 
     def probs(scores: list[Any]) -> np.ndarray:
         return softmax(np.concatenate([s.logits for s in scores]), axis=-1)

@@ -1,8 +1,10 @@
 """MJD quality on the 341 explained items: k = 0, and k = 4 with and without labels.
 
-SmolLM2-135M (embedded), 6 option orders, one explanation order per item (--max-orders 1).
-Each run is scored with softmax T=1 and with a temperature cross-fitted over 5 folds (fit on
-four folds, apply to the fifth). Prints JSON; with --out-dir also keeps the MJD files.
+SmolLM2-135M (embedded), 6 option orders, one explanation order per item (--max-orders 1),
+the engine's default letters (bare). Each run is scored at the default softmax T = 20 (the
+authors'), at T = 1, and with a temperature cross-fitted over 5 folds (fit on four folds,
+apply to the fifth), all from the records' label logits. Prints JSON; with --out-dir also
+keeps the MJD files.
 
     python benchmarks/mjd_quality.py [--items 341] [--dtype fp32] [--out-dir runs/]
 """
@@ -33,6 +35,7 @@ def main() -> None:
     from services.generator.backends.local import TransformersBackend
     from services.generator.engine import generate
     from shared.datasets import read_instances, vendored_path, write_jsonl
+    from shared.method.aggregation import softmax_aggregate
     from shared.method.calibration import cross_fit, read_mjd_records
     from shared.method.runs import RunSpec
     from shared.metrics import evaluate
@@ -65,15 +68,22 @@ def main() -> None:
         else:
             records = list(generate(items, backend, spec))
             seconds = time.perf_counter() - start
-        mjd = np.array([r.distribution for r in records])
+        letters = {RunSpec.from_stored(r.spec).letters for r in records}
         run: dict[str, Any] = {
-            "spec": {"k": spec.k, "explicit": spec.explicit, "max_orders": spec.max_orders},
+            "spec": {
+                "k": spec.k,
+                "explicit": spec.explicit,
+                "max_orders": spec.max_orders,
+                "letters": ", ".join(sorted(letters)),
+            },
             "prompts": sum(len(r.explanation_orders) * 6 for r in records),
             "wall_seconds": seconds,
-            "softmax_T1": row(mjd),
-            "mean_entropy_T1": float(-(mjd * np.log(mjd)).sum(1).mean()),
             "mean_letter_mass": float(np.mean([np.mean(r.letter_mass) for r in records])),
         }
+        for temperature in (spec.temperature, 1.0):
+            mjd = np.array([softmax_aggregate(r.logits, temperature) for r in records])
+            run[f"softmax_T{temperature:g}"] = row(mjd)
+            run[f"mean_entropy_T{temperature:g}"] = float(-(mjd * np.log(mjd)).sum(1).mean())
         for label, fit_bias in (("calibrated_T", False), ("calibrated_T_bias", True)):
             crossed, fits, _ = cross_fit(
                 [r.logits for r in records], human, folds=args.folds, fit_bias=fit_bias, seed=0

@@ -48,8 +48,12 @@ def row(report: Any) -> dict[str, float]:
 
 
 def mjd_records(instances: list, spec: RunSpec, cache: Path) -> tuple[list[MJDRecord], float]:
+    """The run's records, from the cache when every cached record was made with ``spec``
+    (records cached before ``letters`` existed read as "both", so they are made again)."""
     if cache.is_file():
-        return [MJDRecord.from_json(json.loads(line)) for line in cache.open()], 0.0
+        cached = [MJDRecord.from_json(json.loads(line)) for line in cache.open()]
+        if all(RunSpec.from_stored(record.spec) == spec for record in cached):
+            return cached, 0.0
     backend = create_backend("transformers", None)
     started = time.monotonic()
     records = list(generate(instances, backend, spec))
@@ -105,7 +109,12 @@ def main() -> None:
         targets = mjd_targets(explained, records, CALIBRATE_ON, seed=0)
         trained[f"student_mjd_{name}_calibrated"] = targets.data
         details[f"mjd_{name}"] = {
-            "spec": {"k": spec.k, "explicit": spec.explicit, "max_orders": spec.max_orders},
+            "spec": {
+                "k": spec.k,
+                "explicit": spec.explicit,
+                "max_orders": spec.max_orders,
+                "letters": spec.letters,
+            },
             "generation_seconds": seconds or "cached",
             "calibration": {k: v for k, v in targets.calibration.items() if k != "fitted_ids"},
             "mjd_vs_hjd_on_explained": row(

@@ -171,6 +171,7 @@ def add_backend_options(parser: argparse.ArgumentParser) -> None:
 def register(commands: Commands, formats: tuple[str, ...]) -> None:
     from shared.method.aggregation import AGGREGATIONS
     from shared.method.explanations import MAX_NEW_TOKENS, MAX_PER_LABEL, MODES, SELECTIONS
+    from shared.method.prompts import LETTER_CHOICES
     from shared.method.runs import MAX_K, SHORTFALL_POLICIES, RunSpec
 
     generate = commands.add_parser("generate", help="make MJDs with an LLM")
@@ -201,8 +202,17 @@ def register(commands: Commands, formats: tuple[str, ...]) -> None:
         choices=SHORTFALL_POLICIES,
         help="items with fewer than k explanations",
     )
+    add_spec_option(
+        generate,
+        RunSpec,
+        "letters",
+        choices=LETTER_CHOICES,
+        help="which spellings of an option letter count: bare 'A' (the authors') or also ' A'",
+    )
     add_spec_option(generate, RunSpec, "aggregation", choices=AGGREGATIONS)
-    add_spec_option(generate, RunSpec, "temperature", type=positive_float)
+    add_spec_option(
+        generate, RunSpec, "temperature", type=positive_float, help="softmax temperature"
+    )
     add_spec_option(generate, RunSpec, "seed", type=int)
     add_backend_options(generate)
     generate.add_argument("--limit", type=positive_int, help="only the first N items")

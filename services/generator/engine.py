@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from shared.method.prompts import OPTION_ORDERS
+from shared.method.prompts import OPTION_ORDERS, Letters
 from shared.method.runs import (
     MJDRecord,
     RunSpec,
@@ -28,10 +28,11 @@ from shared.schemas import Instance
 class LetterScores:
     """What a backend returns for a group of prompts (one row per prompt).
 
-    ``logits``: the logits of the letters A, B, C (each the log-sum-exp over the letter's
-    token variants); ``mass``: the probability the letters hold among all next tokens;
-    ``missing``: for remote backends, the probability of letters absent from top_logprobs
-    (taken as 0), else None.
+    ``logits``: the logits of the letters A, B, C (each the log-sum-exp over the spellings
+    the run counts, see :data:`shared.method.prompts.Letters`); ``mass``: the probability
+    those counted letter tokens hold among all next tokens; ``missing``: for remote backends,
+    the probability they do not cover (letters absent from top_logprobs count as 0), else
+    None.
     """
 
     logits: np.ndarray
@@ -61,8 +62,9 @@ class Backend(Protocol):
     name: str
     model_id: str
 
-    def score_groups(self, groups: Sequence[Sequence[str]]) -> list[LetterScores]:
-        """Score groups of user messages; messages of a group share a long prefix."""
+    def score_groups(self, groups: Sequence[Sequence[str]], letters: Letters) -> list[LetterScores]:
+        """Score groups of user messages (messages of a group share a long prefix), counting
+        the ``letters`` spellings of each option letter."""
         ...
 
 
@@ -85,7 +87,7 @@ def generate(
     for start in range(0, len(plans), items_per_call):
         chunk = plans[start : start + items_per_call]
         groups = [prompt_groups(instance, orders, spec) for instance, orders in chunk]
-        scores = iter(backend.score_groups([g for item in groups for g in item]))
+        scores = iter(backend.score_groups([g for item in groups for g in item], spec.letters))
         for (instance, orders), item_groups in zip(chunk, groups, strict=True):
             item_scores = [next(scores) for _ in item_groups]
             label_logits = np.stack([to_label_logits(s.logits) for s in item_scores])

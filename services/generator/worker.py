@@ -80,7 +80,7 @@ def generate_mjd(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
     does between items) goes on where it stopped; the result file is written atomically at
     the end, so a redelivered task never leaves two copies."""
     instances = job_input(store(), job_id)
-    spec = RunSpec(**job.get("run", {}))
+    spec = RunSpec.from_stored(job.get("run", {}))
     records = layout.checkpointed_records(store(), job_id, [i.id for i in instances])
     layout.checkpoint_records(store(), job_id, records)
     started = time.monotonic()

@@ -21,9 +21,10 @@ AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
 
 
 def softmax_aggregate(
-    logits: np.ndarray, temperature: float = 1.0, bias: Sequence[float] = (0.0, 0.0, 0.0)
+    logits: np.ndarray, temperature: float, bias: Sequence[float] = (0.0, 0.0, 0.0)
 ) -> np.ndarray:
-    """Mean over every prompt of softmax(logits / T + bias)."""
+    """Mean over every prompt of softmax(logits / T + bias): the temperature has no default
+    here, a run's is its spec's (``RunSpec.temperature``)."""
     if not temperature > 0:
         raise ValueError(f"temperature must be positive, got {temperature}")
     scaled = np.asarray(logits, dtype=np.float64) / temperature + np.asarray(bias)

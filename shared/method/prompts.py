@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import permutations
+from typing import Literal, get_args
 
 from shared.labels import LABELS, Label
 from shared.schemas import Explanation, Instance
@@ -22,6 +23,10 @@ OPTION_WORDS = {
 }
 #: Letters of the three options, in the order they are listed.
 OPTION_LETTERS = ("A", "B", "C")
+#: Which spellings of an option letter count as the model's answer: ``bare`` ("A" only, what
+#: the authors' notebook reads) or ``both`` ("A" and " A").
+Letters = Literal["bare", "both"]
+LETTER_CHOICES: tuple[str, ...] = get_args(Letters)
 #: All 6 orders of the labels behind options A, B, C (the notebook's order).
 OPTION_ORDERS: tuple[tuple[Label, ...], ...] = tuple(permutations(LABELS))
 

@@ -29,7 +29,13 @@ from shared.method.aggregation import (
     normalize_aggregate,
     softmax_aggregate,
 )
-from shared.method.prompts import OPTION_ORDERS, TEMPLATE_VERSION, build_prompt
+from shared.method.prompts import (
+    LETTER_CHOICES,
+    OPTION_ORDERS,
+    TEMPLATE_VERSION,
+    Letters,
+    build_prompt,
+)
 from shared.schemas import Instance
 from shared.settings import ENDPOINT_NAME, OpenAIEndpoint
 
@@ -41,18 +47,23 @@ MAX_K = 4
 MAX_ORDERS = 10_000
 #: largest softmax temperature: past it every distribution is uniform to many digits
 MAX_TEMPERATURE = 100.0
+#: how runs were scored before ``letters`` was a choice: a stored spec without it means this
+LEGACY_LETTERS: Letters = "both"
 
 
 @dataclass(frozen=True, slots=True)
 class RunSpec:
-    """How MJDs are made; stored with every record so runs can be told apart and redone."""
+    """How MJDs are made; stored with every record so runs can be told apart and redone.
+
+    The defaults are the authors' evaluation setting: bare letters, softmax at T = 20."""
 
     k: int = 0
     explicit: bool = False
     max_orders: int | None = None
     shortfall: Shortfall = "error"
+    letters: Letters = "bare"
     aggregation: Aggregation = "softmax"
-    temperature: float = 1.0
+    temperature: float = 20.0
     bias: tuple[float, float, float] = (0.0, 0.0, 0.0)
     seed: int = 0
     template_version: str = TEMPLATE_VERSION
@@ -64,6 +75,8 @@ class RunSpec:
             check_range(self.max_orders, 1, MAX_ORDERS, "max_orders")
         if self.shortfall not in SHORTFALL_POLICIES:
             raise DataError(f"expected one of {', '.join(SHORTFALL_POLICIES)}", field="shortfall")
+        if self.letters not in LETTER_CHOICES:
+            raise DataError(f"expected one of {', '.join(LETTER_CHOICES)}", field="letters")
         if self.aggregation not in AGGREGATIONS:
             raise DataError(f"expected one of {', '.join(AGGREGATIONS)}", field="aggregation")
         if not 0 < self.temperature <= MAX_TEMPERATURE:
@@ -71,6 +84,17 @@ class RunSpec:
         if len(self.bias) != NUM_LABELS:
             raise DataError("expected 3 values (E/N/C)", field="bias")
         check_seed(self.seed)
+
+    @classmethod
+    def from_stored(cls, stored: Mapping[str, Any]) -> RunSpec:
+        """The spec a stored one was made with (a job's ``run``, a record's ``spec``; other
+        keys are ignored): one written before ``letters`` existed was scored with
+        :data:`LEGACY_LETTERS`, so a resumed job or a re-read record keeps its scoring."""
+        fields = {name: stored[name] for name in cls.__dataclass_fields__ if name in stored}
+        fields.setdefault("letters", LEGACY_LETTERS)
+        if "bias" in fields:
+            fields["bias"] = tuple(fields["bias"])
+        return cls(**fields)
 
 
 LLMBackend = Literal["local", "openai"]

@@ -22,7 +22,7 @@ import numpy as np
 from services.generator.engine import LetterScores, split_into_groups
 from shared.errors import MjdError
 from shared.method.explanations import Decoding
-from shared.method.prompts import OPTION_LETTERS
+from shared.method.prompts import LETTER_CHOICES, OPTION_LETTERS, Letters
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DTYPES = ("auto", "fp32", "bf16", "fp16")
@@ -82,19 +82,30 @@ def chat_prompt(tokenizer: Any, message: str) -> str:
     )
 
 
-def letter_token_ids(tokenizer: Any, letters: Sequence[str] = OPTION_LETTERS) -> list[list[int]]:
-    """Token ids of each option letter, bare and with a leading space, from the tokenizer
-    itself (only spellings that are a single token count)."""
+def letter_spellings(letter: str, letters: Letters) -> tuple[str, ...]:
+    """How an option letter may be written as the answer's first token: bare ("A", what the
+    authors' notebook reads) or both ("A" and " A")."""
+    return (letter,) if letters == "bare" else (letter, " " + letter)
+
+
+def letter_token_ids(
+    tokenizer: Any, letters: Letters, options: Sequence[str] = OPTION_LETTERS
+) -> list[list[int]]:
+    """Token ids of each option letter's spellings (:func:`letter_spellings`), from the
+    tokenizer itself (only spellings that are a single token count)."""
     out: list[list[int]] = []
     unknown = getattr(tokenizer, "unk_token_id", None)
-    for letter in letters:
+    for letter in options:
         ids: list[int] = []
-        for text in (letter, " " + letter):
+        for text in letter_spellings(letter, letters):
             encoded = tokenizer.encode(text, add_special_tokens=False)
             if len(encoded) == 1 and encoded[0] != unknown and encoded[0] not in ids:
                 ids.append(encoded[0])
         if not ids:
-            raise MjdError(f"the tokenizer has no single token for option letter {letter!r}")
+            raise MjdError(
+                f"the tokenizer has no single token for option letter {letter!r} "
+                f"(letters {letters!r})"
+            )
         out.append(ids)
     flat = [i for ids in out for i in ids]
     if len(flat) != len(set(flat)):
@@ -208,7 +219,9 @@ class TransformersBackend:
             self.tokenizer = AutoTokenizer.from_pretrained(directory, **extra)
             self.model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch_dtype, **extra)
         self.model.to(self.device).eval()
-        self.letter_ids = letter_token_ids(self.tokenizer)
+        self.letter_ids = {
+            letters: letter_token_ids(self.tokenizer, letters) for letters in LETTER_CHOICES
+        }
         pad = self.tokenizer.pad_token_id
         self.pad_id = pad if pad is not None else (self.tokenizer.eos_token_id or 0)
         self.batch_size = max(1, batch_size)
@@ -227,16 +240,18 @@ class TransformersBackend:
 
     # ------------------------------------------------------------------ scoring
 
-    def score_groups(self, groups: Sequence[Sequence[str]]) -> list[LetterScores]:
+    def score_groups(self, groups: Sequence[Sequence[str]], letters: Letters) -> list[LetterScores]:
         flat = [self.tokens(m) for group in groups for m in group]
         score = self._score_with_prefixes if self.prefix_reuse else self.score_sequences
-        return split_into_groups(groups, *score(flat))
+        return split_into_groups(groups, *score(flat, self.letter_ids[letters]))
 
-    def score_sequences(self, sequences: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    def score_sequences(
+        self, sequences: Sequence[Sequence[int]], letter_ids: Sequence[Sequence[int]]
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Plain batched forward passes (left padding, batches of similar length)."""
         import torch
 
-        logits = np.empty((len(sequences), len(self.letter_ids)))
+        logits = np.empty((len(sequences), len(letter_ids)))
         mass = np.empty(len(sequences))
         order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
         for start in range(0, len(order), self.batch_size):
@@ -249,16 +264,18 @@ class TransformersBackend:
                     position_ids=(mask.cumsum(-1) - 1).clamp(min=0),
                     logits_to_keep=1,
                 )
-            logits[rows], mass[rows] = self._letters(out.logits[:, -1])
+            logits[rows], mass[rows] = self._letters(out.logits[:, -1], letter_ids)
         return logits, mass
 
-    def _score_with_prefixes(self, flat: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    def _score_with_prefixes(
+        self, flat: Sequence[Sequence[int]], letter_ids: Sequence[Sequence[int]]
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Score prompts level by level through their shared-prefix tree (see
         :func:`prefix_levels`): each shared segment runs once and later segments continue
         from a copy of its key/value cache rows."""
         import torch
 
-        logits = np.empty((len(flat), len(self.letter_ids)))
+        logits = np.empty((len(flat), len(letter_ids)))
         mass = np.empty(len(flat))
         for start in range(0, len(flat), self.batch_size):
             chunk = flat[start : start + self.batch_size]
@@ -289,7 +306,7 @@ class TransformersBackend:
                 ending = [(row, node.ends) for row, node in enumerate(level) if node.ends]
                 if ending:
                     rows = [row for row, _ in ending]
-                    found_logits, found_mass = self._letters(out.logits[rows, -1])
+                    found_logits, found_mass = self._letters(out.logits[rows, -1], letter_ids)
                     for i, (_, ends) in enumerate(ending):
                         for index in ends:
                             logits[start + index], mass[start + index] = (
@@ -352,15 +369,17 @@ class TransformersBackend:
                 mask[row, width - len(seq) :] = 1
         return ids.to(self.device), mask.to(self.device)
 
-    def _letters(self, last: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Per row: the letters' logits (log-sum-exp over their token variants) and the
-        probability mass all letter tokens hold."""
+    def _letters(
+        self, last: Any, letter_ids: Sequence[Sequence[int]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per row: the letters' logits (log-sum-exp over their counted token ids) and the
+        probability all counted letter tokens hold together."""
         import torch
 
         last = last.float()
         if not torch.isfinite(last).all():
             raise MjdError("the model produced non-finite logits")
         log_probs = torch.log_softmax(last, dim=-1)
-        logits = torch.stack([torch.logsumexp(last[:, ids], dim=-1) for ids in self.letter_ids], -1)
-        mass = torch.stack([log_probs[:, ids].exp().sum(-1) for ids in self.letter_ids], -1).sum(-1)
+        logits = torch.stack([torch.logsumexp(last[:, ids], dim=-1) for ids in letter_ids], -1)
+        mass = torch.stack([log_probs[:, ids].exp().sum(-1) for ids in letter_ids], -1).sum(-1)
         return logits.cpu().numpy().astype(np.float64), mass.cpu().numpy().astype(np.float64)

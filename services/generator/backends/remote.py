@@ -2,7 +2,8 @@
 
 One request per prompt asks for a single token with ``top_logprobs`` (default 5, the most
 OpenAI's completions API allows; the letters A/B/C are all the scoring needs). The letter
-tokens found there are kept; letters absent from the list get probability ~0, so the
+tokens found there are kept (``bare`` letters: the token "A" itself; ``both``: also with
+whitespace around it, " A"); letters absent from the list get probability ~0, so the
 distribution is renormalised over the letters found, and the probability the found letters do
 not cover is recorded as the missing mass.
 
@@ -30,7 +31,7 @@ import numpy as np
 from services.generator.engine import LetterScores, split_into_groups
 from shared.errors import MjdError
 from shared.method.explanations import Decoding
-from shared.method.prompts import OPTION_LETTERS
+from shared.method.prompts import OPTION_LETTERS, Letters
 from shared.settings import check_openai_options
 
 #: Log-probability given to a letter missing from top_logprobs (effectively zero).
@@ -106,9 +107,12 @@ class OpenAIBackend:
             limits=httpx.Limits(max_connections=self.concurrency),
         )
 
-    def score_groups(self, groups: Sequence[Sequence[str]]) -> list[LetterScores]:
+    def score_groups(self, groups: Sequence[Sequence[str]], letters: Letters) -> list[LetterScores]:
         """Score every message (see :meth:`_each`)."""
-        rows = self._each([m for group in groups for m in group], self.score_message)
+        rows = self._each(
+            [m for group in groups for m in group],
+            lambda message, stop: self.score_message(message, letters, stop),
+        )
         logits = np.array([row[0] for row in rows])
         mass = np.array([row[1] for row in rows])
         return split_into_groups(groups, logits, mass, missing=1.0 - mass)
@@ -172,17 +176,16 @@ class OpenAIBackend:
         return [future.result() for future in futures]
 
     def score_message(
-        self, message: str, stop: threading.Event | None = None
+        self, message: str, letters: Letters, stop: threading.Event | None = None
     ) -> tuple[list[float], float]:
-        """Letter log-probabilities (log-sum-exp over each letter's variants) and their mass."""
+        """Letter log-probabilities (log-sum-exp over each letter's counted spellings) and the
+        probability those spellings hold together."""
         top = self._top_logprobs(self._post(self._request(message), stop or threading.Event()))
-        letters = [
-            [lp for token, lp in top if token.strip() == letter] for letter in OPTION_LETTERS
+        found = [
+            [lp for token, lp in top if spells(token, letter, letters)] for letter in OPTION_LETTERS
         ]
-        logits = [
-            float(np.logaddexp.reduce(found)) if found else ABSENT_LOGPROB for found in letters
-        ]
-        mass = sum(math.exp(lp) for found in letters for lp in found)
+        logits = [float(np.logaddexp.reduce(lps)) if lps else ABSENT_LOGPROB for lps in found]
+        mass = sum(math.exp(lp) for lps in found for lp in lps)
         return logits, min(mass, 1.0)
 
     # ------------------------------------------------------------------ protocol
@@ -290,6 +293,12 @@ class OpenAIBackend:
             if math.isfinite(seconds):
                 return min(max(seconds, 0.0), MAX_DELAY)
         return min(self.backoff * 2**attempt, MAX_DELAY)
+
+
+def spells(token: str, letter: str, letters: Letters) -> bool:
+    """Does a top_logprobs token count as the option ``letter``? bare: only the letter itself
+    (what the authors' notebook reads); both: also with whitespace around it (" A")."""
+    return token == letter if letters == "bare" else token.strip() == letter
 
 
 def first_failure(futures: Sequence[Future[Any]]) -> BaseException | None:

@@ -12,6 +12,7 @@ import pytest
 
 from shared.artifacts import ArtifactStore
 from shared.db.store import JobStore
+from shared.method.runs import RunSpec
 from tests.conftest import assert_problem as _problem
 
 ITEM = {
@@ -63,6 +64,29 @@ def test_mjd_job_checks_k_and_run_before_queueing(api):
     )
     _problem(api.post("/v1/mjd-jobs", json={"instances": [ITEM], "run": {"k": 9}}), 422, "run.k")
     _problem(api.post("/v1/mjd-jobs", json={"dataset_id": "missing"}), 404, "dataset_id")
+
+
+@pytest.mark.parametrize(
+    ("run", "letters", "temperature"),
+    [({}, "bare", 20.0), ({"letters": "both", "temperature": 1}, "both", 1.0)],
+)
+def test_an_mjd_job_sets_its_letters_and_stores_its_whole_run(
+    api, database, run, letters, temperature
+):
+    """The defaults are the authors' (bare letters, T = 20), the old ones can be asked for;
+    the stored run is complete, so the worker never fills in a default of its own."""
+    created = api.post("/v1/mjd-jobs", json={"instances": [ITEM], "run": run})
+    assert created.status_code == 202, created.text
+    stored = database.get_job(created.json()["id"]).spec["run"]
+    assert (stored["letters"], stored["temperature"]) == (letters, temperature)
+    assert RunSpec.from_stored(stored) == RunSpec(letters=letters, temperature=temperature)
+
+
+def test_an_unknown_letters_choice_is_refused_naming_the_field(api, queue):
+    """Like every enum of a body (run.aggregation, run.backend), a value outside it is 400."""
+    body = {"instances": [ITEM], "run": {"letters": "spaced"}}
+    assert "'spaced'" in _problem(api.post("/v1/mjd-jobs", json=body), 400, "run.letters")["detail"]
+    assert queue.submitted == []
 
 
 def test_sync_metrics_and_its_row_limit(api, make_api, explained):

@@ -63,6 +63,9 @@ def test_choices_are_enums_and_the_upload_is_a_binary_file(document):
     assert {"mjd", "metrics", "training", "explanation"} == set(schemas["JobKind"]["enum"])
     aggregation = schemas["RunIn"]["properties"]["aggregation"]
     assert set(aggregation["enum"]) == {"softmax", "normalize"}
+    letters = schemas["RunIn"]["properties"]["letters"]
+    assert (set(letters["enum"]), letters["default"]) == ({"bare", "both"}, "bare")
+    assert schemas["RunIn"]["properties"]["temperature"]["default"] == 20.0
     assert set(schemas["TrainIn"]["properties"]["early_stopping"]["enum"]) == {"dcorr", "kl"}
     upload = document["paths"]["/v1/datasets/upload"]["post"]["requestBody"]["content"]
     form = upload["multipart/form-data"]["schema"]

@@ -30,7 +30,7 @@ def _write_mjd(path: Path, ids: list[str], logits: list[np.ndarray]) -> Path:
             json.dumps(
                 {
                     "id": i,
-                    "distribution": softmax_aggregate(x).tolist(),
+                    "distribution": softmax_aggregate(x, 1.0).tolist(),
                     "label_logits": x.tolist(),
                     "letter_mass": [[1.0] * x.shape[1]],
                     "explanation_orders": [[]],

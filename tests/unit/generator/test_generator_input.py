@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 
@@ -12,8 +15,8 @@ from shared.method.aggregation import (
     normalize_aggregate,
     softmax_aggregate,
 )
-from shared.method.prompts import OPTION_ORDERS
-from shared.method.runs import RunSpec, explanation_orders, to_label_logits
+from shared.method.prompts import OPTION_ORDERS, TEMPLATE_VERSION
+from shared.method.runs import MJDRecord, RunSpec, explanation_orders, to_label_logits
 from shared.schemas import Explanation, Instance
 
 
@@ -66,9 +69,39 @@ def test_cli_reports_bad_items_with_status_2(capsys, write_jsonl):
 def test_run_spec_validates_fields():
     with pytest.raises(DataError, match="k must be"):
         RunSpec(k=5)
-    with pytest.raises(DataError) as info:
-        RunSpec(temperature=0)
-    assert info.value.field == "temperature"
+    for bad in ({"temperature": 0}, {"temperature": 101}, {"letters": "spaced"}):
+        with pytest.raises(DataError) as info:
+            RunSpec(**bad)
+        assert info.value.field == next(iter(bad))
+
+
+def test_specs_stored_before_letters_existed_read_back_as_both():
+    """Records and job runs written before ``letters`` were scored with "A" and " A": read
+    back they say so, so a resumed job or a re-read record keeps its scoring; a spec stored
+    now reads back as itself (other keys of a record's spec are ignored)."""
+    old_record = {
+        "k": 1,
+        "explicit": False,
+        "max_orders": 1,
+        "shortfall": "error",
+        "aggregation": "softmax",
+        "temperature": 1.0,
+        "bias": [0.0, 0.0, 0.0],
+        "seed": 0,
+        "template_version": TEMPLATE_VERSION,
+        "backend": "transformers",
+        "model": "SmolLM2-135M-Instruct.Q4_1.gguf",
+    }
+    assert RunSpec.from_stored(old_record) == RunSpec(
+        k=1, max_orders=1, letters="both", temperature=1.0
+    )
+    old_job_run = {key: old_record[key] for key in ("k", "explicit", "max_orders", "seed")}
+    assert RunSpec.from_stored(old_job_run).letters == "both"
+    new = RunSpec(k=2, max_orders=3, bias=(0.0, 0.5, -0.5))
+    record = MJDRecord("i", [1 / 3] * 3, [], [], [], None, {**asdict(new), "backend": "x"})
+    stored = json.loads(json.dumps(record.to_json()))
+    assert RunSpec.from_stored(MJDRecord.from_json(stored).spec) == new
+    assert new.letters == "bare" and new.temperature == 20.0  # the authors' setting
 
 
 def test_letter_logits_map_back_to_labels_for_every_option_order():
@@ -81,7 +114,7 @@ def test_letter_logits_map_back_to_labels_for_every_option_order():
 
 def test_softmax_and_normalize_rules():
     logits = np.array([[[2.0, 1.0, 1.0]], [[1.0, 1.0, 2.0]]])
-    p = softmax_aggregate(logits)
+    p = softmax_aggregate(logits, 1.0)
     e = np.exp([2.0, 1.0, 1.0]) / np.exp([2.0, 1.0, 1.0]).sum()
     assert np.allclose(p, (e + e[::-1]) / 2)
     assert np.allclose(softmax_aggregate(logits, temperature=1e6), 1 / 3, atol=1e-5)
@@ -97,6 +130,8 @@ def test_calibration_recovers_a_known_temperature():
     fit = fit_calibration(logits, human)
     assert fit.temperature == pytest.approx(0.25, rel=1e-2)
     assert fit.mean_kl < 1e-5
+    at_default = np.array([softmax_aggregate(x, RunSpec().temperature) for x in logits])
+    assert fit_calibration(logits, at_default).temperature == pytest.approx(20.0, rel=1e-2)
     biased = np.array([softmax_aggregate(x, 0.5, (0.0, 0.7, -0.3)) for x in logits])
     fit = fit_calibration(logits, biased, fit_bias=True)
     assert fit.temperature == pytest.approx(0.5, rel=2e-2)
@@ -104,8 +139,6 @@ def test_calibration_recovers_a_known_temperature():
 
 
 def test_calibrate_cli_cross_fits_and_writes_recalibrated_records(tmp_path, capsys):
-    import json
-
     from shared.datasets import read_distributions, write_distributions_jsonl
 
     rng = np.random.default_rng(1)
@@ -119,7 +152,7 @@ def test_calibrate_cli_cross_fits_and_writes_recalibrated_records(tmp_path, caps
             json.dumps(
                 {
                     "id": i,
-                    "distribution": softmax_aggregate(x).tolist(),
+                    "distribution": softmax_aggregate(x, 1.0).tolist(),
                     "label_logits": x.tolist(),
                     "letter_mass": [[1.0] * 6],
                     "explanation_orders": [[]],

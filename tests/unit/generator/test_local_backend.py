@@ -29,11 +29,12 @@ def smollm2():
     return TransformersBackend(batch_size=16)
 
 
-def test_letter_ids_from_smollm2_are_the_bare_and_spaced_letters(smollm2):
+def test_letter_ids_from_smollm2_are_the_bare_letters_or_both_spellings(smollm2):
     tokenizer = smollm2.tokenizer
-    assert len(smollm2.letter_ids) == 3
-    for letter, ids in zip("ABC", smollm2.letter_ids, strict=True):
-        assert sorted(tokenizer.decode([i]) for i in ids) == sorted([letter, " " + letter])
+    for letters, spellings in (("bare", lambda x: [x]), ("both", lambda x: [x, " " + x])):
+        assert len(smollm2.letter_ids[letters]) == 3
+        for letter, ids in zip("ABC", smollm2.letter_ids[letters], strict=True):
+            assert sorted(tokenizer.decode([i]) for i in ids) == sorted(spellings(letter))
 
 
 def _byte_level_tokenizer(corpus):
@@ -48,16 +49,19 @@ def _byte_level_tokenizer(corpus):
 def test_letter_ids_from_a_tokenizer_built_here():
     corpus = ["A. yes B. no C. maybe", "answer A", "answer B", "answer C", "A B C"] * 20
     tokenizer = _byte_level_tokenizer(corpus)
-    ids = letter_token_ids(tokenizer)
-    for letter, found in zip("ABC", ids, strict=True):
+    both = letter_token_ids(tokenizer, "both")
+    bare = letter_token_ids(tokenizer, "bare")
+    for letter, found, alone in zip("ABC", both, bare, strict=True):
         decoded = sorted(tokenizer.decode([i]) for i in found)
         assert decoded == sorted([letter, " " + letter])  # "ĠA" was learnt from "answer A"
+        assert [tokenizer.decode([i]) for i in alone] == [letter]
     words = Tokenizer(models.WordLevel({"A": 0, "B": 1, "[UNK]": 2}, unk_token="[UNK]"))
     words.pre_tokenizer = pre_tokenizers.Whitespace()
     no_c = PreTrainedTokenizerFast(tokenizer_object=words, unk_token="[UNK]")
-    assert letter_token_ids(no_c, ["A", "B"]) == [[0], [1]]  # " A" is the same single token
+    # " A" is the same single token as "A"
+    assert letter_token_ids(no_c, "both", ["A", "B"]) == [[0], [1]]
     with pytest.raises(MjdError, match="option letter 'C'"):
-        letter_token_ids(no_c)  # "C" is only the unknown token
+        letter_token_ids(no_c, "bare")  # "C" is only the unknown token
 
 
 @settings(max_examples=200, deadline=None)
@@ -99,10 +103,10 @@ def _reused_and_plain(backend, items, spec):
         g for item in items for g in prompt_groups(item, explanation_orders(item, spec), spec)
     ]
     backend.prefix_reuse = True
-    reused = backend.score_groups(groups)
+    reused = backend.score_groups(groups, spec.letters)
     backend.prefix_reuse = False
     try:
-        plain = backend.score_groups(groups)
+        plain = backend.score_groups(groups, spec.letters)
     finally:
         backend.prefix_reuse = True
     assert len(reused) == len(plain) == len(groups)
@@ -112,13 +116,16 @@ def _reused_and_plain(backend, items, spec):
 @pytest.mark.parametrize(
     ("items", "spec"),
     [
-        (20, RunSpec(k=2, max_orders=1)),  # option orders share everything before the options
-        (3, RunSpec(k=1)),  # explanation orders of an item share the context too
+        # option orders share everything before the options; bare letters (the default)
+        (20, RunSpec(k=2, max_orders=1)),
+        # explanation orders of an item share the context too
+        (3, RunSpec(k=1, letters="both")),
     ],
 )
 def test_prefix_reuse_equals_the_plain_batched_forward(smollm2, explained, items, spec):
     reused, plain = _reused_and_plain(smollm2, explained[:items], spec)
     for a, b in zip(reused, plain, strict=True):
+        assert np.abs(a.logits - b.logits).max() < 1e-4
         assert np.abs(softmax(a.logits, -1) - softmax(b.logits, -1)).max() < 1e-4
         assert np.abs(a.mass - b.mass).max() < 1e-4
         assert (a.mass > 0.05).all()  # the letters are where the model looks

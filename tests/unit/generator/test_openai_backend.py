@@ -43,12 +43,16 @@ def _backend(server, **options):
 
 
 @pytest.mark.parametrize("mode", ["chat", "completions"])
-def test_normal_answers_give_letter_logprobs_and_mass(server, mode):
+@pytest.mark.parametrize("letters", ["bare", "both"])
+def test_normal_answers_give_letter_logprobs_and_mass(server, mode, letters):
+    """The server spells B as " B": only ``both`` counts it, and the mass is what counts."""
     backend = _backend(server, mode=mode, template="none")
-    logits, mass = backend.score_message("Which one?")
+    logits, mass = backend.score_message("Which one?", letters)
     expected = letter_logprobs("Which one?")
-    assert logits == pytest.approx([expected["A"], expected[" B"], expected["C"]])
-    assert mass == pytest.approx(0.7)
+    b = expected[" B"] if letters == "both" else ABSENT_LOGPROB
+    assert logits == pytest.approx([expected["A"], b, expected["C"]])
+    counted = ["A", " B", "C"] if letters == "both" else ["A", "C"]
+    assert mass == pytest.approx(sum(math.exp(expected[token]) for token in counted))
     request = server.requests[-1]
     assert request["max_tokens"] == 1 and request["model"] == "test-model"
     assert request["path"] == ("/v1/chat/completions" if mode == "chat" else "/v1/completions")
@@ -56,7 +60,7 @@ def test_normal_answers_give_letter_logprobs_and_mass(server, mode):
 
 def test_one_429_then_success(server):
     server.script.extend(["429"])
-    logits, _ = _backend(server).score_message("retry me")
+    logits, _ = _backend(server).score_message("retry me", "bare")
     assert len(server.requests) == 2
     assert logits[0] == pytest.approx(letter_logprobs("retry me")["A"])
 
@@ -64,23 +68,23 @@ def test_one_429_then_success(server):
 def test_persistent_429_ends_in_a_clear_error(server):
     server.script.extend(["429"] * 5)
     with pytest.raises(MjdError, match="HTTP 429"):
-        _backend(server, max_retries=2).score_message("x")
+        _backend(server, max_retries=2).score_message("x", "bare")
     assert len(server.requests) == 3
 
 
 def test_timeout_is_a_clear_error_not_a_hang(server):
     server.default = "hang"
     with pytest.raises(MjdError, match="no answer within 1 s"):
-        _backend(server, timeout=1, max_retries=1).score_message("x")
+        _backend(server, timeout=1, max_retries=1).score_message("x", "bare")
 
 
 def test_malformed_body_and_missing_logprobs(server):
     server.script.extend(["malformed"])
     with pytest.raises(MjdError, match="malformed JSON"):
-        _backend(server, max_retries=0).score_message("x")
+        _backend(server, max_retries=0).score_message("x", "bare")
     server.script.extend(["no-logprobs"])
     with pytest.raises(MjdError, match="top_logprobs"):
-        _backend(server, max_retries=0).score_message("x")
+        _backend(server, max_retries=0).score_message("x", "bare")
 
 
 def test_letters_missing_from_top_logprobs_record_the_missing_mass(server, explained):
@@ -95,9 +99,12 @@ def test_letters_missing_from_top_logprobs_record_the_missing_mass(server, expla
 
 
 def test_generate_through_the_server_maps_letters_to_labels(server, explained):
-    record = next(generate(explained[:1], _backend(server), RunSpec(k=2, max_orders=1)))
+    spec = RunSpec(k=2, max_orders=1, letters="both")
+    record = next(generate(explained[:1], _backend(server), spec))
     assert len(server.requests) == 6
     assert np.allclose(record.missing_mass, 0.3)
+    bare = next(generate(explained[:1], _backend(server), RunSpec(k=2, max_orders=1)))
+    assert (np.asarray(bare.missing_mass) > 0.3).all()  # " B" does not count
     assert math.isclose(sum(record.distribution), 1.0)
     assert record.spec["backend"] == "openai" and record.spec["model"] == "test-model"
     with pytest.raises(MjdError, match="base-url"):
@@ -120,13 +127,13 @@ def test_the_default_logprobs_request_is_within_the_servers_limit_of_five(server
     """OpenAI's completions API allows at most 5 logprobs (the server refuses more, 400);
     A/B/C need no more."""
     backend = OpenAIBackend("m", base_url=server.url, mode=mode, template="none")
-    logits, _ = backend.score_message("Which one?")
+    logits, _ = backend.score_message("Which one?", "bare")
     request = server.requests[-1]
     asked = request["top_logprobs"] if mode == "chat" else request["logprobs"]
     assert asked <= server.max_logprobs == 5
     assert logits[0] == pytest.approx(letter_logprobs("Which one?")["A"])
     with pytest.raises(MjdError, match=r"HTTP 400: .*at most 5"):
-        _backend(server, mode=mode, template="none", top_logprobs=6).score_message("x")
+        _backend(server, mode=mode, template="none", top_logprobs=6).score_message("x", "bare")
     with pytest.raises(DataError, match="between 1 and 20"):
         _backend(server, top_logprobs=21)
 
@@ -147,7 +154,7 @@ def test_completions_mode_sends_the_local_backends_chat_templated_prompt(server,
     assert all(p.startswith("<|im_start|>") and p.endswith("<|im_start|>assistant\n")
                for p in received)  # fmt: skip
     assert len(records) == 1
-    _backend(server, mode="completions", template="none").score_message(messages[0])
+    _backend(server, mode="completions", template="none").score_message(messages[0], "bare")
     assert server.prompts()[-1] == messages[0]
 
 
@@ -183,7 +190,7 @@ def test_retryable_errors_are_retried_and_connect_errors_end_clearly(server, exp
         closed = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
     backend = OpenAIBackend("m", base_url=closed, endpoint="lab", max_retries=2, backoff=0.01)
     with pytest.raises(MjdError, match=r"^endpoint 'lab': cannot connect \(3 attempts\)$"):
-        backend.score_message("x")
+        backend.score_message("x", "bare")
 
 
 @pytest.mark.parametrize(

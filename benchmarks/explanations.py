@@ -54,7 +54,7 @@ from shared.datasets import (
     vendored_path,
 )
 from shared.errors import DataError
-from shared.method.explanations import TEMPLATES, Decoding, ExplainSpec, explain, plan
+from shared.method.explanations import TEMPLATES, Decoding, ExplainSpec, explain_with, plan
 from shared.method.prompts import OPTION_ORDERS
 from shared.method.runs import MJDRecord, RunSpec, aggregate
 from shared.metrics import (
@@ -251,13 +251,8 @@ def smollm2_explained(
         backend = llm.backend()
         start = time.perf_counter()
         cache.append(
-            explain(
-                todo,
-                given,
-                backend.generate_texts,
-                spec,
-                run={"backend": backend.name, "model": backend.model_id},
-                progress=ProgressBar(f"{GENERATED} explanation prompts"),
+            explain_with(
+                backend, todo, given, spec, progress=ProgressBar(f"{GENERATED} explanation prompts")
             )
         )
         seconds = time.perf_counter() - start

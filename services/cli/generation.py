@@ -66,7 +66,14 @@ def backend_options(args: argparse.Namespace) -> dict[str, object]:
 def cmd_explain(args: argparse.Namespace) -> int:
     from services.generator.backends import create_backend
     from shared.datasets import detect_format, read_instances, read_row_field, write_jsonl
-    from shared.method.explanations import Decoding, ExplainSpec, explain, labels_column, plan
+    from shared.method.explanations import (
+        Decoding,
+        ExplainSpec,
+        explain_with,
+        labels_column,
+        plan,
+        tally,
+    )
 
     spec = ExplainSpec(
         mode=args.mode,
@@ -94,21 +101,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
     started = time.monotonic()
     backend = create_backend(args.backend, args.model, **backend_options(args))
     loaded = time.monotonic()
-    records = list(
-        explain(
-            instances,
-            given,
-            backend.generate_texts,
-            spec,
-            run={"backend": backend.name, "model": backend.model_id},
-            progress=ProgressBar("prompts"),
-        )
-    )
+    records = list(explain_with(backend, instances, given, spec, progress=ProgressBar("prompts")))
     write_jsonl(args.out, records)
-    kept = sum(len(record["explanations"]) for record in records)
-    empty = sum(1 for record in records if not record["explanations"])
+    counts = tally(records)
+    empty = counts["items_without_explanations"]
     print(
-        f"wrote {len(records)} items with {kept} explanations to {args.out}"
+        f"wrote {len(records)} items with {counts['explanations']} explanations to {args.out}"
         + (f" ({empty} item(s) got none)" if empty else "")
         + f" (model {backend.model_id}; load {loaded - started:.1f}s, "
         f"generation {time.monotonic() - loaded:.1f}s)"

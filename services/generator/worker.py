@@ -32,7 +32,7 @@ from shared.jobs import (
     store,
 )
 from shared.layout import JOBS, job_input
-from shared.method.explanations import ExplainSpec, explain, plan
+from shared.method.explanations import ExplainSpec, explain_with, plan, tally
 from shared.method.prompts import OPTION_ORDERS
 from shared.method.runs import LLMChoice, RunSpec, explanation_orders
 from shared.schemas import Instance
@@ -126,12 +126,11 @@ def explain_items(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]
     backend = backend_for(*backend_settings(job))
     loaded = time.monotonic()
     records = list(
-        explain(
+        explain_with(
+            backend,
             instances,
             given,
-            backend.generate_texts,
             spec,
-            run={"backend": backend.name, "model": backend.model_id},
             progress=progress_reporter(job_id),
             cancelled=cancel_check(job_id),
         )
@@ -144,8 +143,7 @@ def explain_items(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]
         "job_id": job_id,
         "kind": "explanation",
         "items": len(records),
-        "explanations": sum(len(r["explanations"]) for r in records),
-        "items_without_explanations": sum(1 for r in records if not r["explanations"]),
+        **tally(records),
         "model": backend.model_id,
         "backend": backend.name,
         "artifacts": [layout.EXPLANATION_RESULT],

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Literal, Protocol, get_args
 
 from shared.bounds import check_range, check_seed
 from shared.errors import DataError
@@ -126,6 +126,21 @@ class ExplainSpec:
 
 #: what a text-generation backend offers: prompts, decoding, progress(done, total) -> texts
 GenerateTexts = Callable[[Sequence[str], Decoding, Callable[[int, int], None] | None], list[str]]
+
+
+class TextBackend(Protocol):
+    """The part of an LLM backend :func:`explain_with` uses."""
+
+    name: str
+    model_id: str
+
+    def generate_texts(
+        self,
+        prompts: Sequence[str],
+        decoding: Decoding,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[str]: ...
+
 
 # ---------------------------------------------------------------------------- labels given
 
@@ -355,6 +370,26 @@ def explain(
         done += len(flat)
         if progress is not None:
             progress(done, total)
+
+
+def explain_with(
+    backend: TextBackend,
+    instances: Sequence[Instance],
+    given: Sequence[Sequence[Label]],
+    spec: ExplainSpec,
+    **options: Any,
+) -> Iterator[dict[str, Any]]:
+    """:func:`explain` with a backend's generation, its name and model stored with each record."""
+    run = {"backend": backend.name, "model": backend.model_id}
+    return explain(instances, given, backend.generate_texts, spec, run=run, **options)
+
+
+def tally(records: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """How many explanations the records hold, and how many items got none."""
+    return {
+        "explanations": sum(len(record["explanations"]) for record in records),
+        "items_without_explanations": sum(1 for record in records if not record["explanations"]),
+    }
 
 
 def labels_column(values: Sequence[Any], source: str) -> list[list[Label] | None]:

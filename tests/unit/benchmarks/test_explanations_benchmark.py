@@ -267,12 +267,13 @@ def test_a_real_run_on_two_items_then_its_cache_at_another_temperature(tmp_path,
     assert first["table"] in done.stdout and len(first["table"].splitlines()) == 2 + 6 + 1
     assert "ETA" in done.stderr
 
-    hotter, _ = _run(tmp_path, "hotter.json", "--temperature", "20")
-    assert hotter["model"]["load_seconds"] is None  # everything came from the cache
-    assert hotter["smollm2_explanations"]["generated_items"] == 0
-    for row in hotter["runs"]:
+    assert all(row["spec"]["temperature"] == 20.0 for row in first["runs"])  # the default
+    colder, _ = _run(tmp_path, "colder.json", "--temperature", "1")
+    assert colder["model"]["load_seconds"] is None  # everything came from the cache
+    assert colder["smollm2_explanations"]["generated_items"] == 0
+    for row in colder["runs"]:
         before = runs[(row["set"], row["run"])]
         assert row["scored_items"] == 0 and row["cached_items"] == 2
-        assert row["spec"]["temperature"] == 20.0 and row["cache_key"] == before["cache_key"]
+        assert row["spec"]["temperature"] == 1.0 and row["cache_key"] == before["cache_key"]
         entropy, entropy_before = (r["metrics"]["entropy_model"]["mean"] for r in (row, before))
-        assert entropy > entropy_before  # flatter, from the same logits
+        assert entropy < entropy_before  # sharper, from the same logits

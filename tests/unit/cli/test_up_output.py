@@ -163,9 +163,17 @@ ROOT = Path(__file__).resolve().parents[3]
 )
 def test_make_run_passes_the_bootstrap_size_and_no_bootstrap(variables, port, items, bootstrap):
     """`make` could not pass `--bootstrap-items` or `--no-bootstrap` to `mjd up`. The line
-    `make run` would run is parsed by mjd's own parser."""
+    `make run` would run is parsed by mjd's own parser. Run under `make test`, the child make
+    inherits MAKEFLAGS and MAKELEVEL (and would print "Entering directory"), so they are left
+    out."""
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
     dry = subprocess.run(
-        ["make", "-n", "run", *variables], cwd=ROOT, capture_output=True, text=True, check=True
+        ["make", "--no-print-directory", "-n", "run", *variables],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     command = dry.stdout.strip().splitlines()[-1].split()
     assert command[0].endswith("/mjd"), dry.stdout

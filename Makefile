@@ -38,6 +38,8 @@ test: setup lint
 	$(BIN)/python -m pytest
 
 bench: setup
+	# lm-evaluation-harness, a contender in benchmarks/generator.py
+	$(BIN)/pip install -e '.[bench]'
 	$(BIN)/python benchmarks/metrics.py
 	$(BIN)/python benchmarks/generator.py
 	$(BIN)/python benchmarks/serving.py

@@ -137,7 +137,13 @@ def add_backend_options(parser: argparse.ArgumentParser) -> None:
         help="auto: bf16 on CUDA, fp32 on CPU",
     )
     parser.add_argument("--device", help="torch device; default cuda when available")
-    parser.add_argument("--batch-size", type=positive_int, default=16)
+    parser.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=16,
+        help="transformers: messages per batch when generating explanations (scoring packs "
+        "whole items into calls by a token budget)",
+    )
     parser.add_argument("--base-url", help="OpenAI-compatible server (or OPENAI_BASE_URL)")
     parser.add_argument("--openai-mode", choices=OPENAI_MODES, default="chat")
     parser.add_argument(

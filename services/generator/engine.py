@@ -58,6 +58,27 @@ def split_into_groups(
     return out
 
 
+#: Prompts handed to the backend at once (whole items): enough for a few full-size model calls,
+#: few enough that progress, cancelling and checkpoints follow within seconds.
+PROMPTS_PER_CALL = 96
+
+
+def _whole_items(
+    plans: Sequence[tuple[Instance, list[Any]]], prompts_per_call: int
+) -> Iterator[Sequence[tuple[Instance, list[Any]]]]:
+    """Consecutive runs of plans with at most ``prompts_per_call`` prompts (one item more
+    when a single item has more)."""
+    start = size = 0
+    for end, (_, orders) in enumerate(plans):
+        prompts = len(orders) * len(OPTION_ORDERS)
+        if end > start and size + prompts > prompts_per_call:
+            yield plans[start:end]
+            start, size = end, 0
+        size += prompts
+    if start < len(plans):
+        yield plans[start:]
+
+
 class Backend(Protocol):
     name: str
     model_id: str
@@ -73,19 +94,19 @@ def generate(
     backend: Backend,
     spec: RunSpec,
     *,
-    items_per_call: int = 8,
+    prompts_per_call: int = PROMPTS_PER_CALL,
     progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[MJDRecord]:
     """Yield one MJDRecord per instance, in input order. ``progress(done, total)`` counts
-    prompts. All items are planned (and checked) before the first prompt is scored."""
+    prompts. All items are planned (and checked) before the first prompt is scored; the
+    backend gets whole items, as many as fit in ``prompts_per_call`` (at least one)."""
     plans = [(instance, explanation_orders(instance, spec)) for instance in instances]
     total = sum(len(orders) * len(OPTION_ORDERS) for _, orders in plans)
     run = {**asdict(spec), "backend": backend.name, "model": backend.model_id}
     done = 0
     if progress is not None:
         progress(done, total)
-    for start in range(0, len(plans), items_per_call):
-        chunk = plans[start : start + items_per_call]
+    for chunk in _whole_items(plans, prompts_per_call):
         groups = [prompt_groups(instance, orders, spec) for instance, orders in chunk]
         scores = iter(backend.score_groups([g for item in groups for g in item], spec.letters))
         for (instance, orders), item_groups in zip(chunk, groups, strict=True):

@@ -93,7 +93,6 @@ def generate_mjd(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
         instances[len(records) :],
         backend,
         spec,
-        items_per_call=1,
         progress=lambda done, total: report(before + done, before + total),
     ):
         records.append(record.to_json())

@@ -1,16 +1,22 @@
 """Local causal LMs through transformers: any model directory or GGUF file.
 
-One forward pass per prompt, no generation loop. Prompts of a group (the 6 option orders of
-one explanation order) share everything before the option list, so that shared token prefix
-is run once and its key/value cache is reused for the differing suffixes.
+One forward position per prompt token, no generation loop, and each token shared by several
+prompts computed once: the prefix every prompt of a run shares (system prompt, instruction) is
+kept as a key/value cache across calls, and the rest of a batch of whole items runs as their
+flattened prefix tree, each token attending only to its own path (a tree-attention mask), in a
+few calls sized by a token budget. The result equals the plain forward's within float error.
+This needs a model whose attention takes a custom 4D mask and explicit positions (transformers'
+decoder-only models do); ``prefix_reuse=False`` runs the plain batched forward instead.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import importlib.util
 import inspect
 import io
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from services.generator.engine import LetterScores, split_into_groups
+from shared.cpus import usable_cpus
 from shared.errors import MjdError
 from shared.method.explanations import Decoding
 from shared.method.prompts import LETTER_CHOICES, OPTION_LETTERS, Letters
@@ -113,28 +120,32 @@ def letter_token_ids(
     return out
 
 
-#: A shared segment shorter than this is not worth a forward pass of its own: its tokens are
-#: run again in each branch below it.
-MIN_SHARED_TOKENS = 8
+#: The most tokens one row of a scoring call holds (an item's prompt tree is split below this:
+#: the dense tree-attention mask costs attention work that grows with the square of a row).
+ROW_TOKENS = 384
+#: The most positions, padding included, one scoring call runs through the model.
+CALL_TOKENS = 2048
 
 
 @dataclass(slots=True)
 class PrefixNode:
-    """A run of tokens shared by every sequence below it in the prefix tree.
-
-    ``parent`` is the index of the parent node in the previous level; ``ends`` lists the
-    sequences whose last token is this node's last token."""
+    """A run of tokens shared by every sequence below it in the prefix tree; ``ends`` lists
+    the sequences whose last token is this node's last token."""
 
     tokens: list[int]
-    parent: int | None = None
     ends: list[int] = field(default_factory=list)
     children: list[PrefixNode] = field(default_factory=list)
+    size: int = 0  # tokens in this node and all below it
 
 
-def _build_tree(
-    sequences: Sequence[Sequence[int]], members: list[int], offset: int
+def prefix_tree(
+    sequences: Sequence[Sequence[int]], members: list[int] | None = None, offset: int = 0
 ) -> list[PrefixNode]:
-    """Radix tree of ``sequences[i][offset:]`` for i in members (all longer than offset)."""
+    """Radix forest of ``sequences[i][offset:]`` for i in members (all longer than offset)."""
+    if members is None:
+        if any(len(s) == 0 for s in sequences):
+            raise ValueError("cannot score an empty token sequence")
+        members = list(range(len(sequences)))
     by_token: dict[int, list[int]] = {}
     for i in members:
         by_token.setdefault(sequences[i][offset], []).append(i)
@@ -150,43 +161,118 @@ def _build_tree(
         node.ends = [i for i in group if len(sequences[i]) == end]
         rest = [i for i in group if len(sequences[i]) > end]
         if rest:
-            node.children = _build_tree(sequences, rest, end)
+            node.children = prefix_tree(sequences, rest, end)
+        node.size = len(node.tokens) + sum(child.size for child in node.children)
         nodes.append(node)
     return nodes
 
 
-def _merge_short(nodes: list[PrefixNode]) -> list[PrefixNode]:
-    """Push the tokens of short shared segments down into their children."""
-    out = []
-    for node in nodes:
-        node.children = _merge_short(node.children)
-        if len(node.tokens) < MIN_SHARED_TOKENS and node.children and not node.ends:
+@dataclass(slots=True)
+class TreeRow:
+    """Prompts packed into one row of a scoring call as their flattened prefix tree: each
+    token sees only the tokens on its own path (``parents``), so a shared segment is computed
+    once for every prompt below it. ``ends`` maps a sequence to the index of its last token."""
+
+    tokens: list[int] = field(default_factory=list)
+    parents: list[int] = field(default_factory=list)  # -1: the token follows the stem
+    depths: list[int] = field(default_factory=list)  # tokens before it on its path
+    ends: dict[int, int] = field(default_factory=dict)
+
+    def add(self, node: PrefixNode, parent: int, depth: int, *, subtree: bool) -> None:
+        """Append ``node`` below token ``parent`` (and all below it when ``subtree``)."""
+        for token in node.tokens:
+            self.tokens.append(token)
+            self.parents.append(parent)
+            self.depths.append(depth)
+            parent, depth = len(self.tokens) - 1, depth + 1
+        for sequence in node.ends:
+            self.ends.setdefault(sequence, parent)
+        if subtree:
             for child in node.children:
-                child.tokens = node.tokens + child.tokens
-            out.extend(node.children)
+                self.add(child, parent, depth, subtree=True)
+
+    def visibility(self) -> np.ndarray:
+        """(L, L) booleans: row token i may attend to row token j (its path, itself included)."""
+        seen = np.zeros((len(self.tokens), len(self.tokens)), dtype=bool)
+        for i, parent in enumerate(self.parents):
+            if parent >= 0:
+                seen[i] = seen[parent]
+            seen[i, i] = True
+        return seen
+
+
+def pack_rows(sequences: Sequence[Sequence[int]], row_tokens: int = ROW_TOKENS) -> list[TreeRow]:
+    """The sequences' prefix tree cut into rows of at most ``row_tokens`` tokens where it can
+    be: whole subtrees share a row; a subtree too big for one row is split below its top
+    node, whose tokens then start each of those rows (computed once per row). Every sequence
+    ends in exactly one row."""
+    rows: list[TreeRow] = []
+    claimed: set[int] = set()
+
+    def row_for(path: list[PrefixNode], subtrees: list[PrefixNode]) -> TreeRow:
+        row, parent = TreeRow(), -1
+        for node in path:
+            row.add(node, parent, len(row.tokens), subtree=False)
+            parent = len(row.tokens) - 1
+        for node in subtrees:
+            row.add(node, parent, parent + 1, subtree=True)
+        # a sequence that ends on a path shared by several rows belongs to the first of them
+        row.ends = {sequence: at for sequence, at in row.ends.items() if sequence not in claimed}
+        claimed.update(row.ends)
+        return row
+
+    def place(nodes: list[PrefixNode], path: list[PrefixNode]) -> None:
+        above = sum(len(node.tokens) for node in path)
+        batch: list[PrefixNode] = []
+        used = above
+        for node in nodes:
+            if above + node.size > row_tokens:
+                if node.children:
+                    place(node.children, [*path, node])
+                else:  # a single prompt longer than a row is a row of its own
+                    rows.append(row_for(path, [node]))
+                continue
+            if used + node.size > row_tokens and batch:
+                rows.append(row_for(path, batch))
+                batch, used = [], above
+            batch.append(node)
+            used += node.size
+        if batch:
+            rows.append(row_for(path, batch))
+
+    place(prefix_tree(sequences), [])
+    return rows
+
+
+def group_rows(rows: Sequence[TreeRow], call_tokens: int = CALL_TOKENS) -> list[list[TreeRow]]:
+    """Rows into calls of similar length, each at most ``call_tokens`` positions with padding
+    (a longer row is a call of its own)."""
+    calls: list[list[TreeRow]] = []
+    for row in sorted(rows, key=lambda r: len(r.tokens), reverse=True):
+        if calls and (len(calls[-1]) + 1) * len(calls[-1][0].tokens) <= call_tokens:
+            calls[-1].append(row)
         else:
-            out.append(node)
-    return out
+            calls.append([row])
+    return calls
 
 
-def prefix_levels(sequences: Sequence[Sequence[int]]) -> list[list[PrefixNode]]:
-    """The shared-prefix tree of the sequences, as levels that can each run as one batch.
+def common_prefix_length(sequences: Sequence[Sequence[int]]) -> int:
+    first = sequences[0]
+    length = min(len(s) for s in sequences)
+    for sequence in sequences[1:]:
+        n = 0
+        while n < length and sequence[n] == first[n]:
+            n += 1
+        length = n
+    return length
 
-    Level 0 holds the roots; a node of level d continues the cache row of its parent in
-    level d-1. Every sequence ends at exactly one node. Empty sequences are not allowed."""
-    if any(len(s) == 0 for s in sequences):
-        raise ValueError("cannot score an empty token sequence")
-    levels: list[list[PrefixNode]] = []
-    frontier = _merge_short(_build_tree(sequences, list(range(len(sequences))), 0))
-    while frontier:
-        levels.append(frontier)
-        following = []
-        for index, node in enumerate(frontier):
-            for child in node.children:
-                child.parent = index
-                following.append(child)
-        frontier = following
-    return levels
+
+@dataclass(frozen=True, slots=True)
+class _Stem:
+    """The prefix every prompt of a run shares, and its key/value cache (batch of one)."""
+
+    tokens: tuple[int, ...]
+    cache: Any
 
 
 class TransformersBackend:
@@ -200,12 +286,19 @@ class TransformersBackend:
         dtype: str = "auto",
         batch_size: int = 16,
         prefix_reuse: bool = True,
+        row_tokens: int = ROW_TOKENS,
+        call_tokens: int = CALL_TOKENS,
+        threads: int | None = None,
     ) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
+        if threads is None and not os.environ.get("OMP_NUM_THREADS"):
+            threads = usable_cpus()
+        if threads is not None:
+            torch.set_num_threads(max(1, threads))
         path, directory, extra = model_location(model)
         if dtype not in DTYPES:
             raise MjdError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
@@ -226,8 +319,11 @@ class TransformersBackend:
         self.pad_id = pad if pad is not None else (self.tokenizer.eos_token_id or 0)
         self.batch_size = max(1, batch_size)
         self.prefix_reuse = prefix_reuse
+        self.row_tokens, self.call_tokens = max(1, row_tokens), max(1, call_tokens)
+        self._stem: _Stem | None = None
+        self._decoder = self.model.get_decoder()
         # transformers renamed the cache argument and output (past_key_values -> cache)
-        parameters = inspect.signature(self.model.forward).parameters
+        parameters = inspect.signature(self._decoder.forward).parameters
         self._cache_name = "cache" if "cache" in parameters else "past_key_values"
 
     # ------------------------------------------------------------------ text to tokens
@@ -270,50 +366,85 @@ class TransformersBackend:
     def _score_with_prefixes(
         self, flat: Sequence[Sequence[int]], letter_ids: Sequence[Sequence[int]]
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Score prompts level by level through their shared-prefix tree (see
-        :func:`prefix_levels`): each shared segment runs once and later segments continue
-        from a copy of its key/value cache rows."""
-        import torch
-
+        """Score prompts through their prefix tree: the stem (the prefix all of them share:
+        system prompt and instruction) comes from a cache kept across calls, the rest is
+        packed into rows of whole items (:func:`pack_rows`) and each call runs as many rows
+        as its token budget holds (:func:`group_rows`)."""
         logits = np.empty((len(flat), len(letter_ids)))
         mass = np.empty(len(flat))
-        for start in range(0, len(flat), self.batch_size):
-            chunk = flat[start : start + self.batch_size]
-            cache = mask = lengths = None
-            for level in prefix_levels(chunk):
-                ids, segment_mask = self._left_pad([node.tokens for node in level])
-                if cache is not None:
-                    parents = torch.tensor([node.parent for node in level], device=self.device)
-                    cache.batch_select_indices(parents)
-                    mask = torch.cat([mask[parents], segment_mask], dim=-1)
-                    offset = lengths[parents]
-                else:
-                    mask, offset = segment_mask, torch.zeros(len(level), dtype=torch.long)
-                segment_len = segment_mask.sum(-1)
-                width = ids.shape[1]
-                steps = torch.arange(width, device=self.device) - (width - segment_len)[:, None]
-                with torch.inference_mode():
-                    out = self.model(
-                        input_ids=ids,
-                        attention_mask=mask,
-                        position_ids=(offset.to(self.device)[:, None] + steps).clamp(min=0),
-                        use_cache=True,
-                        logits_to_keep=1,
-                        **({self._cache_name: cache} if cache is not None else {}),
-                    )
-                cache = getattr(out, self._cache_name)
-                lengths = offset.to(self.device) + segment_len
-                ending = [(row, node.ends) for row, node in enumerate(level) if node.ends]
-                if ending:
-                    rows = [row for row, _ in ending]
-                    found_logits, found_mass = self._letters(out.logits[rows, -1], letter_ids)
-                    for i, (_, ends) in enumerate(ending):
-                        for index in ends:
-                            logits[start + index], mass[start + index] = (
-                                found_logits[i],
-                                found_mass[i],
-                            )
+        stem = self._stem_for(flat)
+        below = [sequence[len(stem.tokens) :] for sequence in flat]
+        for rows in group_rows(pack_rows(below, self.row_tokens), self.call_tokens):
+            found, last = self._run_rows(stem, rows)
+            found_logits, found_mass = self._letters(last, letter_ids)
+            logits[found], mass[found] = found_logits, found_mass
         return logits, mass
+
+    def _stem_for(self, flat: Sequence[Sequence[int]]) -> _Stem:
+        """The cached stem when it starts every prompt, else a new one: the prompts' common
+        prefix, cut back to what it shares with the old stem once one exists (so across
+        calls it settles on the run-wide prefix). Every prompt keeps at least one token."""
+        length = min(common_prefix_length(flat), min(len(s) for s in flat) - 1)
+        old = self._stem
+        if (
+            old is not None
+            and len(old.tokens) <= length
+            and flat[0][: len(old.tokens)] == list(old.tokens)
+        ):
+            return old
+        if old is not None:
+            length = common_prefix_length([old.tokens, flat[0][:length]])
+        self._stem = _Stem(tuple(flat[0][:length]), self._prefill(flat[0][:length]))
+        return self._stem
+
+    def _prefill(self, tokens: Sequence[int]) -> Any:
+        """The key/value cache of one token sequence (None when empty)."""
+        import torch
+
+        if not tokens:
+            return None
+        ids = torch.tensor([list(tokens)], dtype=torch.long, device=self.device)
+        with torch.inference_mode():
+            out = self._decoder(input_ids=ids, use_cache=True)
+        return getattr(out, self._cache_name)
+
+    def _run_rows(self, stem: _Stem, rows: Sequence[TreeRow]) -> tuple[list[int], Any]:
+        """One forward call over ``rows`` continuing ``stem``: which sequences end in them
+        and the logits after each one's last token (one row each)."""
+        import torch
+
+        prefix, width = len(stem.tokens), max(len(row.tokens) for row in rows)
+        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        positions = torch.full((len(rows), width), prefix, dtype=torch.long)
+        seen = np.zeros((len(rows), width, prefix + width), dtype=bool)
+        seen[:, :, :prefix] = True
+        seen[:, np.arange(width), prefix + np.arange(width)] = True  # padding sees itself
+        found, at_rows, at_tokens = [], [], []
+        for r, row in enumerate(rows):
+            n = len(row.tokens)
+            ids[r, :n] = torch.tensor(row.tokens, dtype=torch.long)
+            positions[r, :n] = prefix + torch.tensor(row.depths, dtype=torch.long)
+            seen[r, :n, prefix : prefix + n] = row.visibility()
+            for sequence, token in row.ends.items():
+                found.append(sequence)
+                at_rows.append(r)
+                at_tokens.append(token)
+        dtype = self.model.dtype
+        mask = torch.full(seen.shape, torch.finfo(dtype).min, dtype=dtype)
+        mask.masked_fill_(torch.from_numpy(seen), 0.0)
+        cache = None
+        if stem.cache is not None:
+            cache = copy.deepcopy(stem.cache)
+            cache.batch_repeat_interleave(len(rows))
+        with torch.inference_mode():
+            hidden = self._decoder(
+                input_ids=ids.to(self.device),
+                attention_mask=mask[:, None].to(self.device),
+                position_ids=positions.to(self.device),
+                **({self._cache_name: cache} if cache is not None else {}),
+            ).last_hidden_state
+            last = self.model.get_output_embeddings()(hidden[at_rows, at_tokens])
+        return found, last
 
     # ------------------------------------------------------------------ text generation
 

@@ -15,8 +15,10 @@ from transformers import PreTrainedTokenizerFast
 from services.cli import main
 from services.generator.backends.local import (
     TransformersBackend,
+    group_rows,
     letter_token_ids,
-    prefix_levels,
+    pack_rows,
+    prefix_tree,
 )
 from shared.datasets import read_distributions
 from shared.errors import MjdError
@@ -64,6 +66,15 @@ def test_letter_ids_from_a_tokenizer_built_here():
         letter_token_ids(no_c, "bare")  # "C" is only the unknown token
 
 
+def _path(row, token):
+    """The tokens a row token sees, in order: its path up from the row's start."""
+    path = []
+    while token >= 0:
+        path.append(row.tokens[token])
+        token = row.parents[token]
+    return path[::-1]
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(
@@ -71,37 +82,65 @@ def test_letter_ids_from_a_tokenizer_built_here():
         min_size=1,
         max_size=12,
         unique_by=tuple,
-    )
+    ),
+    st.integers(1, 40),
 )
-def test_prefix_levels_rebuild_every_sequence_once(sequences):
-    levels = prefix_levels(sequences)
+def test_packed_rows_rebuild_every_sequence_once(sequences, row_tokens):
+    rows = pack_rows(sequences, row_tokens)
     rebuilt = {}
-    for depth, level in enumerate(levels):
-        for index, node in enumerate(level):
-            assert node.tokens
-            assert (node.parent is None) == (depth == 0)
-            for end in node.ends:
-                tokens, at, d = [], index, depth
-                while d >= 0:
-                    tokens[:0] = levels[d][at].tokens
-                    at, d = levels[d][at].parent, d - 1
-                assert end not in rebuilt
-                rebuilt[end] = tokens
+    for row in rows:
+        assert len(row.tokens) <= max(row_tokens, max(map(len, sequences)))
+        assert len(row.tokens) == len(row.parents) == len(row.depths)
+        seen = row.visibility()
+        for token, parent in enumerate(row.parents):
+            assert parent < token and row.depths[token] == len(_path(row, token)) - 1
+            # a token attends to exactly its own path
+            assert seen[token].sum() == len(_path(row, token)) and seen[token, token]
+        for sequence, token in row.ends.items():
+            assert sequence not in rebuilt
+            rebuilt[sequence] = _path(row, token)
     assert rebuilt == {i: list(s) for i, s in enumerate(sequences)}
+    calls = group_rows(rows, 2 * row_tokens)
+    assert sorted(id(r) for call in calls for r in call) == sorted(id(r) for r in rows)
+    for call in calls:
+        width = max(len(r.tokens) for r in call)
+        assert len(call) == 1 or len(call) * width <= 2 * row_tokens
 
 
-def test_shared_prefixes_run_once():
-    head, tail = list(range(100, 140)), list(range(200, 220))
-    sequences = [head + [1] * 10 + tail + [k] for k in range(6)] + [head + [2] * 10 + [9]]
-    levels = prefix_levels(sequences)
-    assert levels[0][0].tokens == head  # 40 tokens shared by all seven
-    assert sum(len(n.tokens) for level in levels for n in level) < sum(map(len, sequences)) / 3
+def _items(count, head=40, options=6, suffix=12):
+    """Prompts shaped like the engine's: per item a head shared by its option orders."""
+    out = []
+    for item in range(count):
+        start = [1000 + item, *range(100, 100 + head)]
+        out.append([[*start, *range(200 + o * suffix, 200 + (o + 1) * suffix)] for o in range(6)])
+    return out
+
+
+def test_items_are_packed_whole_and_each_shared_token_runs_once():
+    """Batches of 16 prompts split items (6 option orders each) and ran an item's shared
+    prompt once per batch it fell into; rows hold whole items now."""
+    items = _items(9)
+    flat = [s for item in items for s in item]
+    rows = pack_rows(flat, row_tokens=200)
+    tree_tokens = sum(node.size for node in prefix_tree(flat))
+    assert sum(len(row.tokens) for row in rows) == tree_tokens
+    for i in range(len(items)):
+        assert len({id(r) for r in rows for s in r.ends if s // 6 == i}) == 1
+
+
+def test_an_item_bigger_than_a_row_is_split_below_its_shared_head():
+    flat = [s for item in _items(1, head=40, suffix=30) for s in item]  # 41 + 6 * 30 tokens
+    rows = pack_rows(flat, row_tokens=110)
+    assert len(rows) == 3  # two option orders (41 + 60 tokens) per row
+    assert all(row.tokens[:41] == flat[0][:41] for row in rows)
+
+
+def _prompt_groups(items, spec):
+    return [g for i in items for g in prompt_groups(i, explanation_orders(i, spec), spec)]
 
 
 def _reused_and_plain(backend, items, spec):
-    groups = [
-        g for item in items for g in prompt_groups(item, explanation_orders(item, spec), spec)
-    ]
+    groups = _prompt_groups(items, spec)
     backend.prefix_reuse = True
     reused = backend.score_groups(groups, spec.letters)
     backend.prefix_reuse = False
@@ -114,21 +153,74 @@ def _reused_and_plain(backend, items, spec):
 
 
 @pytest.mark.parametrize(
-    ("items", "spec"),
+    ("items", "spec", "row_tokens"),
     [
         # option orders share everything before the options; bare letters (the default)
-        (20, RunSpec(k=2, max_orders=1)),
+        (20, RunSpec(k=2, max_orders=1), None),
         # explanation orders of an item share the context too
-        (3, RunSpec(k=1, letters="both")),
+        (3, RunSpec(k=1, letters="both"), None),
+        # an item's 6 explanation orders, split over rows that each repeat its shared head
+        (1, RunSpec(k=3), 200),
     ],
 )
-def test_prefix_reuse_equals_the_plain_batched_forward(smollm2, explained, items, spec):
-    reused, plain = _reused_and_plain(smollm2, explained[:items], spec)
+def test_prefix_reuse_equals_the_plain_batched_forward(smollm2, explained, items, spec, row_tokens):
+    default = smollm2.row_tokens
+    smollm2.row_tokens = row_tokens or default
+    try:
+        reused, plain = _reused_and_plain(smollm2, explained[:items], spec)
+    finally:
+        smollm2.row_tokens = default
     for a, b in zip(reused, plain, strict=True):
         assert np.abs(a.logits - b.logits).max() < 1e-4
-        assert np.abs(softmax(a.logits, -1) - softmax(b.logits, -1)).max() < 1e-4
+        assert np.abs(softmax(a.logits, -1) - softmax(b.logits, -1)).max() < 1e-5
         assert np.abs(a.mass - b.mass).max() < 1e-4
         assert (a.mass > 0.05).all()  # the letters are where the model looks
+
+
+def _model_inputs(backend):
+    """Record the token ids of every forward call the backend's decoder runs."""
+    seen = []
+
+    def record(module, args, kwargs):
+        seen.append(kwargs["input_ids"])
+
+    return seen, backend.model.get_decoder().register_forward_pre_hook(record, with_kwargs=True)
+
+
+def test_scoring_makes_fewer_larger_calls_than_the_plain_forward(smollm2, explained):
+    """The prefix tree made 35 small calls (suffix levels of 16 x 26 tokens) for 180 prompts
+    where the plain forward made 12; under CPU contention each call waits on its slowest
+    thread, so their number is what the lead lost. Now: the stem, then whole rows."""
+    spec = RunSpec(k=4, max_orders=1)
+    groups = _prompt_groups(explained[:12], spec)
+    sequences = [smollm2.tokens(m) for g in groups for m in g]
+    seen, hook = _model_inputs(smollm2)
+    try:
+        smollm2.score_groups(groups, spec.letters)
+    finally:
+        hook.remove()
+    plain_calls = -(-len(sequences) // smollm2.batch_size)
+    assert len(seen) <= plain_calls / 2
+    assert sum(ids.numel() for ids in seen) < sum(map(len, sequences)) / 3
+
+
+def test_the_run_wide_prefix_is_computed_once(smollm2, explained):
+    """The system prompt and instruction every prompt shares ran again in each batch; now
+    its key/value cache is kept and the next calls start after it."""
+    spec = RunSpec(k=2, max_orders=1)
+    smollm2.score_groups(_prompt_groups(explained[:3], spec), spec.letters)
+    seen, hook = _model_inputs(smollm2)
+    try:
+        smollm2.score_groups(_prompt_groups(explained[3:6], spec), spec.letters)
+    finally:
+        hook.remove()
+    assert len(seen) == 1 and seen[0].shape[0] == 3  # one call, a row per item
+    texts = [smollm2.tokenizer.decode(row) for row in seen[0]]
+    for text in texts:
+        assert "You are a helpful AI assistant" not in text
+        assert "Please carefully and fairly" not in text
+    for item in explained[3:6]:  # each row is one whole item
+        assert sum(item.hypothesis in text for text in texts) == 1
 
 
 def test_generate_cli_writes_records_that_evaluate_reads(tmp_path, capsys):

@@ -16,6 +16,7 @@ import copy
 import importlib.util
 import inspect
 import io
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -30,6 +31,8 @@ from shared.cpus import usable_cpus
 from shared.errors import MjdError
 from shared.method.explanations import Decoding
 from shared.method.prompts import LETTER_CHOICES, OPTION_LETTERS, Letters
+
+log = logging.getLogger(__name__)
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DTYPES = ("auto", "fp32", "bf16", "fp16")
@@ -125,6 +128,15 @@ def letter_token_ids(
 ROW_TOKENS = 384
 #: The most positions, padding included, one scoring call runs through the model.
 CALL_TOKENS = 2048
+
+
+#: Two prompts sharing a prefix on which tree scoring must match the plain forward (within
+#: the tolerance, in letter probability) before a backend uses it.
+PROBE_MESSAGES = (
+    "Which option is a colour? A. red B. seven C. run. Answer with a letter.",
+    "Which option is a number? A. red B. seven C. run. Answer with a letter.",
+)
+PROBE_TOLERANCE = 0.02
 
 
 @dataclass(slots=True)
@@ -325,6 +337,13 @@ class TransformersBackend:
         # transformers renamed the cache argument and output (past_key_values -> cache)
         parameters = inspect.signature(self._decoder.forward).parameters
         self._cache_name = "cache" if "cache" in parameters else "past_key_values"
+        if self.prefix_reuse and not self._tree_agrees():
+            log.warning(
+                "%s: prefix-tree scoring disagrees with the plain forward on a probe; "
+                "scoring with the plain forward",
+                self.model_id,
+            )
+            self.prefix_reuse = False
 
     # ------------------------------------------------------------------ text to tokens
 
@@ -340,6 +359,19 @@ class TransformersBackend:
         flat = [self.tokens(m) for group in groups for m in group]
         score = self._score_with_prefixes if self.prefix_reuse else self.score_sequences
         return split_into_groups(groups, *score(flat, self.letter_ids[letters]))
+
+    def _tree_agrees(self) -> bool:
+        """Whether tree scoring gives the plain forward's letter probabilities on two probe
+        prompts (an attention that ignores a custom mask, or logits post-processed after
+        the output layer, would not)."""
+        from scipy.special import softmax
+
+        probe = [self.tokens(message) for message in PROBE_MESSAGES]
+        letter_ids = self.letter_ids["bare"]
+        tree, _ = self._score_with_prefixes(probe, letter_ids)
+        plain, _ = self.score_sequences(probe, letter_ids)
+        self._stem = None
+        return bool(np.abs(softmax(tree, -1) - softmax(plain, -1)).max() <= PROBE_TOLERANCE)
 
     def score_sequences(
         self, sequences: Sequence[Sequence[int]], letter_ids: Sequence[Sequence[int]]

@@ -17,6 +17,7 @@ import httpx
 import pytest
 import redis
 
+from services.generator.engine import PROMPTS_PER_CALL
 from tests.integration.conftest import free_port
 from tests.integration.http_jobs import submit_mjd_job, succeeded, wait_for_job, working
 
@@ -24,6 +25,9 @@ LONG_LIMITS = {"MJD_TASK_SOFT_TIME_LIMIT": "540", "MJD_TASK_TIME_LIMIT": "600"}
 READY_WITHIN = 300.0
 BACK_WITHIN = 120.0
 RESUMED_WITHIN = 180.0
+#: k = 0 items (6 prompts each) for 3 of the engine's chunks of whole items: the job shows
+#: progress after the first, and is stopped, before the last
+ITEMS = 2 * (PROMPTS_PER_CALL // 6) + 8
 
 
 class Up:
@@ -152,7 +156,7 @@ def test_finding_3_a_stack_stopped_mid_job_resumes_it_when_started_again(up_env,
     first = Up(up_env, tmp_path / "up-1.log")
     stacks.append(first)
     first.wait_ready()
-    job_id = submit_mjd_job(first.base, items=8)
+    job_id = submit_mjd_job(first.base, items=ITEMS)
     wait_for_job(first.base, job_id, working, 300)
     stopping = time.monotonic()
     assert first.stop() == 0
@@ -173,5 +177,5 @@ def test_finding_3_a_stack_stopped_mid_job_resumes_it_when_started_again(up_env,
           f"finished it {finished:.1f} s after ({view['attempts']} deliveries)")  # fmt: skip
     assert view["attempts"] == 2
     records = httpx.get(f"{second.base}/v1/jobs/{job_id}/result", timeout=30).json()["records"]
-    assert len(records) == 8
+    assert len(records) == ITEMS
     assert second.stop() == 0

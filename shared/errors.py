@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 
 class MjdError(Exception):
     """Base class for problems caused by the user's input or configuration."""
@@ -34,6 +36,58 @@ class DataError(MjdError):
             where.append(f"field '{self.field}'")
         return f"{', '.join(where)}: {self.message}" if where else self.message
 
+    def located(self, prefix: str) -> DataError:
+        """The same error with its field placed under ``prefix`` (``run.``, ``instances[2].``)
+        as the caller's request spells it; the row is kept."""
+        moved = copy.copy(self)
+        moved.field = f"{prefix}{self.field or ''}".rstrip(".") or None
+        moved.args = (str(moved),)
+        return moved
+
 
 class NotFound(DataError):
     """A request names something that does not exist (a dataset, job or model version)."""
+
+
+class Conflict(DataError):
+    """The request conflicts with the state of what it names (a job still running, the
+    promoted version)."""
+
+
+class TooLarge(DataError):
+    """The request is larger than the server takes (rows, bytes)."""
+
+
+class Unsupported(DataError):
+    """The request's media type or encoding is not one the server reads."""
+
+
+class ServiceError(MjdError):
+    """An error of the server's side, not the request's; ``field`` names the part of the
+    request it concerns, if any."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        self.message = message
+        self.field = field
+        super().__init__(message)
+
+
+class Unavailable(ServiceError):
+    """A backing service (the job queue, the model, the artifact store) cannot serve the
+    request now."""
+
+
+class Failed(ServiceError):
+    """The server failed at a step the request asked for (a promoted model that did not
+    load)."""
+
+
+#: the most characters of a request's own value an error repeats back
+ECHO_CHARS = 32
+
+
+def echo(value: object) -> str:
+    """A request's value as an error repeats it: quoted, and cut to ECHO_CHARS (a 60 kB id
+    must not come back whole)."""
+    text = str(value)
+    return repr(text if len(text) <= ECHO_CHARS else text[:ECHO_CHARS] + "…")

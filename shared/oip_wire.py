@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from shared import errors
 from shared.errors import DataError
 
 #: the header that says how many bytes of the (inflated) body are the JSON header
@@ -20,11 +21,11 @@ ENCODING = "Content-Encoding"
 WBITS = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 
 
-class TooLarge(DataError):
+class TooLarge(errors.TooLarge):
     """A body that inflates past the server's limit."""
 
 
-class UnsupportedEncoding(DataError):
+class UnsupportedEncoding(errors.Unsupported):
     """A Content-Encoding other than gzip, deflate or identity."""
 
 

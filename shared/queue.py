@@ -16,7 +16,7 @@ import redis
 from celery import Celery
 
 from shared.celery_app import QUEUES, create_celery
-from shared.errors import MjdError
+from shared.errors import MjdError, Unavailable
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def queue_of(kind: str) -> str:
 UNACKED = "unacked"
 
 
-class QueueUnavailable(MjdError):
+class QueueUnavailable(Unavailable):
     """The broker cannot be reached; the API answers 503."""
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -14,8 +15,18 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.plugins.problem_details import ProblemDetailsException
 from msgspec import Struct
 
+from services.predictor import ClientGone, NoModel, NotServed, Overdue, QueueFull
 from shared.artifacts import StoreNotWritable
-from shared.errors import DataError, MjdError, NotFound
+from shared.errors import (
+    Conflict,
+    DataError,
+    Failed,
+    MjdError,
+    NotFound,
+    TooLarge,
+    Unavailable,
+    Unsupported,
+)
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -67,17 +78,6 @@ def responses(*statuses: int, media_type: str = MEDIA_TYPE) -> dict[int, Respons
     }
 
 
-#: the most characters of a request's own value an error repeats back
-ECHO_CHARS = 32
-
-
-def echo(value: object) -> str:
-    """A request's value as an error repeats it: quoted, and cut to ECHO_CHARS (a 60 kB id
-    must not come back whole)."""
-    text = str(value)
-    return repr(text if len(text) <= ECHO_CHARS else text[:ECHO_CHARS] + "…")
-
-
 def problem(
     status: int,
     detail: str,
@@ -92,13 +92,48 @@ def problem(
     )
 
 
-def data_error(exc: DataError, prefix: str = "") -> ProblemDetailsException:
-    """404 for what does not exist, else 422; ``prefix`` places the field in the body."""
-    status = 404 if isinstance(exc, NotFound) else 422
-    field_name = f"{prefix}{exc.field or ''}".rstrip(".") or None
-    if exc.row:
-        return problem(status, exc.message, field_name, row=exc.row)
-    return problem(status, exc.message, field_name)
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """How the API answers one kind of domain error: its status, and for errors that carry
+    no field or message of their own, the field and detail to answer with."""
+
+    status: int
+    field: str | None = None
+    detail: str | None = None
+    headers: dict[str, str] | None = None
+
+
+#: every domain error's status, in one place (the most specific class in an error's MRO
+#: wins); the OIP routes answer from the same table with DataError as 400
+ANSWERS: dict[type[Exception], Answer] = {
+    NotFound: Answer(404),
+    Conflict: Answer(409),
+    TooLarge: Answer(413),
+    Unsupported: Answer(415),
+    DataError: Answer(422),
+    Failed: Answer(500),
+    Unavailable: Answer(503),
+    MjdError: Answer(400),
+    QueueFull: Answer(
+        429, detail="the prediction queue is full; retry shortly", headers={"Retry-After": "1"}
+    ),
+    NoModel: Answer(503, field="model"),  # the model the request asks for is missing
+    Overdue: Answer(503),
+    ClientGone: Answer(503, detail="the client disconnected"),  # nobody reads this answer
+    NotServed: Answer(409, field="model"),
+}
+
+
+def domain_problem(
+    exc: Exception, answers: dict[type[Exception], Answer] = ANSWERS, **extra: Any
+) -> ProblemDetailsException:
+    """The problem details of a domain error (``answers`` must know a class in its MRO)."""
+    answer = next(answers[c] for c in type(exc).__mro__ if c in answers)
+    detail = answer.detail or getattr(exc, "message", None) or str(exc)
+    field_name = getattr(exc, "field", None) or answer.field
+    if getattr(exc, "row", None):
+        extra["row"] = exc.row  # type: ignore[attr-defined]
+    return problem(answer.status, detail, field_name, answer.headers, **extra)
 
 
 #: handler arguments whose query parameter has another name ("state" is reserved by Litestar)
@@ -144,10 +179,9 @@ def client_problem(exc: ClientException) -> ProblemDetailsException:
     )
 
 
-def mjd_error(request: Request, exc: Exception) -> Response[Any]:
-    """Domain errors that reach the app: a DataError names its field, others are 400."""
-    problem_exc = data_error(exc) if isinstance(exc, DataError) else problem(400, str(exc))
-    return problem_exc.to_response(request)
+def domain_error(request: Request, exc: Exception) -> Response[Any]:
+    """Domain errors that reach the app, answered from :data:`ANSWERS`."""
+    return domain_problem(exc).to_response(request)
 
 
 def undecodable(request: Request, _: UnicodeDecodeError) -> Response[Any]:
@@ -176,7 +210,7 @@ def not_writable(request: Request, exc: StoreNotWritable) -> Response[Any]:
 
 #: exceptions the app turns into problem details (app.py registers them)
 EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
-    MjdError: mjd_error,
+    **dict.fromkeys(ANSWERS, domain_error),
     StoreNotWritable: not_writable,
     UnicodeDecodeError: undecodable,
     RecursionError: too_deep,

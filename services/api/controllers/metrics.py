@@ -9,10 +9,9 @@ from litestar.params import JSONBody
 from services.api import urls
 from services.api.controllers import Accepted, Calling, Submit, accepted, route, submission
 from services.api.domain.submissions import checked_rows, same_length
-from services.api.problems import data_error, problem
+from services.api.problems import problem
 from services.api.schemas import MetricsIn, MetricsJobIn
 from shared.auth import Scope
-from shared.errors import DataError
 from shared.metrics import MetricReport, check_bootstrap, evaluate
 from shared.settings import Settings
 
@@ -31,10 +30,7 @@ class MetricsController(Controller):
         self, data: JSONBody[MetricsIn], settings: NamedDependency[Settings]
     ) -> MetricReport:
         """For up to MJD_SYNC_METRICS_MAX_ROWS rows; more go to a metrics job."""
-        try:
-            check_bootstrap(data.bootstrap, data.seed, MAX_SYNC_BOOTSTRAP)
-        except DataError as exc:
-            raise data_error(exc) from None
+        check_bootstrap(data.bootstrap, data.seed, MAX_SYNC_BOOTSTRAP)
         limit = settings.sync_metrics_max_rows
         if max(len(data.human), len(data.model)) > limit:
             raise problem(

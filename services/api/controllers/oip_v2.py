@@ -26,8 +26,17 @@ from services.api.browser import JSON, require_body_media
 from services.api.controllers import route
 from services.api.domain import oip, oip_requests
 from services.api.domain.predictions import Predictions, client_gone
-from services.api.problems import EXCEPTION_HANDLERS, problem, responses
+from services.api.problems import (
+    ANSWERS,
+    EXCEPTION_HANDLERS,
+    Answer,
+    domain_error,
+    domain_problem,
+    problem,
+    responses,
+)
 from shared.auth import Scope
+from shared.errors import DataError
 from shared.registry import ModelRegistry
 
 log = logging.getLogger(__name__)
@@ -37,6 +46,9 @@ NOT_SERVING = "No model is served yet"
 SERVER_NOT_READY = {503: ResponseSpec(oip.Ready, description=NOT_SERVING)}
 MODEL_NOT_READY = {503: ResponseSpec(oip.ModelReady, description=NOT_SERVING)}
 INFER_ERRORS = (400, 404, 409, 413, 415, 429, 503)
+#: domain errors as OIP answers them: a bad value is 400 (Triton's and KServe's clients
+#: expect it), the rest as on the REST routes
+OIP_ANSWERS = {**ANSWERS, DataError: Answer(400)}
 #: the exceptions the app turns into problem details; under /v2 each answers as OIP's error
 #: (test_oip_v2 checks this covers every one the app handles)
 HANDLED = (
@@ -54,6 +66,8 @@ def oip_error(request: Request, exc: Exception) -> Response[Any]:
     if handler is None:
         log.error("unhandled error", exc_info=exc)
         answer = problem(500, "Internal Server Error").to_response(request)
+    elif handler is domain_error:
+        answer = domain_problem(exc, OIP_ANSWERS).to_response(request)
     else:
         answer = handler(request, exc)
     return _as_oip(answer)

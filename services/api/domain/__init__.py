@@ -1,2 +1,3 @@
 """The API's service layer: what each route does, over the artifact store and the job queue,
-free of HTTP details but answering in problem details."""
+free of HTTP details: it raises domain errors (:mod:`shared.errors`), which
+:mod:`services.api.problems` maps to problem details once."""

@@ -13,10 +13,10 @@ from services.api.auth import ANONYMOUS_ADMIN, Caller
 from services.api.domain.datasets import DatasetService
 from services.api.domain.jobs import JobService
 from services.api.domain.submissions import Submissions
-from services.api.problems import problem
 from services.api.schemas import BootstrapIn, BootstrapView, MjdJobIn, TrainingJobIn
 from shared.datasets import read_instances, vendored_path
 from shared.db.store import Bootstrap, Job, JobState, Priority
+from shared.errors import Conflict, DataError, NotFound
 from shared.registry import ModelRegistry
 
 #: the vendored dataset a student is bootstrapped from
@@ -62,7 +62,7 @@ class BootstrapService:
     def current(self) -> BootstrapView:
         latest = self.db.latest_bootstrap()
         if latest is None:
-            raise problem(404, "no bootstrap was started")
+            raise NotFound("no bootstrap was started")
         return self.view(latest)
 
     def ensure(self, data: BootstrapIn, caller: Caller) -> BootstrapView:
@@ -71,12 +71,12 @@ class BootstrapService:
         vendored = read_instances(vendored_path(DATASET))
         items = len(vendored) if data.items is None else data.items
         if not MIN_ITEMS <= items <= len(vendored):
-            raise problem(422, f"must be between {MIN_ITEMS} and {len(vendored)}", "items")
+            raise DataError(f"must be between {MIN_ITEMS} and {len(vendored)}", field="items")
         latest = self.db.latest_bootstrap()
         if latest is not None and self.state(latest)[0] in IN_FLIGHT:
             return self.view(self.advance(latest, caller))
         if self.registry.promoted() is not None:
-            raise problem(409, "a student is promoted already; no bootstrap is needed")
+            raise Conflict("a student is promoted already; no bootstrap is needed")
         claimed = self.db.claim_bootstrap(items)
         if claimed is None:  # another request started one just now: that is the one
             return self.current()

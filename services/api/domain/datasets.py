@@ -10,13 +10,12 @@ from typing import Any
 import msgspec
 from litestar.datastructures import UploadFile
 
-from services.api.problems import data_error, echo, problem
 from services.api.schemas import DatasetView
 from shared import layout
 from shared.artifacts import ArtifactStore, check_id, new_id
 from shared.datasets import VENDORED, instance_from_record, read_instances, vendored_path
 from shared.db.store import Dataset, JobStore
-from shared.errors import DataError
+from shared.errors import DataError, NotFound, TooLarge, echo
 from shared.labels import Label
 from shared.schemas import Instance
 
@@ -38,15 +37,15 @@ def instances_jsonl(
 def parse_instances(records: list[dict[str, Any]], field_name: str) -> list[Instance]:
     """Instances from request records; errors name ``field_name[row].field``."""
     if not records:
-        raise problem(422, "must not be empty", field_name)
+        raise DataError("must not be empty", field=field_name)
     out, seen = [], set()
     for index, record in enumerate(records):
         try:
             instance = instance_from_record(record)
         except DataError as exc:
-            raise data_error(exc, f"{field_name}[{index}].") from None
+            raise exc.located(f"{field_name}[{index}].") from None
         if instance.id in seen:
-            raise problem(422, f"duplicate id {echo(instance.id)}", f"{field_name}[{index}].id")
+            raise DataError(f"duplicate id {echo(instance.id)}", field=f"{field_name}[{index}].id")
         seen.add(instance.id)
         out.append(instance)
     return out
@@ -60,7 +59,7 @@ class DatasetService:
 
     def check_rows(self, count: int, field_name: str) -> None:
         if count > self.max_rows:
-            raise problem(413, f"{count} instances; at most {self.max_rows}", field_name)
+            raise TooLarge(f"{count} instances; at most {self.max_rows}", field=field_name)
 
     def create(
         self,
@@ -70,20 +69,22 @@ class DatasetService:
         owner: str | None,
     ) -> DatasetView:
         if (instances is None) == (vendored is None):
-            raise problem(422, "give exactly one of 'instances' or 'vendored'", "instances")
+            raise DataError("give exactly one of 'instances' or 'vendored'", field="instances")
         if vendored is not None:
             if vendored not in VENDORED:
-                raise problem(422, f"unknown dataset; vendored: {', '.join(VENDORED)}", "vendored")
+                raise DataError(
+                    f"unknown dataset; vendored: {', '.join(VENDORED)}", field="vendored"
+                )
             return self.add(read_instances(vendored_path(vendored)), name or vendored, owner)
         self.check_rows(len(instances or []), "instances")
         return self.add(parse_instances(instances or [], "instances"), name, owner)
 
     def upload(self, upload: UploadFile | None, owner: str | None) -> DatasetView:
         if not isinstance(upload, UploadFile):
-            raise problem(422, "upload the dataset as the multipart form field 'file'", "file")
+            raise DataError("upload the dataset as the multipart form field 'file'", field="file")
         suffix = Path(upload.filename or "upload.jsonl").suffix.lower()
         if suffix not in UPLOAD_SUFFIXES:
-            raise problem(422, "expected a .jsonl, .json or .csv file", "file")
+            raise DataError("expected a .jsonl, .json or .csv file", field="file")
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / f"upload{suffix}"
             path.write_bytes(upload.file.read())
@@ -91,7 +92,9 @@ class DatasetService:
                 instances = read_instances(path)
             except DataError as exc:
                 detail = exc.message if exc.row is None else f"row {exc.row}: {exc.message}"
-                raise problem(422, detail, f"file.{exc.field}" if exc.field else "file") from None
+                raise DataError(
+                    detail, field=f"file.{exc.field}" if exc.field else "file"
+                ) from None
         self.check_rows(len(instances), "file")
         return self.add(instances, upload.filename, owner)
 
@@ -115,7 +118,7 @@ class DatasetService:
         """The dataset, if the caller sees it (``sees``: whose datasets, None for all)."""
         dataset = self.db.get_dataset(dataset_id[:64], sees)
         if dataset is None:
-            raise problem(404, f"no dataset {echo(dataset_id)}", field_name)
+            raise NotFound(f"no dataset {echo(dataset_id)}", field=field_name)
         return dataset
 
     def delete(self, dataset_id: str, sees: str | None) -> None:
@@ -128,8 +131,8 @@ class DatasetService:
         try:
             check_id(dataset_id, field_name)
         except DataError as exc:
-            raise problem(422, exc.message, field_name) from None
+            raise DataError(exc.message, field=field_name) from None
         self.get(dataset_id, sees, field_name)
         if not layout.dataset_exists(self.store, dataset_id):
-            raise problem(404, f"no dataset {echo(dataset_id)}", field_name)
+            raise NotFound(f"no dataset {echo(dataset_id)}", field=field_name)
         return layout.dataset_instances(self.store, dataset_id)

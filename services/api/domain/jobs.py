@@ -14,7 +14,6 @@ from typing import Any
 
 from services.api.model_schemas import ModelView
 from services.api.observability import JOBS_SUBMITTED
-from services.api.problems import echo, problem
 from services.api.schemas import (
     ExplainedRecordOut,
     JobLinks,
@@ -30,7 +29,7 @@ from services.api.urls import JOB, JOB_ARTIFACT, JOB_RESULT
 from shared import layout
 from shared.artifacts import ArtifactStore, check_id, new_id
 from shared.db.store import FINISHED, Job, JobState, JobStore, Priority
-from shared.errors import DataError
+from shared.errors import Conflict, DataError, NotFound, Unavailable, echo
 from shared.metrics import MetricReport
 from shared.queue import JobKind, JobQueue, QueueUnavailable
 from shared.schemas import Instance
@@ -99,7 +98,7 @@ class JobService:
             self.queue.submit(kind, job_id)
         except QueueUnavailable as exc:
             self.db.fail(job_id, "could not queue the job: the job queue is unavailable")
-            raise problem(503, str(exc)) from None
+            raise Unavailable(str(exc)) from None
         JOBS_SUBMITTED.labels(kind).inc()
         return self.view(job_id, None)
 
@@ -109,10 +108,10 @@ class JobService:
         try:
             check_id(job_id, field_name)
         except DataError:
-            raise problem(404, f"no job {echo(job_id)}", field_name) from None
+            raise NotFound(f"no job {echo(job_id)}", field=field_name) from None
         job = self.db.get_job(job_id)
         if job is None or (sees is not None and job.owner != sees):
-            raise problem(404, f"no job {echo(job_id)}", field_name)
+            raise NotFound(f"no job {echo(job_id)}", field=field_name)
         return job
 
     def view(self, job_id: str, sees: str | None) -> JobView:
@@ -143,14 +142,16 @@ class JobService:
         """A finished job's files and record (409 while it may still run)."""
         job = self.job(job_id, sees)
         if job.state not in FINISHED:
-            raise problem(409, f"job is {job.state}; cancel it first", "job_id")
+            raise Conflict(f"job is {job.state}; cancel it first", field="job_id")
         self.db.delete_job(job_id)
         self.store.remove(layout.JOBS, job_id)
 
     def result(self, job_id: str, sees: str | None) -> JobResult:
         job = self.job(job_id, sees)
         if job.state != JobState.SUCCEEDED or job.summary is None:
-            raise problem(409, f"job is {job.state}; the result exists once it succeeds", "job_id")
+            raise Conflict(
+                f"job is {job.state}; the result exists once it succeeds", field="job_id"
+            )
         summary = convert(job.summary, JobSummary)
         if job.kind == JobKind.MJD:
             records = [convert(r, MjdRecordOut) for r in layout.mjd_records(self.store, job_id)]
@@ -170,7 +171,7 @@ class JobService:
         """The path and media type of an artifact the finished job lists."""
         job = self.job(job_id, sees)
         if name not in (job.summary or {}).get("artifacts", []):
-            raise problem(404, f"job {echo(job_id)} has no artifact {echo(name)}", "name")
+            raise NotFound(f"job {echo(job_id)} has no artifact {echo(name)}", field="name")
         media_type = layout.ARTIFACT_MEDIA_TYPES[name.rsplit(".", 1)[-1]]
         return self.store.path(layout.JOBS, job_id, name), media_type
 
@@ -179,7 +180,7 @@ class JobService:
     ) -> list[dict[str, Any]]:
         job = self.job(job_id, sees, field_name)
         if job.kind != JobKind.MJD or job.state != JobState.SUCCEEDED:
-            raise problem(409, "not a finished MJD job", field_name)
+            raise Conflict("not a finished MJD job", field=field_name)
         return layout.mjd_records(self.store, job_id)
 
     def finished_explanations(
@@ -190,12 +191,12 @@ class JobService:
         succeeds."""
         job = self.job(job_id, sees, field_name)
         if job.kind != JobKind.EXPLANATION:
-            raise problem(
-                422, f"job {echo(job_id)} is a {job.kind} job, not an explanation job", field_name
+            raise DataError(
+                f"job {echo(job_id)} is a {job.kind} job, not an explanation job", field=field_name
             )
         if job.state != JobState.SUCCEEDED:
-            raise problem(
-                409, f"job is {job.state}; its explanations exist once it succeeds", field_name
+            raise Conflict(
+                f"job is {job.state}; its explanations exist once it succeeds", field=field_name
             )
         return layout.explained_instances(self.store, job_id)
 

@@ -1,5 +1,6 @@
 """The Open Inference Protocol v2 (KServe, Triton): its bodies and the mapping of its
-tensors to and from the predictor. Every error also carries OIP's ``error`` member."""
+tensors to and from the predictor. Errors are domain errors; the OIP controller answers
+them as OIP's ``error`` body (DataError as 400)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,12 @@ from typing import Any, Literal
 import msgspec
 import numpy as np
 from litestar import Response
-from litestar.plugins.problem_details import ProblemDetailsException
 from msgspec import Struct
 
 from services.api.domain.predictions import LABEL_NAMES, Disconnect, Predictions
-from services.api.problems import echo, problem
 from services.predictor import Predictor
 from shared import oip_wire as wire
-from shared.errors import DataError
+from shared.errors import DataError, NotFound, echo
 from shared.metrics import entropy
 from shared.registry import ModelRegistry
 
@@ -114,14 +113,9 @@ OUTPUTS = [
 BINARY_MEDIA = "application/octet-stream"
 
 
-def oip_problem(status: int, detail: str, field_name: str | None = None) -> Any:
-    """Problem details that also carry OIP's ``error`` member."""
-    return problem(status, detail, field_name, error=detail)
-
-
 def check_model(name: str) -> None:
     if name != STUDENT:
-        raise oip_problem(404, f"unknown model {echo(name)}; this server has {STUDENT!r}", "name")
+        raise NotFound(f"unknown model {echo(name)}; this server has {STUDENT!r}", field="name")
 
 
 def metadata(versions: list[str]) -> ModelMetadata:
@@ -155,24 +149,24 @@ def _published(version: str, registry: ModelRegistry) -> None:
     try:
         registry.get(version)
     except DataError as exc:  # UnknownVersion, or a name no version can have
-        raise oip_problem(404, exc.message, "version") from None
+        raise NotFound(exc.message, field="version") from None
 
 
 def _texts(body: InferIn, name: str) -> list[Any]:
     index = next((i for i, t in enumerate(body.inputs) if t.name == name), None)
     if index is None:
-        raise oip_problem(400, f"missing input tensor {echo(name)}", "inputs")
+        raise DataError(f"missing input tensor {echo(name)}", field="inputs")
     tensor = body.inputs[index]
     if tensor.datatype != "BYTES":
-        raise oip_problem(400, "expected datatype BYTES", f"inputs[{index}].datatype")
+        raise DataError("expected datatype BYTES", field=f"inputs[{index}].datatype")
     if tensor.data is None:
-        raise oip_problem(400, "no data and no binary_data_size", f"inputs[{index}].data")
+        raise DataError("no data and no binary_data_size", field=f"inputs[{index}].data")
     rows = int(np.prod(tensor.shape)) if tensor.shape else -1
     if len(tensor.shape) not in (1, 2) or (len(tensor.shape) == 2 and tensor.shape[1] != 1):
-        raise oip_problem(400, "expected shape [n] or [n, 1]", f"inputs[{index}].shape")
+        raise DataError("expected shape [n] or [n, 1]", field=f"inputs[{index}].shape")
     if rows != len(tensor.data):
-        raise oip_problem(
-            400, f"shape holds {rows} values, data has {len(tensor.data)}", f"inputs[{index}].data"
+        raise DataError(
+            f"shape holds {rows} values, data has {len(tensor.data)}", field=f"inputs[{index}].data"
         )
     return tensor.data
 
@@ -180,7 +174,7 @@ def _texts(body: InferIn, name: str) -> list[Any]:
 def _flag(parameters: dict[str, Any] | None, key: str, field_name: str, default: bool) -> bool:
     value = (parameters or {}).get(key, default)
     if not isinstance(value, bool):
-        raise oip_problem(400, "must be true or false", field_name)
+        raise DataError("must be true or false", field=field_name)
     return value
 
 
@@ -196,11 +190,11 @@ def wanted_outputs(body: InferIn) -> list[tuple[str, bool]]:
         field_name = f"outputs[{index}]"
         if output.name not in names:
             detail = f"unknown output {echo(output.name)}; this model has {', '.join(names)}"
-            raise oip_problem(400, detail, f"{field_name}.name")
+            raise DataError(detail, field=f"{field_name}.name")
         if output.name in dict(wanted):
-            raise oip_problem(400, f"output {output.name!r} is asked for twice", field_name)
+            raise DataError(f"output {output.name!r} is asked for twice", field=field_name)
         if (output.parameters or {}).get("classification"):
-            raise oip_problem(400, "classification outputs are not supported", field_name)
+            raise DataError("classification outputs are not supported", field=field_name)
         binary = _flag(
             output.parameters, "binary_data", f"{field_name}.parameters.binary_data", default
         )
@@ -225,12 +219,9 @@ async def infer(
     check_model(name)
     premises, hypotheses = _texts(body, "premise"), _texts(body, "hypothesis")
     if len(premises) != len(hypotheses):
-        raise oip_problem(400, "premise and hypothesis differ in length", "inputs")
+        raise DataError("premise and hypothesis differ in length", field="inputs")
     wanted = wanted_outputs(body)
-    try:
-        pairs = predictions.checked_pairs(premises, hypotheses, ("premise[{}]", "hypothesis[{}]"))
-    except ProblemDetailsException as exc:
-        raise oip_problem(400, str(exc.detail), (exc.extra or {}).get("field")) from None
+    pairs = predictions.checked_pairs(premises, hypotheses, ("premise[{}]", "hypothesis[{}]"))
     result = await predictions.run(pairs, version, gone)
     values = {
         "probabilities": result.probabilities.astype(np.float32),

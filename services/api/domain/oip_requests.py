@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
 
 import msgspec
 
-from services.api.domain.oip import InferIn, oip_problem
+from services.api.domain.oip import InferIn
 from shared import oip_wire as wire
 from shared.errors import DataError
 
@@ -17,14 +16,13 @@ _DECODE_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
 _MISSING = re.compile(r"missing required field `([^`]+)`")
 
 
-def _wire_problem(exc: DataError) -> Any:
-    """413 for a body that inflates too far, 415 for an unknown encoding, else 400."""
-    status = 413 if isinstance(exc, wire.TooLarge) else 400
-    status = 415 if isinstance(exc, wire.UnsupportedEncoding) else status
-    return oip_problem(status, f"{exc.field}: {exc.message}", exc.field)
+def _wire_error(exc: DataError) -> DataError:
+    """The wire's error (413 for a body that inflates too far, 415 for an unknown encoding,
+    else 400) with its field in the message too: OIP clients show only ``error``."""
+    return type(exc)(f"{exc.field}: {exc.message}", field=exc.field)
 
 
-def _decode_problem(exc: msgspec.DecodeError) -> Any:
+def _decode_error(exc: msgspec.DecodeError) -> DataError:
     """msgspec's error with the body's offending field named (``inputs[0].name``)."""
     message = str(exc)
     at = _DECODE_PATH.search(message)
@@ -35,7 +33,7 @@ def _decode_problem(exc: msgspec.DecodeError) -> Any:
     detail = message[: at.start()] if at else message
     if not isinstance(exc, msgspec.ValidationError):
         detail = f"the request body could not be read: {detail}"
-    return oip_problem(400, detail, path or "body")
+    return DataError(detail, field=path or "body")
 
 
 def read_request(body: bytes, headers: Mapping[str, str], limit: int) -> InferIn:
@@ -57,7 +55,7 @@ def read_request(body: bytes, headers: Mapping[str, str], limit: int) -> InferIn
             if raw is not None and tensor.datatype == "BYTES":
                 tensor.data = wire.texts(raw, f"inputs[{index}].data")
     except DataError as exc:
-        raise _wire_problem(exc) from None
+        raise _wire_error(exc) from None
     except msgspec.DecodeError as exc:
-        raise _decode_problem(exc) from None
+        raise _decode_error(exc) from None
     return request

@@ -16,18 +16,14 @@ from services.api.model_schemas import (
     Promotion,
     ServingView,
 )
-from services.api.problems import problem
 from services.api.schemas import convert
 from services.predictor import (
-    ClientGone,
-    NoModel,
-    NotServed,
-    Overdue,
     Prediction,
     Predictor,
     QueueFull,
 )
 from services.predictor.telemetry import PREDICT_REJECTED
+from shared.errors import Conflict, DataError, Failed, NotFound
 from shared.labels import LABELS
 from shared.metrics import entropy
 from shared.registry import ModelRegistry, UnknownVersion
@@ -68,25 +64,23 @@ class Predictions:
         limits = self.settings
         listed = fields[0].split("[")[0]
         if not premises:
-            raise problem(422, "must not be empty", listed)
+            raise DataError("must not be empty", field=listed)
         if len(premises) > limits.predict_max_instances:
-            raise problem(
-                422,
+            raise DataError(
                 f"{len(premises)} instances; at most {limits.predict_max_instances} per request",
-                listed,
+                field=listed,
             )
         pairs = []
         for index, texts in enumerate(zip(premises, hypotheses, strict=True)):
             for template, text in zip(fields, texts, strict=True):
                 name = template.format(index)
                 if not isinstance(text, str) or not text.strip():
-                    raise problem(422, "must be a non-empty string", name)
+                    raise DataError("must be a non-empty string", field=name)
                 if len(text) > limits.predict_max_chars:
-                    raise problem(
-                        422,
+                    raise DataError(
                         f"{len(text)} characters; at most {limits.predict_max_chars} "
                         "(texts past the model's token limit but within this are truncated)",
-                        name,
+                        field=name,
                     )
             pairs.append((texts[0], texts[1]))
         return pairs
@@ -100,19 +94,9 @@ class Predictions:
             return await self.predictor.predict(pairs, version, gone)
         except QueueFull:
             PREDICT_REJECTED.inc()
-            raise problem(
-                429, "the prediction queue is full; retry shortly", headers={"Retry-After": "1"}
-            ) from None
-        except NoModel as exc:  # the model the request asks for (the promoted one) is missing
-            raise problem(503, str(exc), "model") from None
-        except Overdue as exc:
-            raise problem(503, str(exc)) from None
-        except ClientGone:  # nobody reads this answer
-            raise problem(503, "the client disconnected") from None
-        except NotServed as exc:
-            raise problem(409, str(exc), "model") from None
+            raise
         except UnknownVersion as exc:
-            raise problem(404, exc.message, "model") from None
+            raise NotFound(exc.message, field="model") from None
 
     async def predict(
         self, instances: Sequence[Any], version: str | None, gone: Disconnect
@@ -157,21 +141,15 @@ class Models:
         )
 
     def get(self, version: str) -> ModelView:
-        try:
-            return convert(self.registry.get(version), ModelView)
-        except UnknownVersion as exc:
-            raise problem(404, exc.message, "version") from None
+        return convert(self.registry.get(version), ModelView)  # UnknownVersion: 404
 
     def delete(self, version: str) -> None:
         """A version and its files; never the promoted one nor a pinned one (409)."""
-        try:
-            self.registry.get(version)
-        except UnknownVersion as exc:
-            raise problem(404, exc.message, "version") from None
+        self.registry.get(version)
         if version == self.registry.promoted():
-            raise problem(409, "the promoted version is served: promote another first", "version")
+            raise Conflict("the promoted version is served: promote another first", field="version")
         if version in self.predictor.settings.predict_pinned:
-            raise problem(409, "the version is pinned (MJD_PREDICT_PINNED)", "version")
+            raise Conflict("the version is pinned (MJD_PREDICT_PINNED)", field="version")
         self.registry.delete(version)
 
     async def promote(self, version: str) -> Promotion:
@@ -182,8 +160,8 @@ class Models:
         try:
             loaded = await self.predictor.reload()
         except Exception as exc:
-            raise problem(
-                500, f"promoted, but the model failed to load: {exc}", "version"
+            raise Failed(
+                f"promoted, but the model failed to load: {exc}", field="version"
             ) from None
         return Promotion(
             version=version, promoted=pointer["promoted"], serving=serving_view(loaded)

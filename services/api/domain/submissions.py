@@ -14,7 +14,6 @@ import numpy as np
 from services.api.auth import Caller
 from services.api.domain.datasets import DatasetService, instances_jsonl, parse_instances
 from services.api.domain.jobs import JobService
-from services.api.problems import data_error, problem
 from services.api.schemas import (
     DistributionsRef,
     ExplanationJobIn,
@@ -39,12 +38,12 @@ from shared.training import TrainSpec, check_base_model
 def checked_rows(rows: list[list[float]], field_name: str) -> np.ndarray:
     """Distributions of a request, each checked (errors name ``field_name[row]``)."""
     if not rows:
-        raise problem(422, "must not be empty", field_name)
+        raise DataError("must not be empty", field=field_name)
     for index, row in enumerate(rows):
         try:
             Judgment.from_probs(row, f"{field_name}[{index}]")
         except DataError as exc:
-            raise problem(422, exc.message, exc.field) from None
+            raise DataError(exc.message, field=exc.field) from None
     return np.asarray(rows, dtype=np.float64)
 
 
@@ -53,12 +52,12 @@ def request_labels(records: list[dict[str, Any]]) -> list[list[Label] | None]:
     try:
         return labels_column([record.get("labels") for record in records], "instances")
     except DataError as exc:
-        raise problem(422, exc.message, f"instances[{(exc.row or 1) - 1}].{exc.field}") from None
+        raise DataError(exc.message, field=f"instances[{(exc.row or 1) - 1}].{exc.field}") from None
 
 
 def same_length(human: np.ndarray, model: np.ndarray) -> None:
     if len(human) != len(model):
-        raise problem(422, f"row counts differ: human {len(human)}, model {len(model)}", "model")
+        raise DataError(f"row counts differ: human {len(human)}, model {len(model)}", field="model")
 
 
 def distributions_file(ids: list[str], rows: np.ndarray) -> bytes:
@@ -85,14 +84,14 @@ class Submissions:
         server's endpoints, before queueing."""
         given = [n for n in ("dataset_id", "instances", "job_id") if getattr(data, n) is not None]
         if len(given) != 1:
-            raise problem(422, "give exactly one of dataset_id, instances, job_id", "dataset_id")
+            raise DataError("give exactly one of dataset_id, instances, job_id", field="dataset_id")
         fields = spec_of(data.run)
         llm = LLMChoice(**{name: fields.pop(name) for name in LLMChoice.__dataclass_fields__})
         try:
             run = RunSpec(**fields)
             endpoint = llm.check(self.endpoints)
         except DataError as exc:
-            raise data_error(exc, "run.") from None
+            raise exc.located("run.") from None
         if data.job_id is not None:
             instances = self.jobs.finished_explanations(data.job_id, "job_id", caller.sees)
         else:
@@ -102,8 +101,8 @@ class Submissions:
                 explanation_orders(instance, run, shortfall_option="run.shortfall")
             except DataError as exc:
                 if data.job_id is not None:  # the job's items are as they are: k must change
-                    raise problem(422, exc.message, "run.k") from None
-                raise data_error(exc, f"instances[{index}].") from None
+                    raise DataError(exc.message, field="run.k") from None
+                raise exc.located(f"instances[{index}].") from None
         spec = {
             "run": fields,
             "backend": llm.backend,
@@ -124,12 +123,12 @@ class Submissions:
             spec = ExplainSpec.from_json({**fields, "decoding": spec_of(data.decoding)})
         except DataError as exc:
             nested = exc.field in Decoding.__dataclass_fields__
-            raise data_error(exc, "decoding." if nested else "") from None
+            raise exc.located("decoding." if nested else "") from None
         llm = LLMChoice(**spec_of(data.run))
         try:
             endpoint = llm.check(self.endpoints)
         except DataError as exc:
-            raise data_error(exc, "run.") from None
+            raise exc.located("run.") from None
         instances = self._items(data.dataset_id, data.instances, caller)
         labels = request_labels(data.instances) if data.instances is not None else None
         for index, instance in enumerate(instances):
@@ -137,7 +136,7 @@ class Submissions:
                 plan([instance], spec, [labels[index]] if labels else None)
             except DataError as exc:
                 prefix = "" if exc.field == "labels_from" else f"instances[{index}]."
-                raise data_error(exc, prefix) from None
+                raise exc.located(prefix) from None
         job_spec = {
             "explain": asdict(spec),
             "backend": llm.backend,
@@ -155,7 +154,7 @@ class Submissions:
         """The items of a job: exactly one of a stored dataset the caller sees or inline
         records (within the row quota)."""
         if (records is None) == (dataset_id is None):
-            raise problem(422, "give exactly one of 'dataset_id' or 'instances'", "dataset_id")
+            raise DataError("give exactly one of 'dataset_id' or 'instances'", field="dataset_id")
         if dataset_id is not None:
             return self.datasets.instances(dataset_id, "dataset_id", caller.sees)
         self.datasets.check_rows(len(records or []), "instances")
@@ -168,7 +167,9 @@ class Submissions:
             n for n in ("dataset_id", "job_id", "distributions") if getattr(ref, n) is not None
         ]
         if len(given) != 1:
-            raise problem(422, "give exactly one of dataset_id, job_id, distributions", field_name)
+            raise DataError(
+                "give exactly one of dataset_id, job_id, distributions", field=field_name
+            )
         if ref.distributions is not None:
             rows = checked_rows(ref.distributions, f"{field_name}.distributions")
             return [f"row-{i + 1}" for i in range(len(rows))], rows
@@ -176,7 +177,7 @@ class Submissions:
             where = f"{field_name}.dataset_id"
             instances = self.datasets.instances(ref.dataset_id, where, sees)
             if any(i.human is None for i in instances):
-                raise problem(422, "dataset has items without a human distribution", where)
+                raise DataError("dataset has items without a human distribution", field=where)
             return [i.id for i in instances], np.array([i.human.probs for i in instances])
         records = self.jobs.finished_mjd_records(ref.job_id or "", f"{field_name}.job_id", sees)
         return [r["id"] for r in records], np.array([r["distribution"] for r in records])
@@ -187,14 +188,14 @@ class Submissions:
         try:
             check_bootstrap(data.bootstrap, data.seed)
         except DataError as exc:
-            raise data_error(exc) from None
+            raise exc from None
         human_ids, human = self._resolve(data.human, "human", caller.sees)
         model_ids, model = self._resolve(data.model, "model", caller.sees)
         if human_ids[0].startswith("row-") or model_ids[0].startswith("row-"):
             same_length(human, model)
             model_ids = human_ids = [f"row-{i + 1}" for i in range(len(human))]
         elif set(human_ids) != set(model_ids):
-            raise problem(422, "human and model cover different item ids", "model")
+            raise DataError("human and model cover different item ids", field="model")
         spec = {"plot": data.plot, "bootstrap": data.bootstrap, "seed": data.seed}
         files = {
             layout.METRICS_HUMAN: distributions_file(human_ids, human),
@@ -208,16 +209,16 @@ class Submissions:
         try:
             check_base_model(TrainSpec(**spec_of(data.train)).base_model)
         except DataError as exc:
-            raise data_error(exc, "train.") from None
+            raise exc.located("train.") from None
         if data.calibrate_on is not None and data.calibrate_on < 1:
-            raise problem(422, "must be at least 1", "calibrate_on")
+            raise DataError("must be at least 1", field="calibrate_on")
         store = self.jobs.store
         try:
             check_targets(resolve(store, data.data, "data"), data.calibrate_on)
             if data.dev is not None:
                 check_targets(resolve(store, data.dev, "dev"))
         except DataError as exc:
-            raise data_error(exc) from None
+            raise exc from None
         spec = spec_of(data)
         spec["train"] = spec_of(data.train)
         return self.jobs.submit("training", spec, {}, owner=caller.key_id)

@@ -53,7 +53,7 @@ def main() -> None:
         }
 
     def row(model: np.ndarray) -> dict[str, float]:
-        kl, jsd, tvd, dcorr = evaluate(human, model, resamples=0).summary_row()
+        kl, jsd, tvd, dcorr = evaluate(human, model, resamples=0).headline().values()
         return {"kl": kl, "jsd": jsd, "tvd": tvd, "dcorr": dcorr}
 
     for name, spec in {

@@ -20,10 +20,10 @@ import functools
 from celery import Celery
 from kombu import Exchange, Queue
 
+from shared.contracts import QUEUES
 from shared.errors import MjdError
 from shared.settings import Settings
 
-QUEUES = ("mjd", "metrics", "training")
 #: task name prefix -> queue; services send tasks to each other by these names only
 TASK_ROUTES = {f"{queue}.*": {"queue": queue} for queue in QUEUES}
 #: seconds a worker told to stop lets its running task go on before handing it back
@@ -42,7 +42,7 @@ def create_celery(name: str, settings: Settings, broker_url: str) -> Celery:
         accept_content=["json"],
         task_queues=[Queue(q, Exchange(q, type="direct"), routing_key=q) for q in QUEUES],
         task_routes=TASK_ROUTES,
-        task_default_queue="mjd",
+        task_default_queue=QUEUES[0],
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,

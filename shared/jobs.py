@@ -11,14 +11,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 from celery import Celery, Task
 from celery.exceptions import SoftTimeLimitExceeded
 from prometheus_client import Counter, Histogram
 
 from shared.artifacts import ArtifactStore
 from shared.celery_app import create_celery
+from shared.contracts import KINDS, JobKind, decode_spec, encode
 from shared.db.store import JobState, JobStore, Priority
-from shared.errors import MjdError
+from shared.errors import DataError, MjdError
 from shared.layout import JOB_SUMMARY, JOBS
 from shared.layout import finished_summary as stored_summary
 from shared.settings import Settings
@@ -91,17 +93,25 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
-def job_task(app: Celery, name: str) -> Callable[[Callable[..., dict[str, Any]]], Task]:
-    """Register ``body(task, job_id, spec) -> summary`` as the Celery task ``name`` with the
-    job protocol around it. Each delivery counts as an attempt; past MJD_MAX_ATTEMPTS the job
-    fails as given up instead of looping. A finished or cancelled job is left alone, files of
-    a run that finished before its worker died are taken as they are, and every exception
-    of the body (MemoryError and RecursionError too) fails the job with its message instead
-    of reaching Celery. The store's state, not Celery's, is what the API reports."""
-    queue = name.split(".", 1)[0]
+#: a task body: (task, job id, the job's typed spec) -> its typed summary
+Body = Callable[[Task, str, Any], msgspec.Struct]
 
-    def decorate(body: Callable[..., dict[str, Any]]) -> Task:
-        @app.task(name=name, bind=True)
+
+def job_task(app: Celery, kind: JobKind) -> Callable[[Body], Task]:
+    """Register ``body(task, job_id, spec) -> summary`` as the Celery task of ``kind`` jobs
+    (:data:`shared.contracts.KINDS`) with the job protocol around it: the stored spec is
+    decoded as the kind's spec type first (a malformed one fails the job naming its field)
+    and the summary stored as JSON. Each delivery counts as an attempt; past
+    MJD_MAX_ATTEMPTS the job fails as given up instead of looping. A finished or cancelled
+    job is left alone, files of a run that finished before its worker died are taken as
+    they are, and every exception of the body (MemoryError and RecursionError too) fails the
+    job with its message instead of reaching Celery. The store's state, not Celery's, is
+    what the API reports."""
+    row = KINDS[kind]
+    queue = row.queue
+
+    def decorate(body: Body) -> Task:
+        @app.task(name=row.task, bind=True)
         @functools.wraps(body)
         def run(task: Task, job_id: str) -> dict[str, Any] | None:
             began = time.monotonic()
@@ -116,9 +126,7 @@ def job_task(app: Celery, name: str) -> Callable[[Callable[..., dict[str, Any]]]
     return decorate
 
 
-def _run(
-    body: Callable[..., dict[str, Any]], task: Task, job_id: str
-) -> tuple[JobState | None, dict[str, Any] | None]:
+def _run(body: Body, task: Task, job_id: str) -> tuple[JobState | None, dict[str, Any] | None]:
     """One delivery of a job: the state it ended in (None when it did nothing) and its
     summary."""
     db = database()
@@ -136,7 +144,12 @@ def _run(
         return JobState.SUCCEEDED, done
     store().remove_partial(JOBS, job_id)
     try:
-        summary = body(task, job_id, job.spec)
+        spec = decode_spec(job.kind, job.spec)
+    except DataError as exc:
+        db.fail(job_id, f"the job's spec cannot be read: {exc}")
+        return JobState.FAILED, None
+    try:
+        summary = encode(body(task, job_id, spec))
     except JobCancelled:
         return JobState.CANCELLED, None
     except JobYielded:

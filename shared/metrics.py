@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import msgspec
 import numba
 import numpy as np
 from scipy import stats
@@ -288,6 +289,22 @@ class EntropyBin:
     tvd: float | None
 
 
+class Headline(msgspec.Struct, frozen=True):
+    """KL, JS distance, TVD and D.Corr: the four headline numbers of the paper's tables (all
+    None for a training without a dev report)."""
+
+    kl: float | None = None
+    jsd: float | None = None
+    tvd: float | None = None
+    dcorr: float | None = None
+
+    def values(self) -> tuple[float | None, ...]:
+        return msgspec.structs.astuple(self)
+
+    def as_dict(self) -> dict[str, float | None]:
+        return msgspec.structs.asdict(self)
+
+
 @dataclass(frozen=True, slots=True)
 class MetricReport:
     n: int
@@ -309,9 +326,8 @@ class MetricReport:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
-    def summary_row(self) -> tuple[float, float, float, float]:
-        """(KL, JSD, TVD, D.Corr): the four headline numbers of the paper's tables."""
-        return self.kl.mean, self.jsd.mean, self.tvd.mean, self.dcorr.value
+    def headline(self) -> Headline:
+        return Headline(self.kl.mean, self.jsd.mean, self.tvd.mean, self.dcorr.value)
 
     def to_table(self) -> str:
         """A plain-text report for terminals."""

@@ -9,41 +9,17 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 import redis
 from celery import Celery
 
-from shared.celery_app import QUEUES, create_celery
+from shared.celery_app import create_celery
+from shared.contracts import QUEUES, TASKS, queue_of
 from shared.errors import MjdError, Unavailable
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-class JobKind(StrEnum):
-    """What a job does; its task's name says its queue (explanation jobs run on ``mjd``, the
-    generation queue, whose workers hold the LLM)."""
-
-    MJD = "mjd"
-    METRICS = "metrics"
-    TRAINING = "training"
-    EXPLANATION = "explanation"
-
-
-#: the Celery task (by name) that runs each kind of job; the task name routes it to its queue
-TASKS = {
-    "mjd": "mjd.generate",
-    "metrics": "metrics.evaluate",
-    "training": "training.train",
-    "explanation": "mjd.explain",
-}
-
-
-def queue_of(kind: str) -> str:
-    """The queue a ``kind`` job waits in (its task name's prefix, as Celery routes it)."""
-    return TASKS[kind].split(".", 1)[0]
 
 
 #: the kombu Redis transport's hash of delivered, not yet acknowledged messages

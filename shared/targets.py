@@ -12,6 +12,7 @@ import numpy as np
 
 from shared import layout
 from shared.artifacts import ArtifactStore, check_id
+from shared.contracts.specs import DataRef
 from shared.datasets import VENDORED, read_instances, vendored_path
 from shared.errors import DataError, NotFound
 from shared.method.aggregation import fit_calibration
@@ -21,7 +22,7 @@ from shared.schemas import Instance
 from shared.training import SoftLabelled
 
 #: the ways a training request names its data; exactly one per request
-SOURCES = ("vendored", "dataset_id", "mjd_job_id")
+SOURCES = DataRef.__struct_fields__
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,13 +34,13 @@ class Source:
     provenance: dict[str, str]
 
 
-def resolve(store: ArtifactStore, ref: dict[str, Any], field: str = "data") -> Source:
+def resolve(store: ArtifactStore, ref: DataRef, field: str = "data") -> Source:
     """Read what ``ref`` names, with errors naming ``field``; cheap enough for the API to
     call before queueing."""
-    given = [name for name in SOURCES if ref.get(name) is not None]
+    given = [name for name in SOURCES if getattr(ref, name) is not None]
     if len(given) != 1:
         raise DataError(f"give exactly one of {', '.join(SOURCES)}", field=field)
-    kind, value = given[0], str(ref[given[0]])
+    kind, value = given[0], str(getattr(ref, given[0]))
     where = f"{field}.{kind}"
     if kind == "vendored":
         if value not in VENDORED:

@@ -41,7 +41,7 @@ from services.api.observability import PROMETHEUS, serve_metrics_port
 from services.api.problems import EXCEPTION_HANDLERS, client_problem, validation_problem
 from services.predictor import Predictor
 from shared.artifacts import ArtifactStore
-from shared.celery_app import QUEUES
+from shared.contracts import QUEUES
 from shared.db.store import JobStore
 from shared.queue import CeleryQueue, JobQueue
 from shared.registry import ModelRegistry
@@ -96,8 +96,8 @@ def create_app(
     predictor = Predictor(registry, settings)
     jobs = JobService(store, queue, database)
     datasets = DatasetService(store, database, settings.max_dataset_rows)
-    submissions = Submissions(jobs, datasets, settings.openai_endpoints)
-    bootstrap = BootstrapService(jobs, datasets, submissions, registry)
+    submissions = Submissions(jobs, datasets, store, settings.openai_endpoints)
+    bootstrap = BootstrapService(jobs, datasets, submissions, registry, database)
     retention = Retention(store, database, settings.retention_days)
     reconciler = Reconciler(
         [jobs.reconcile, bootstrap.advance_latest, retention.run], settings.reconcile_seconds

@@ -15,11 +15,13 @@ import msgspec
 from msgspec import Struct
 
 from services.api.model_schemas import ModelView
+from shared.contracts import JobKind
+from shared.contracts.specs import DataRef
+from shared.contracts.summaries import JobSummary
 from shared.db.store import Dataset, JobState, Priority
 from shared.method.explanations import ExplainSpec
 from shared.method.runs import LLMChoice, RunSpec
 from shared.metrics import MetricReport
-from shared.queue import JobKind
 from shared.training import TrainSpec
 
 
@@ -106,8 +108,8 @@ class MetricsJobIn(Struct, forbid_unknown_fields=True):
 
 
 class TrainingJobIn(Struct, forbid_unknown_fields=True):
-    data: dict[str, str]
-    dev: dict[str, str] | None = None
+    data: DataRef
+    dev: DataRef | None = None
     calibrate_on: int | None = None
     train: TrainIn = msgspec.field(default_factory=TrainIn)  # type: ignore[valid-type]
     quantize: bool = True
@@ -130,69 +132,6 @@ class JobLinks(Struct):
     self_: str = msgspec.field(name="self")
     result: str = ""
     artifacts: list[str] = msgspec.field(default_factory=list)
-
-
-class SummaryRow(Struct):
-    """KL, JS distance, TVD and D.Corr: the four headline numbers."""
-
-    kl: float | None
-    jsd: float | None
-    tvd: float | None
-    dcorr: float | None
-
-
-class MjdSeconds(Struct):
-    model: float
-    generation: float
-
-
-class MjdSummary(Struct, tag_field="kind", tag="mjd"):
-    job_id: str
-    items: int
-    model: str
-    backend: str
-    artifacts: list[str]
-    seconds: MjdSeconds
-
-
-class MetricsSummary(Struct, tag_field="kind", tag="metrics"):
-    job_id: str
-    items: int
-    summary_row: SummaryRow
-    artifacts: list[str]
-    seconds: float
-
-
-class TrainingSummary(Struct, tag_field="kind", tag="training"):
-    job_id: str
-    version: str
-    promoted: bool
-    items: int
-    best_epoch: int
-    dev: SummaryRow
-    parity_max_abs_diff: float
-    artifacts: list[str]
-    seconds: float
-    #: what to know before trusting the student (a dev set under 30 items, a calibration at
-    #: its temperature bound); empty for jobs finished before warnings were recorded
-    warnings: list[str] = []
-
-
-class ExplanationSummary(Struct, tag_field="kind", tag="explanation"):
-    """``explanations``: how many were kept in all; ``items_without_explanations``: items
-    whose LLM answer gave none (an MJD job with k >= 1 refuses them)."""
-
-    job_id: str
-    items: int
-    explanations: int
-    items_without_explanations: int
-    model: str
-    backend: str
-    artifacts: list[str]
-    seconds: MjdSeconds
-
-
-JobSummary = MjdSummary | MetricsSummary | TrainingSummary | ExplanationSummary
 
 
 class JobView(Struct):

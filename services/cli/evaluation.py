@@ -45,7 +45,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         from shared.plots import save_plots
 
         title = f"{Path(args.human).name} vs {Path(args.model).name}"
-        metrics = dict(zip(("kl", "jsd", "tvd", "dcorr"), report.summary_row(), strict=True))
+        metrics = report.headline().as_dict()
         plots = save_plots(args.plot, human_probs, model_probs, title=title, metrics=metrics)
     if args.output == "json":
         print(json.dumps({"human": str(args.human), "model": str(args.model), **report.to_json()}))
@@ -75,7 +75,7 @@ def cmd_baselines(args: argparse.Namespace) -> int:
     print(f"data: {path} ({next(iter(reports.values())).n} items)")
     print(f"{'baseline':<22}{'KL':>9}{'JSD':>9}{'TVD':>9}{'D.Corr':>9}")
     for name, report in reports.items():
-        print(f"{name:<22}" + "".join(f"{v:>9.4f}" for v in report.summary_row()))
+        print(f"{name:<22}" + "".join(f"{v:>9.4f}" for v in report.headline().values()))
     unavailable = [name for name in BASELINES if name not in reports]
     if unavailable:
         print(f"not available for this file (missing labels): {', '.join(unavailable)}")

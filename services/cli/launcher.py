@@ -29,16 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 from services.cli.progress import ProgressBar
 from shared.celery_app import WORKER_ENVIRONMENT
+from shared.contracts import WORKERS
 
 if TYPE_CHECKING:
     from prometheus_client import Counter
 
-#: module and queue of each worker the stack runs
-WORKERS = (
-    ("services.generator.worker", "mjd"),
-    ("services.metrics.worker", "metrics"),
-    ("services.trainer.worker", "training"),
-)
 #: where the API listens and where a containerised worker serves /metrics (the deploy files
 #: are checked against these)
 API_PORT = 8000

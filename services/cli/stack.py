@@ -61,8 +61,6 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def register(commands: Commands, formats: tuple[str, ...]) -> None:
-    from shared.celery_app import QUEUES
-
     api = commands.add_parser("api", help="run the API alone (one service of a deployment)")
     api.add_argument("--host", default="127.0.0.1", help="0.0.0.0 in a container")
     api.add_argument("--port", type=positive_int, default=API_PORT)
@@ -73,7 +71,7 @@ def register(commands: Commands, formats: tuple[str, ...]) -> None:
     api.set_defaults(handler=cmd_api)
 
     worker = commands.add_parser("worker", help="run the Celery worker of one queue")
-    worker.add_argument("queue", choices=[q for q in QUEUES if q in {q for _, q in WORKERS}])
+    worker.add_argument("queue", choices=[queue for _, queue in WORKERS])
     worker.add_argument(
         "--metrics-port", type=positive_int, help="serve this worker's /metrics on this port"
     )

@@ -20,6 +20,9 @@ from celery.signals import worker_process_init
 from services.generator.backends import create_backend
 from services.generator.engine import generate
 from shared import layout
+from shared.contracts import JobKind
+from shared.contracts.specs import ExplanationJobSpec, MjdJobSpec
+from shared.contracts.summaries import ExplanationSummary, MjdSeconds, MjdSummary
 from shared.jobs import (
     JobCancelled,
     JobYielded,
@@ -32,7 +35,7 @@ from shared.jobs import (
     store,
 )
 from shared.layout import JOBS, job_input
-from shared.method.explanations import ExplainSpec, explain_with, plan, tally
+from shared.method.explanations import explain_with, plan, tally
 from shared.method.prompts import OPTION_ORDERS
 from shared.method.runs import LLMChoice, RunSpec, explanation_orders
 from shared.schemas import Instance
@@ -51,11 +54,9 @@ def backend_for(name: str, model: str | None, options: str) -> Any:
     return create_backend(name, model, **json.loads(options))
 
 
-def backend_settings(job: dict[str, Any]) -> tuple[str, str | None, str]:
-    """The backend a job spec asks for, as :func:`backend_for`'s arguments (the local LLM
-    when it names none); an endpoint name becomes its URL and options from this worker's
-    MJD_OPENAI_ENDPOINTS."""
-    llm = LLMChoice(job.get("backend") or "local", job.get("model"), job.get("endpoint"))
+def backend_settings(llm: LLMChoice) -> tuple[str, str | None, str]:
+    """The backend a job's LLM choice asks for, as :func:`backend_for`'s arguments; an
+    endpoint name becomes its URL and options from this worker's MJD_OPENAI_ENDPOINTS."""
     name, model, options = llm.backend_arguments(settings().openai_endpoints)
     return name, model, json.dumps(options, sort_keys=True)
 
@@ -66,25 +67,25 @@ def load_default_backend(**_: Any) -> None:
     time limit (on a loaded machine loading takes longer than a short soft limit)."""
     started = time.monotonic()
     try:
-        backend = backend_for(*backend_settings({}))
+        backend = backend_for(*backend_settings(LLMChoice()))
     except Exception:  # the first job that needs the model reports the error as its own
         log.exception("the default LLM did not load at start-up")
         return
     log.info("loaded %s in %.1f s", backend.model_id, time.monotonic() - started)
 
 
-@job_task(app, "mjd.generate")
-def generate_mjd(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
+@job_task(app, JobKind.MJD)
+def generate_mjd(task: Any, job_id: str, job: MjdJobSpec) -> MjdSummary:
     """MJDs for the job's stored instances. Each finished item is checkpointed, so a job
     delivered again (its worker stopped, or it gave way to waiting jobs as a background job
     does between items) goes on where it stopped; the result file is written atomically at
     the end, so a redelivered task never leaves two copies."""
     instances = job_input(store(), job_id)
-    spec = RunSpec.from_stored(job.get("run", {}))
+    spec = job.run
     records = layout.checkpointed_records(store(), job_id, [i.id for i in instances])
     layout.checkpoint_records(store(), job_id, records)
     started = time.monotonic()
-    backend = backend_for(*backend_settings(job))
+    backend = backend_for(*backend_settings(job.llm))
     loaded = time.monotonic()
     report = progress_reporter(job_id)
     before = sum(prompt_count(i, spec) for i in instances[: len(records)])
@@ -102,27 +103,26 @@ def generate_mjd(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
     lines = b"".join(msgspec.json.encode(r) + b"\n" for r in records)
     store().write_bytes(JOBS, job_id, layout.MJD_RESULT, lines)
     store().path(JOBS, job_id, layout.MJD_CHECKPOINT).unlink()
-    return {
-        "job_id": job_id,
-        "kind": "mjd",
-        "items": len(instances),
-        "model": backend.model_id,
-        "backend": backend.name,
-        "artifacts": [layout.MJD_RESULT],
-        "seconds": {"model": loaded - started, "generation": time.monotonic() - loaded},
-    }
+    return MjdSummary(
+        job_id=job_id,
+        items=len(instances),
+        model=backend.model_id,
+        backend=backend.name,
+        artifacts=[layout.MJD_RESULT],
+        seconds=MjdSeconds(model=loaded - started, generation=time.monotonic() - loaded),
+    )
 
 
-@job_task(app, "mjd.explain")
-def explain_items(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
+@job_task(app, JobKind.EXPLANATION)
+def explain_items(task: Any, job_id: str, job: ExplanationJobSpec) -> ExplanationSummary:
     """Explanations by the job's LLM for its stored items. The labels are planned again from
     the stored items (the API planned them the same way before queueing); the result is
     written whole at the end, so a redelivered job simply starts again."""
     instances = job_input(store(), job_id)
-    spec = ExplainSpec.from_json(job["explain"])
+    spec = job.explain
     given = plan(instances, spec, layout.job_labels(store(), job_id))
     started = time.monotonic()
-    backend = backend_for(*backend_settings(job))
+    backend = backend_for(*backend_settings(job.llm))
     loaded = time.monotonic()
     records = list(
         explain_with(
@@ -138,16 +138,15 @@ def explain_items(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]
         raise JobCancelled(job_id)
     lines = b"".join(msgspec.json.encode(r) + b"\n" for r in records)
     store().write_bytes(JOBS, job_id, layout.EXPLANATION_RESULT, lines)
-    return {
-        "job_id": job_id,
-        "kind": "explanation",
-        "items": len(records),
+    return ExplanationSummary(
+        job_id=job_id,
+        items=len(records),
         **tally(records),
-        "model": backend.model_id,
-        "backend": backend.name,
-        "artifacts": [layout.EXPLANATION_RESULT],
-        "seconds": {"model": loaded - started, "generation": time.monotonic() - loaded},
-    }
+        model=backend.model_id,
+        backend=backend.name,
+        artifacts=[layout.EXPLANATION_RESULT],
+        seconds=MjdSeconds(model=loaded - started, generation=time.monotonic() - loaded),
+    )
 
 
 def prompt_count(instance: Instance, spec: RunSpec) -> int:

@@ -9,6 +9,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from shared.contracts import JobKind
+from shared.contracts.specs import MetricsJobSpec
+from shared.contracts.summaries import MetricsSummary
 from shared.datasets import align, read_distributions
 from shared.jobs import celery_app, job_task, progress_reporter, store
 from shared.layout import (
@@ -27,8 +30,8 @@ app = celery_app("mjd-metrics")
 instrument_worker()
 
 
-@job_task(app, "metrics.evaluate")
-def evaluate_job(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
+@job_task(app, JobKind.METRICS)
+def evaluate_job(task: Any, job_id: str, job: MetricsJobSpec) -> MetricsSummary:
     """Compare the job's stored human and model distributions; write the report and the
     plots, titled with its headline metrics. The bootstrap reports its progress, and stops
     the job (JobCancelled) once it is cancelled."""
@@ -39,25 +42,25 @@ def evaluate_job(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
     report = evaluate(
         human_probs,
         model_probs,
-        resamples=int(job.get("bootstrap", 1000)),
-        seed=int(job.get("seed", 0)),
+        resamples=job.bootstrap,
+        seed=job.seed,
         progress=progress_reporter(job_id),
     )
     store().write_json(JOBS, job_id, METRICS_REPORT, report.to_json())
     artifacts = [METRICS_REPORT]
-    summary = dict(zip(("kl", "jsd", "tvd", "dcorr"), report.summary_row(), strict=True))
-    if job.get("plot", True):
+    headline = report.headline()
+    summary = headline.as_dict()
+    if job.plot:
         for name, figure in (
             (METRICS_PLOT, ternary_figure(human_probs, model_probs, metrics=summary)),
             (METRICS_ENTROPY_PLOT, entropy_figure(human_probs, model_probs, metrics=summary)),
         ):
             store().write_bytes(JOBS, job_id, name, png_bytes(figure))
             artifacts.append(name)
-    return {
-        "job_id": job_id,
-        "kind": "metrics",
-        "items": report.n,
-        "summary_row": summary,
-        "artifacts": artifacts,
-        "seconds": time.monotonic() - started,
-    }
+    return MetricsSummary(
+        job_id=job_id,
+        items=report.n,
+        summary_row=headline,
+        artifacts=artifacts,
+        seconds=time.monotonic() - started,
+    )

@@ -13,12 +13,16 @@ from typing import Any
 
 from services.trainer.export import export_student
 from services.trainer.training import train
+from shared.contracts import JobKind, encode
+from shared.contracts.specs import TrainingJobSpec
+from shared.contracts.summaries import TrainingSummary
 from shared.jobs import celery_app, database, job_task, progress_reporter, store
 from shared.layout import JOBS, TRAINING_REPORT, TRAINING_VERSION
+from shared.metrics import Headline
 from shared.registry import ModelRegistry
 from shared.targets import resolve, targets_of
 from shared.telemetry import instrument_worker
-from shared.training import TrainSpec, check_base_model
+from shared.training import check_base_model
 
 app = celery_app("mjd-trainer")
 instrument_worker()
@@ -34,51 +38,49 @@ def _version_for(job_id: str, registry: ModelRegistry) -> str:
     return version
 
 
-@job_task(app, "training.train")
-def train_job(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
+@job_task(app, JobKind.TRAINING)
+def train_job(task: Any, job_id: str, job: TrainingJobSpec) -> TrainingSummary:
     started = time.monotonic()
-    spec = TrainSpec(**job.get("train", {}))
+    spec = job.train
     check_base_model(spec.base_model)  # a job names bases; folders are the command line's
-    source = resolve(store(), job["data"])
-    targets = targets_of(source, job.get("calibrate_on"), spec.seed)
+    source = resolve(store(), job.data)
+    targets = targets_of(source, job.calibrate_on, spec.seed)
     for warning in (targets.calibration or {}).get("warnings", []):
         log.warning(warning)  # train() logs its own (a small dev set)
-    if job.get("dev"):
-        data, dev = targets.data, targets_of(resolve(store(), job["dev"], "dev")).data
+    if job.dev is not None:
+        data, dev = targets.data, targets_of(resolve(store(), job.dev, "dev")).data
     else:
         data, dev = targets.data.split(spec.dev_fraction, spec.seed)
     result = train(data, dev, spec, progress_reporter(job_id))
     registry = ModelRegistry(store(), database())
     version = _version_for(job_id, registry)
     export = export_student(
-        result.student, result.tokenizer, dev, registry.folder(version), int8=job["quantize"]
+        result.student, result.tokenizer, dev, registry.folder(version), int8=job.quantize
     )
+    held_out = f"{spec.dev_fraction:.0%} held out (seed {spec.seed})"
     training_data = {
         **source.provenance,
         "targets": "mjd" if source.records else "human",
         "items": len(data),
         "dev_items": len(dev),
-        "dev": job.get("dev") or f"{spec.dev_fraction:.0%} held out (seed {spec.seed})",
+        "dev": encode(job.dev) if job.dev else held_out,
         "calibration": targets.calibration,
     }
     metadata = registry.publish(
         version, {**result.info(spec, training_data), "job_id": job_id, "export": export}
     )
-    promoted = bool(job.get("promote"))
-    if promoted:
+    if job.promote:
         registry.promote(version)
     store().write_json(JOBS, job_id, TRAINING_REPORT, metadata)
-    kl, jsd, tvd, dcorr = result.dev_report.summary_row() if result.dev_report else (None,) * 4
-    return {
-        "job_id": job_id,
-        "kind": "training",
-        "version": version,
-        "promoted": promoted,
-        "items": len(data),
-        "best_epoch": result.best_epoch,
-        "dev": {"kl": kl, "jsd": jsd, "tvd": tvd, "dcorr": dcorr},
-        "parity_max_abs_diff": export["parity"]["max_abs_diff"],
-        "warnings": [*(targets.calibration or {}).get("warnings", []), *result.warnings],
-        "artifacts": [TRAINING_REPORT],
-        "seconds": time.monotonic() - started,
-    }
+    return TrainingSummary(
+        job_id=job_id,
+        version=version,
+        promoted=job.promote,
+        items=len(data),
+        best_epoch=result.best_epoch,
+        dev=result.dev_report.headline() if result.dev_report else Headline(),
+        parity_max_abs_diff=export["parity"]["max_abs_diff"],
+        warnings=[*(targets.calibration or {}).get("warnings", []), *result.warnings],
+        artifacts=[TRAINING_REPORT],
+        seconds=time.monotonic() - started,
+    )

@@ -22,9 +22,7 @@ from shared.method.aggregation import (
     fit_calibration,
 )
 from shared.method.runs import MJDRecord
-from shared.metrics import evaluate
-
-_METRICS = ("kl", "jsd", "tvd", "dcorr")
+from shared.metrics import Headline, evaluate
 
 
 def read_mjd_records(path: str | Path) -> list[MJDRecord]:
@@ -163,7 +161,9 @@ def summary_table(summary: dict[str, Any]) -> str:
         if key in summary:
             row = summary[key]
             name = key.replace("_", " ")
-            lines.append(f"{name:<20}" + "".join(f"{row[m]:>9.4f}" for m in _METRICS))
+            lines.append(
+                f"{name:<20}" + "".join(f"{row[m]:>9.4f}" for m in Headline.__struct_fields__)
+            )
     if "folds" in summary:
         shown = ", ".join(f"{f['temperature']:.3g}" for f in summary["folds"])
         lines.append(f"fold temperatures: {shown}")
@@ -173,8 +173,8 @@ def summary_table(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _row(human: np.ndarray, model: np.ndarray) -> dict[str, float]:
-    return dict(zip(_METRICS, evaluate(human, model, resamples=0).summary_row(), strict=True))
+def _row(human: np.ndarray, model: np.ndarray) -> dict[str, float | None]:
+    return evaluate(human, model, resamples=0).headline().as_dict()
 
 
 def _recalibrated(

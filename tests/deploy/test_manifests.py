@@ -17,7 +17,7 @@ import yaml
 from services.cli import build_parser
 from services.cli.launcher import API_PORT, WORKER_METRICS_PORT, WORKERS
 from services.cli.stack import cmd_api, cmd_worker
-from shared.celery_app import QUEUES
+from shared.contracts import QUEUES
 from shared.settings import ENVIRONMENT
 from shared.telemetry import SERIES
 

@@ -5,6 +5,7 @@ serving core), no import cycle (function-level imports included), small API modu
 from __future__ import annotations
 
 import ast
+import itertools
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,57 @@ def test_api_modules_stay_small():
         for path in (ROOT / "services" / "api").rglob("*.py")
     }
     assert sizes and max(sizes.values()) <= API_MODULE_MAX_LINES, sizes
+
+
+KINDS_TABLE = ROOT / "shared" / "contracts" / "kinds.py"
+
+
+def _spellings(node: ast.AST) -> list[str]:
+    """What in ``node`` spells a job kind, task name or queue itself: a task name anywhere; a
+    kind as ``submit``'s first argument, a ``"kind"`` value or a ``.kind`` comparison; a queue
+    as a ``queue=`` keyword or Celery's ``-Q`` option."""
+    from shared.contracts import QUEUES, TASKS, JobKind
+
+    kinds = {str(kind) for kind in JobKind}
+
+    def literal(value: ast.AST, names: set[str]) -> bool:
+        return isinstance(value, ast.Constant) and value.value in names
+
+    found = []
+    if literal(node, set(TASKS.values())):
+        found.append(f"task name {node.value!r}")  # type: ignore[attr-defined]
+    if isinstance(node, ast.Call):
+        callee = getattr(node.func, "attr", getattr(node.func, "id", ""))
+        if callee == "submit" and node.args and literal(node.args[0], kinds):
+            found.append(f"kind {node.args[0].value!r} submitted")  # type: ignore[attr-defined]
+        for keyword in node.keywords:
+            if keyword.arg == "queue" and literal(keyword.value, set(QUEUES)):
+                found.append(f"queue {keyword.value.value!r}")  # type: ignore[attr-defined]
+    if isinstance(node, ast.Dict):
+        for key, value in zip(node.keys, node.values, strict=True):
+            if key is not None and literal(key, {"kind"}) and literal(value, kinds):
+                found.append(f"kind {value.value!r} in a dict")  # type: ignore[attr-defined]
+    if isinstance(node, ast.Compare):
+        sides = [node.left, *node.comparators]
+        if any(getattr(s, "attr", None) == "kind" for s in sides) and any(
+            literal(s, kinds) for s in sides
+        ):
+            found.append("kind compared as a literal")
+    if isinstance(node, ast.List | ast.Tuple):
+        for flag, value in itertools.pairwise(node.elts):
+            if literal(flag, {"-Q", "--queues"}) and literal(value, set(QUEUES)):
+                found.append(f"queue {value.value!r} after -Q")  # type: ignore[attr-defined]
+    return found
+
+
+def test_job_kinds_task_names_and_queues_are_spelled_only_in_the_kinds_table():
+    """Before: the kind -> task -> queue -> worker table was written in shared/queue.py, the
+    ``@job_task`` names, the launcher's WORKERS and every worker's summary (``"kind": "mjd"``)."""
+    found = [
+        f"{path.relative_to(ROOT)}:{node.lineno}: {spelling}"  # type: ignore[attr-defined]
+        for path in _modules().values()
+        if path != KINDS_TABLE
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        for spelling in _spellings(node)
+    ]
+    assert found == []

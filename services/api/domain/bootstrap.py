@@ -13,9 +13,10 @@ from services.api.auth import ANONYMOUS_ADMIN, Caller
 from services.api.domain.datasets import DatasetService
 from services.api.domain.jobs import JobService
 from services.api.domain.submissions import Submissions
-from services.api.schemas import BootstrapIn, BootstrapView, MjdJobIn, TrainingJobIn
+from services.api.schemas import BootstrapIn, BootstrapView
+from shared.contracts.specs import DataRef, MjdJobSpec, TrainingJobSpec
 from shared.datasets import read_instances, vendored_path
-from shared.db.store import Bootstrap, Job, JobState, Priority
+from shared.db.store import Bootstrap, Job, JobState, JobStore, Priority
 from shared.errors import Conflict, DataError, NotFound
 from shared.registry import ModelRegistry
 
@@ -52,12 +53,13 @@ class BootstrapService:
         datasets: DatasetService,
         submissions: Submissions,
         registry: ModelRegistry,
+        db: JobStore,
     ) -> None:
         self.jobs = jobs
         self.datasets = datasets
         self.submissions = submissions
         self.registry = registry
-        self.db = jobs.db
+        self.db = db
 
     def current(self) -> BootstrapView:
         latest = self.db.latest_bootstrap()
@@ -82,8 +84,11 @@ class BootstrapService:
             return self.current()
         dataset = self.datasets.add(vendored[:items], "bootstrap", caller.key_id)
         self.db.note_bootstrap(claimed.number, "dataset_id", dataset.id)
-        job = self.submissions.mjd(
-            MjdJobIn(dataset_id=dataset.id, priority=Priority.BACKGROUND), caller
+        job = self.submissions.queue_mjd(
+            MjdJobSpec(dataset_id=dataset.id, items=items),
+            vendored[:items],
+            Priority.BACKGROUND,
+            caller.key_id,
         )
         self.db.note_bootstrap(claimed.number, "mjd_job_id", job.id)
         return self.current()
@@ -94,13 +99,13 @@ class BootstrapService:
         state, _ = self.state(bootstrap)
         if state != BootstrapState.TRAINING or bootstrap.training_job_id is not None:
             return bootstrap
-        job = self.submissions.training(
-            TrainingJobIn(
-                data={"mjd_job_id": bootstrap.mjd_job_id or ""},
+        job = self.submissions.queue_training(
+            TrainingJobSpec(
+                data=DataRef(mjd_job_id=bootstrap.mjd_job_id or ""),
                 calibrate_on=calibration_items(bootstrap.items),
                 promote=True,
             ),
-            caller,
+            caller.key_id,
         )
         if not self.db.note_bootstrap(bootstrap.number, "training_job_id", job.id):
             self.jobs.cancel(job.id, None)  # another request queued its training first

@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from services.api.model_schemas import ModelView
 from services.api.observability import JOBS_SUBMITTED
 from services.api.schemas import (
@@ -28,10 +30,11 @@ from services.api.schemas import (
 from services.api.urls import JOB, JOB_ARTIFACT, JOB_RESULT
 from shared import layout
 from shared.artifacts import ArtifactStore, check_id, new_id
+from shared.contracts import JobKind, encode
 from shared.db.store import FINISHED, Job, JobState, JobStore, Priority
-from shared.errors import Conflict, DataError, NotFound, Unavailable, echo
+from shared.errors import Conflict, DataError, NotFound, echo
 from shared.metrics import MetricReport
-from shared.queue import JobKind, JobQueue, QueueUnavailable
+from shared.queue import JobQueue, QueueUnavailable
 from shared.schemas import Instance
 
 log = logging.getLogger(__name__)
@@ -82,8 +85,8 @@ class JobService:
 
     def submit(
         self,
-        kind: str,
-        spec: dict[str, Any],
+        kind: JobKind,
+        spec: msgspec.Struct,
         files: dict[str, bytes],
         priority: Priority = Priority.NORMAL,
         owner: str | None = None,
@@ -93,12 +96,12 @@ class JobService:
         job_id = new_id()
         for name, data in files.items():
             self.store.write_bytes(layout.JOBS, job_id, name, data)
-        self.db.create_job(job_id, kind, spec, priority, owner)
+        self.db.create_job(job_id, kind, encode(spec), priority, owner)
         try:
             self.queue.submit(kind, job_id)
-        except QueueUnavailable as exc:
+        except QueueUnavailable:
             self.db.fail(job_id, "could not queue the job: the job queue is unavailable")
-            raise Unavailable(str(exc)) from None
+            raise
         JOBS_SUBMITTED.labels(kind).inc()
         return self.view(job_id, None)
 

@@ -5,7 +5,6 @@ input files."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict
 from typing import Any
 
 import msgspec
@@ -24,6 +23,15 @@ from services.api.schemas import (
     spec_of,
 )
 from shared import layout
+from shared.artifacts import ArtifactStore
+from shared.contracts import JobKind
+from shared.contracts.specs import (
+    ExplanationJobSpec,
+    MetricsJobSpec,
+    MjdJobSpec,
+    TrainingJobSpec,
+)
+from shared.db.store import Priority
 from shared.errors import DataError
 from shared.labels import Label
 from shared.method.explanations import Decoding, ExplainSpec, labels_column, plan
@@ -68,14 +76,20 @@ def distributions_file(ids: list[str], rows: np.ndarray) -> bytes:
 
 
 class Submissions:
+    """Requests checked and turned into typed job specs (:mod:`shared.contracts.specs`),
+    then queued; :meth:`queue_mjd` and :meth:`queue_training` take specs as they are, for
+    other domain services (the bootstrap)."""
+
     def __init__(
         self,
         jobs: JobService,
         datasets: DatasetService,
+        store: ArtifactStore,
         endpoints: Mapping[str, OpenAIEndpoint],
     ) -> None:
         self.jobs = jobs
         self.datasets = datasets
+        self.store = store
         self.endpoints = endpoints
 
     def mjd(self, data: MjdJobIn, caller: Caller) -> JobView:
@@ -103,17 +117,26 @@ class Submissions:
                 if data.job_id is not None:  # the job's items are as they are: k must change
                     raise DataError(exc.message, field="run.k") from None
                 raise exc.located(f"instances[{index}].") from None
-        spec = {
-            "run": fields,
-            "backend": llm.backend,
-            "model": llm.model,
-            "endpoint": endpoint,
-            "dataset_id": data.dataset_id,
-            "explanation_job_id": data.job_id,
-            "items": len(instances),
-        }
+        spec = MjdJobSpec(
+            run=run,
+            backend=llm.backend,
+            model=llm.model,
+            endpoint=endpoint,
+            dataset_id=data.dataset_id,
+            explanation_job_id=data.job_id,
+            items=len(instances),
+        )
+        return self.queue_mjd(spec, instances, data.priority, caller.key_id)
+
+    def queue_mjd(
+        self,
+        spec: MjdJobSpec,
+        instances: list[Instance],
+        priority: Priority = Priority.NORMAL,
+        owner: str | None = None,
+    ) -> JobView:
         files = {layout.MJD_INPUT: instances_jsonl(instances)}
-        return self.jobs.submit("mjd", spec, files, data.priority, caller.key_id)
+        return self.jobs.submit(JobKind.MJD, spec, files, priority, owner)
 
     def explanation(self, data: ExplanationJobIn, caller: Caller) -> JobView:
         """Explanations written by an LLM for a stored dataset or inline instances; the
@@ -137,16 +160,16 @@ class Submissions:
             except DataError as exc:
                 prefix = "" if exc.field == "labels_from" else f"instances[{index}]."
                 raise exc.located(prefix) from None
-        job_spec = {
-            "explain": asdict(spec),
-            "backend": llm.backend,
-            "model": llm.model,
-            "endpoint": endpoint,
-            "dataset_id": data.dataset_id,
-            "items": len(instances),
-        }
+        job_spec = ExplanationJobSpec(
+            explain=spec,
+            backend=llm.backend,
+            model=llm.model,
+            endpoint=endpoint,
+            dataset_id=data.dataset_id,
+            items=len(instances),
+        )
         files = {layout.MJD_INPUT: instances_jsonl(instances, labels)}
-        return self.jobs.submit("explanation", job_spec, files, owner=caller.key_id)
+        return self.jobs.submit(JobKind.EXPLANATION, job_spec, files, owner=caller.key_id)
 
     def _items(
         self, dataset_id: str | None, records: list[dict[str, Any]] | None, caller: Caller
@@ -196,29 +219,37 @@ class Submissions:
             model_ids = human_ids = [f"row-{i + 1}" for i in range(len(human))]
         elif set(human_ids) != set(model_ids):
             raise DataError("human and model cover different item ids", field="model")
-        spec = {"plot": data.plot, "bootstrap": data.bootstrap, "seed": data.seed}
+        spec = MetricsJobSpec(plot=data.plot, bootstrap=data.bootstrap, seed=data.seed)
         files = {
             layout.METRICS_HUMAN: distributions_file(human_ids, human),
             layout.METRICS_MODEL: distributions_file(model_ids, model),
         }
-        return self.jobs.submit("metrics", spec, files, owner=caller.key_id)
+        return self.jobs.submit(JobKind.METRICS, spec, files, owner=caller.key_id)
 
     def training(self, data: TrainingJobIn, caller: Caller) -> JobView:
         """Distillation of a student; its data, dev set and calibration are checked by the
         trainer's own rules before queueing."""
         try:
-            check_base_model(TrainSpec(**spec_of(data.train)).base_model)
+            train = TrainSpec(**spec_of(data.train))
+            check_base_model(train.base_model)
         except DataError as exc:
             raise exc.located("train.") from None
-        if data.calibrate_on is not None and data.calibrate_on < 1:
+        spec = TrainingJobSpec(
+            data=data.data,
+            dev=data.dev,
+            calibrate_on=data.calibrate_on,
+            train=train,
+            quantize=data.quantize,
+            promote=data.promote,
+        )
+        return self.queue_training(spec, caller.key_id)
+
+    def queue_training(self, spec: TrainingJobSpec, owner: str | None = None) -> JobView:
+        """The training ``spec`` asks for, once its data, dev set and calibration pass the
+        trainer's own rules."""
+        if spec.calibrate_on is not None and spec.calibrate_on < 1:
             raise DataError("must be at least 1", field="calibrate_on")
-        store = self.jobs.store
-        try:
-            check_targets(resolve(store, data.data, "data"), data.calibrate_on)
-            if data.dev is not None:
-                check_targets(resolve(store, data.dev, "dev"))
-        except DataError as exc:
-            raise exc from None
-        spec = spec_of(data)
-        spec["train"] = spec_of(data.train)
-        return self.jobs.submit("training", spec, {}, owner=caller.key_id)
+        check_targets(resolve(self.store, spec.data, "data"), spec.calibrate_on)
+        if spec.dev is not None:
+            check_targets(resolve(self.store, spec.dev, "dev"))
+        return self.jobs.submit(JobKind.TRAINING, spec, {}, owner=owner)

@@ -21,7 +21,7 @@ def test_baselines_match_the_authors_reference_to_four_decimals(explained):
     reports = evaluate_baselines(explained, resamples=0)
     assert set(reports) == set(REFERENCE)
     for name, expected in REFERENCE.items():
-        got = tuple(round(v, 4) for v in reports[name].summary_row())
+        got = tuple(round(v, 4) for v in reports[name].headline().values())
         assert got == pytest.approx(expected, abs=1e-12), name
 
 

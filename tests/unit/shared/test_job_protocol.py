@@ -8,6 +8,7 @@ import pytest
 
 from shared import jobs
 from shared.celery_app import create_celery
+from shared.contracts import JobKind
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def _recorder(app, ran: list[str]):
 
 
 def _task(app, body):
-    return jobs.job_task(app, f"metrics.{body.__name__}")(body)
+    return jobs.job_task(app, JobKind.METRICS)(body)
 
 
 def _deep(depth: int) -> int:
@@ -100,3 +101,19 @@ def test_cancelling_a_running_job_stops_it_at_its_next_progress_report(app):
     task.delay("j3")
     job = jobs.database().get_job("j3")
     assert job.state == "CANCELLED" and (job.done, job.total) == (1, 10)
+
+
+def test_a_malformed_or_unknown_stored_spec_fails_its_job_naming_the_field(app):
+    """Before: workers read specs as dicts, so a bad one was a KeyError or a TypeError deep
+    inside the body."""
+    ran: list[str] = []
+    task = _recorder(app, ran)
+    database = jobs.database()
+    database.create_job("bad", "metrics", {"bootstrap": "many"})
+    database.create_job("odd", "shapes", {})
+    for job_id in ("bad", "odd"):
+        task.delay(job_id)
+    bad, odd = database.get_job("bad"), database.get_job("odd")
+    assert bad.state == odd.state == "FAILED" and not ran
+    assert "field 'bootstrap'" in bad.error and "Expected `int`, got `str`" in bad.error
+    assert "field 'kind'" in odd.error and "unknown job kind 'shapes'" in odd.error

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from shared.artifacts import ArtifactStore
+from shared.contracts.specs import DataRef
 from shared.datasets import (
     MODEL_EXPLANATION_SETS,
     VENDORED,
@@ -87,7 +88,7 @@ def test_set_loads_aligned_with_the_explained_items_and_documented_counts(name, 
 
 
 def test_a_training_request_can_name_a_set(tmp_path, explained):
-    source = resolve(ArtifactStore(tmp_path), {"vendored": "llama3-label-free-longest"})
+    source = resolve(ArtifactStore(tmp_path), DataRef(vendored="llama3-label-free-longest"))
     assert [i.human for i in source.instances] == [i.human for i in explained]
     assert source.provenance == {"vendored": "llama3-label-free-longest"}
 

@@ -20,8 +20,7 @@ def _pairs(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _headline(human: np.ndarray, model: np.ndarray) -> dict[str, float]:
-    row = evaluate(human, model, resamples=0).summary_row()
-    return dict(zip(("kl", "jsd", "tvd", "dcorr"), row, strict=True))
+    return evaluate(human, model, resamples=0).headline().as_dict()
 
 
 def _hexbins(figure) -> int:

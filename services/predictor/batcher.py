@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from services.predictor.model import LoadedModel
-from services.predictor.repository import ModelRepository, NoModel, NotServed
+from services.predictor.repository import ModelRepository, NoModel
+from services.predictor.repository import NotServed as NotServed  # raised by predict()
 from services.predictor.telemetry import (
     PREDICT_BATCH,
     PREDICT_DROPPED,
@@ -33,16 +34,6 @@ from services.predictor.telemetry import (
 from shared.errors import MjdError
 from shared.registry import ModelRegistry
 from shared.settings import Settings
-
-__all__ = [
-    "ClientGone",
-    "NoModel",
-    "NotServed",
-    "Overdue",
-    "Prediction",
-    "Predictor",
-    "QueueFull",
-]
 
 
 class QueueFull(Exception):
@@ -85,7 +76,8 @@ class Predictor:
         self.queue: asyncio.Queue[_Request] | None = None  # made in start(), on its loop
         #: pairs of the requests waiting in the queue (its bound)
         self.waiting_pairs = 0
-        self.batches: asyncio.Task[None] | None = None
+        #: the batcher and the repository's promotion watcher, from start() on
+        self.tasks: list[asyncio.Task[None]] = []
 
     @property
     def registry(self) -> ModelRegistry:
@@ -105,14 +97,17 @@ class Predictor:
     async def start(self) -> None:
         self.queue = queue = asyncio.Queue()
         await self.models.start()
-        self.batches = asyncio.create_task(self._batches(queue))
+        self.tasks = [
+            asyncio.create_task(self._batches(queue)),
+            asyncio.create_task(self.models.watch()),
+        ]
 
     async def stop(self) -> None:
-        if self.batches is not None:
-            self.batches.cancel()
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self.batches
-        await self.models.stop()
+                await task
         self.executor.shutdown(wait=False, cancel_futures=True)
 
     async def predict(

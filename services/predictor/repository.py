@@ -8,7 +8,6 @@ already running finish on the model they started with (see :mod:`services.predic
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from services.predictor.model import LoadedModel
@@ -39,7 +38,6 @@ class ModelRepository:
         self.pinned: dict[str, asyncio.Task[LoadedModel]] = {}
         self.reload_lock = asyncio.Lock()
         self.stamp = 0.0
-        self.watcher: asyncio.Task[None] | None = None
 
     def _load(self, version: str) -> LoadedModel:
         self.registry.get(version)  # published, or UnknownVersion
@@ -52,18 +50,11 @@ class ModelRepository:
         )
 
     async def start(self) -> None:
-        """Load the promoted version, then watch for promotions."""
+        """Load the promoted version (a failure is logged: jobs are served without it)."""
         try:
             await self.reload()
         except Exception:  # serve jobs without predictions rather than not start
             log.exception("could not load the promoted model")
-        self.watcher = asyncio.create_task(self._watch())
-
-    async def stop(self) -> None:
-        if self.watcher is not None:
-            self.watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.watcher
 
     async def reload(self) -> LoadedModel | None:
         """Load the promoted version if it is not the one being served."""
@@ -80,7 +71,7 @@ class ModelRepository:
             log.info("serving model %s on %s", loaded.version, loaded.provider)
             return loaded
 
-    async def _watch(self) -> None:
+    async def watch(self) -> None:
         """Pick up promotions made through other processes (other API replicas, the CLI)."""
         while True:
             await asyncio.sleep(self.settings.model_poll_seconds)

@@ -11,11 +11,12 @@ from litestar import Response
 from litestar.plugins.problem_details import ProblemDetailsException
 from msgspec import Struct
 
-from services.api.domain.predictions import LABEL_NAMES, Disconnect, Predictions
+from services.api.domain.predictions import Disconnect, Predictions
 from services.api.problems import echo, problem
 from services.predictor import Predictor
 from shared import oip_wire as wire
 from shared.errors import DataError
+from shared.labels import LABEL_NAMES
 from shared.metrics import entropy
 from shared.registry import ModelRegistry
 
@@ -131,7 +132,7 @@ def metadata(versions: list[str]) -> ModelMetadata:
         platform="onnxruntime_onnx",
         inputs=INPUTS,
         outputs=OUTPUTS,
-        parameters={"labels": LABEL_NAMES},
+        parameters={"labels": list(LABEL_NAMES)},
     )
 
 

@@ -28,12 +28,10 @@ from services.predictor import (
     QueueFull,
 )
 from services.predictor.telemetry import PREDICT_REJECTED
-from shared.labels import LABELS
+from shared.labels import LABEL_NAMES
 from shared.metrics import entropy
 from shared.registry import ModelRegistry, UnknownVersion
 from shared.settings import Settings
-
-LABEL_NAMES = [str(label) for label in LABELS]
 
 
 def serving_view(model: Any) -> ServingView | None:
@@ -130,7 +128,7 @@ class Predictions:
         )  # fmt: skip
         return PredictOut(
             model=serving_view(result.model),
-            labels=LABEL_NAMES,
+            labels=list(LABEL_NAMES),
             predictions=[
                 PredictionOut(id=i.id, distribution=p.tolist(), entropy=float(h), truncated=t)
                 for i, p, h, t in rows

@@ -5,7 +5,8 @@ the API (uvicorn) and one Celery worker per implemented queue, each in its own p
 group; prints the URLs; stops everything on Ctrl-C or SIGTERM. It supervises the workers: one
 that exits is started again after a backoff (logged, and counted in
 ``mjd_worker_restarts_total``); only a crash loop (MAX_DEATHS exits of one worker within
-DEATH_WINDOW seconds) or the API exiting stops the stack.
+DEATH_WINDOW seconds) or the API exiting stops the stack. Following the student bootstrap
+through the API is :mod:`services.cli.bootstrap_follower`'s.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ import threading
 import time
 import urllib.request
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from services.cli.progress import ProgressBar
+from services.api import urls
 from shared.celery_app import WORKER_ENVIRONMENT
 from shared.contracts import WORKERS
 
@@ -250,7 +251,7 @@ class Stack:
         return None
 
     def wait_ready(self, timeout: float = 120) -> bool:
-        url = f"http://{self.host}:{self.port}/readyz"
+        url = f"http://{self.host}:{self.port}{urls.READYZ}"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.failure is not None:
@@ -285,110 +286,6 @@ class Stack:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-#: a bootstrap whose MJD step alone would take longer than this says once how to make it
-#: smaller, and suggests a size that would take about BOOTSTRAP_HINT_TARGET seconds
-LONG_BOOTSTRAP_SECONDS = 15 * 60
-BOOTSTRAP_HINT_TARGET = 5 * 60
-
-
-def smaller_bootstrap(items: int, eta: float, smallest: int) -> int | None:
-    """The bootstrap size to suggest when its MJD step has ``eta`` seconds to go on
-    ``items`` items: one that would take about BOOTSTRAP_HINT_TARGET seconds; None when the
-    wait is not long (or unknown yet)."""
-    if eta <= LONG_BOOTSTRAP_SECONDS or eta == float("inf"):
-        return None
-    smaller = max(smallest, int(items * BOOTSTRAP_HINT_TARGET / eta))
-    return smaller if smaller < items else None
-
-
-def _follow(client: Any, job_id: str, bar: ProgressBar) -> None:
-    job = client.get(f"/v1/jobs/{job_id}").raise_for_status().json()
-    if job.get("progress"):
-        bar(job["progress"]["done"], job["progress"]["total"])
-
-
-def bootstrap_student(base: str, items: int | None = None) -> str | None:
-    """Make sure a student is promoted; if none is, have the API bootstrap one (or go on
-    with the bootstrap in flight, recorded in its job store): MJDs from the default LLM on
-    the vendored explained items, in the background, calibrated (temperature and bias) on
-    30% of them, a student trained on those MJDs, exported and promoted. Returns the version
-    trained, or None when one was already promoted."""
-    import httpx
-
-    with httpx.Client(base_url=base, timeout=60) as client:
-        if client.get("/v1/models").raise_for_status().json()["promoted"]:
-            return None
-        started = client.post("/v1/bootstrap", json={"items": items}).raise_for_status().json()
-        print(
-            f"no promoted student: bootstrap {started['number']} trains one on "
-            f"{started['items']} explained items (MJDs -> calibration -> training -> ONNX "
-            "export -> promote)",
-            flush=True,
-        )
-        bootstrap = watch_bootstrap(client, started)
-        if bootstrap["state"] != "SUCCEEDED":
-            raise RuntimeError(f"bootstrap {bootstrap['number']} failed: {bootstrap['error']}")
-        version = str(bootstrap["version"])
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # the API picks up the promotion by polling
-            serving = client.get("/v1/models").json().get("serving") or {}
-            if serving.get("version") == version:
-                break
-            time.sleep(0.5)
-        trained = client.get(f"/v1/jobs/{bootstrap['training_job_id']}").json()
-        dcorr = trained["summary"]["dev"]["dcorr"]
-        print(f"student {version} promoted; dev D.Corr {dcorr:.3f}", flush=True)
-        for warning in trained["summary"].get("warnings", []):  # e.g. a tiny dev set
-            print(f"warning: {warning}", flush=True)
-        return version
-
-
-def watch_bootstrap(
-    client: Any,
-    started: dict[str, Any],
-    wait: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-) -> dict[str, Any]:
-    """Follow a bootstrap until it ends, polling through ``client`` (an httpx client of the
-    API): a progress bar per job, each ending on its done == total line, and once a hint at
-    a smaller bootstrap when the MJD step would take long. Returns the bootstrap's last view."""
-    from services.api.domain.bootstrap import MIN_ITEMS
-
-    bars = {"mjd_job_id": ProgressBar("MJD prompts", clock=clock),
-            "training_job_id": ProgressBar("training steps", clock=clock)}  # fmt: skip
-    hinted = False
-    bootstrap = started
-    while bootstrap["state"] in ("GENERATING", "TRAINING"):
-        wait(1)
-        bootstrap = client.get("/v1/bootstrap").raise_for_status().json()
-        if bootstrap["state"] == "TRAINING" and not bootstrap["training_job_id"]:
-            bootstrap = client.post("/v1/bootstrap", json={}).raise_for_status().json()
-        _follow_all(client, bootstrap, bars)
-        eta = bars["mjd_job_id"].eta
-        smaller = smaller_bootstrap(started["items"], eta, MIN_ITEMS)
-        if not hinted and smaller is not None and bootstrap["state"] == "GENERATING":
-            print(
-                f"mjd: note: at this rate the MJD step alone takes about {round(eta / 60)} "
-                "more minutes. For a quicker first student cancel this bootstrap (curl -X "
-                f"DELETE {str(client.base_url).rstrip('/')}/v1/jobs/{bootstrap['mjd_job_id']}), "
-                "stop with "
-                f"Ctrl-C and start again with `mjd up --bootstrap-items {smaller}` (make run "
-                f"BOOTSTRAP_ITEMS={smaller})",
-                file=sys.stderr,
-                flush=True,
-            )
-            hinted = True
-    _follow_all(client, bootstrap, bars)  # it may have ended between two polls
-    return bootstrap
-
-
-def _follow_all(client: Any, bootstrap: dict[str, Any], bars: dict[str, ProgressBar]) -> None:
-    """Each of the bootstrap's jobs so far onto its bar (a bar prints its final line once)."""
-    for step, bar in bars.items():
-        if bootstrap[step] and not bar.finished:
-            _follow(client, bootstrap[step], bar)
-
-
 def run(port: int = 8000, bootstrap: bool = True, bootstrap_items: int | None = None) -> int:
     stack = Stack(port)
 
@@ -407,6 +304,10 @@ def run(port: int = 8000, bootstrap: bool = True, bootstrap_items: int | None = 
             return 1
         print(f"api       {base}/v1  (OpenAPI: {base}/schema, metrics: {base}/metrics)", flush=True)
         if bootstrap:
+            # here, not at the top: the API's domain it reads states from would slow every
+            # other `mjd` command's start
+            from services.cli.bootstrap_follower import bootstrap_student
+
             try:
                 bootstrap_student(base, bootstrap_items)
             except Exception as exc:  # the stack still serves jobs; say what is missing

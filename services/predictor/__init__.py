@@ -1,4 +1,5 @@
-"""The serving core: loaded ONNX students, length chunking, the micro-batcher and hot reload.
+"""The serving core: loaded ONNX students, length chunking, the model repository (promoted
+and pinned versions, hot reload) and the micro-batcher.
 
 Used by the API, the CLI and the benchmarks; imports no other service."""
 

@@ -1,5 +1,6 @@
-"""Real-time distribution predictions from the promoted ONNX student (see
-:mod:`services.predictor.model` for one loaded version).
+"""Real-time distribution predictions from the promoted ONNX student: the micro-batcher
+(TEI's queue) in front of the model repository (:mod:`services.predictor.repository`, which
+versions are served; :mod:`services.predictor.model` for one loaded version).
 
 Requests are micro-batched: one asyncio task drains a queue into batches of at most
 ``max_batch`` pairs (waiting up to ``max_wait_ms`` for a batch to fill; 0 runs whatever is
@@ -7,17 +8,13 @@ queued at once, so batches grow exactly when the model is busy) and runs them on
 inference thread. The queue is bounded in pairs, not requests (MJD_PREDICT_MAX_QUEUE; past it,
 HTTP 429), and every request has a deadline (MJD_PREDICT_TIMEOUT_MS); a request past its
 deadline, or whose client has left, is dropped before inference, so abandoned work costs
-nothing. A newly promoted version is loaded beside the old one and swapped in; batches
-already running finish on the model they started with, so a reload fails no request.
-Requests may name the promoted version or one pinned by MJD_PREDICT_PINNED (loaded once,
-by the first request that needs it); any other version is refused without loading it.
+nothing. Each request keeps the model it was admitted with, so a reload fails no request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,8 +23,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from services.predictor.model import LoadedModel
+from services.predictor.repository import ModelRepository, NoModel
+from services.predictor.repository import NotServed as NotServed  # raised by predict()
 from services.predictor.telemetry import (
-    MODEL_INFO,
     PREDICT_BATCH,
     PREDICT_DROPPED,
     PREDICT_SECONDS,
@@ -37,19 +35,9 @@ from shared.errors import MjdError
 from shared.registry import ModelRegistry
 from shared.settings import Settings
 
-log = logging.getLogger(__name__)
-
 
 class QueueFull(Exception):
     """The prediction queue is full; the client should retry later (HTTP 429)."""
-
-
-class NoModel(MjdError):
-    """No model version is promoted yet."""
-
-
-class NotServed(MjdError):
-    """A published version that is neither promoted nor pinned (HTTP 409)."""
 
 
 class Overdue(MjdError):
@@ -78,39 +66,41 @@ class _Request:
 
 
 class Predictor:
-    """The promoted model (hot-reloaded), other requested versions, and the batcher."""
+    """The batcher in front of the model repository: what the API serves predictions
+    through (``current``, ``registry`` and ``reload`` are the repository's)."""
 
     def __init__(self, registry: ModelRegistry, settings: Settings) -> None:
-        self.registry = registry
+        self.models = ModelRepository(registry, settings)
         self.settings = settings
-        self.current: LoadedModel | None = None
-        #: pinned versions, each loaded once by the first request that names it
-        self.pinned: dict[str, asyncio.Task[LoadedModel]] = {}
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="mjd-predict")
         self.queue: asyncio.Queue[_Request] | None = None  # made in start(), on its loop
         #: pairs of the requests waiting in the queue (its bound)
         self.waiting_pairs = 0
+        #: the batcher and the repository's promotion watcher, from start() on
         self.tasks: list[asyncio.Task[None]] = []
-        self.reload_lock = asyncio.Lock()
-        self.stamp = 0.0
 
-    def _load(self, version: str) -> LoadedModel:
-        self.registry.get(version)  # published, or UnknownVersion
-        return LoadedModel.load(
-            self.registry.folder(version),
-            provider=self.settings.predict_provider,
-            variant=self.settings.predict_variant,
-            max_batch=self.settings.predict_max_batch,
-            max_tokens=self.settings.predict_max_tokens,
-        )
+    @property
+    def registry(self) -> ModelRegistry:
+        return self.models.registry
+
+    @property
+    def current(self) -> LoadedModel | None:
+        return self.models.current
+
+    @current.setter
+    def current(self, model: LoadedModel | None) -> None:
+        self.models.current = model
+
+    async def reload(self) -> LoadedModel | None:
+        return await self.models.reload()
 
     async def start(self) -> None:
         self.queue = queue = asyncio.Queue()
-        try:
-            await self.reload()
-        except Exception:  # serve jobs without predictions rather than not start
-            log.exception("could not load the promoted model")
-        self.tasks = [asyncio.create_task(self._batches(queue)), asyncio.create_task(self._watch())]
+        await self.models.start()
+        self.tasks = [
+            asyncio.create_task(self._batches(queue)),
+            asyncio.create_task(self.models.watch()),
+        ]
 
     async def stop(self) -> None:
         for task in self.tasks:
@@ -119,51 +109,6 @@ class Predictor:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self.executor.shutdown(wait=False, cancel_futures=True)
-
-    async def reload(self) -> LoadedModel | None:
-        """Load the promoted version if it is not the one being served."""
-        async with self.reload_lock:
-            self.stamp = await asyncio.to_thread(self.registry.pointer_stamp)
-            version = await asyncio.to_thread(self.registry.promoted)
-            if version is None or (self.current and self.current.version == version):
-                return self.current
-            loaded = await asyncio.to_thread(self._load, version)
-            previous, self.current = self.current, loaded
-            if previous is not None:
-                MODEL_INFO.labels(previous.version, previous.variant, previous.provider).set(0)
-            MODEL_INFO.labels(loaded.version, loaded.variant, loaded.provider).set(1)
-            log.info("serving model %s on %s", loaded.version, loaded.provider)
-            return loaded
-
-    async def _watch(self) -> None:
-        """Pick up promotions made through other processes (other API replicas, the CLI)."""
-        while True:
-            await asyncio.sleep(self.settings.model_poll_seconds)
-            if await asyncio.to_thread(self.registry.pointer_stamp) != self.stamp:
-                try:
-                    await self.reload()
-                except Exception:  # a broken version must not stop serving the current one
-                    log.exception("could not load the newly promoted model")
-
-    async def model(self, version: str | None) -> LoadedModel:
-        """The promoted model, or a pinned version; another published version is refused
-        (NotServed) and an unknown one is UnknownVersion, neither of them loaded."""
-        if version is None or (self.current and version == self.current.version):
-            if self.current is None:
-                raise NoModel("no model is promoted yet: train one (POST /v1/training-jobs)")
-            return self.current
-        if version not in self.settings.predict_pinned:
-            await asyncio.to_thread(self.registry.get, version)  # UnknownVersion when not
-            raise NotServed(
-                f"version {version} is neither promoted nor pinned (MJD_PREDICT_PINNED)"
-            )
-        if version not in self.pinned:
-            self.pinned[version] = asyncio.ensure_future(asyncio.to_thread(self._load, version))
-        try:
-            return await asyncio.shield(self.pinned[version])
-        except Exception:
-            self.pinned.pop(version, None)  # e.g. not published yet: a later request retries
-            raise
 
     async def predict(
         self,
@@ -174,7 +119,7 @@ class Predictor:
         """The prediction of ``pairs``; dropped before inference when the deadline passes
         (Overdue) or what ``gone()`` returns completes first (ClientGone: the client
         disconnected)."""
-        model = await self.model(version)
+        model = await self.models.model_for(version)
         if self.queue is None:  # an app run without its lifespan: fail, never hang
             raise NoModel("the predictor is not started")
         if self.waiting_pairs + len(pairs) > self.settings.predict_max_queue:

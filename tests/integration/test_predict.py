@@ -54,11 +54,11 @@ def test_predict_gives_distributions_entropy_and_the_model(models, monkeypatch):
 def test_an_unpinned_version_is_refused_without_loading_it(models, monkeypatch):
     """`model` used to load any registered version per request, with no lock or cap: 48
     concurrent predicts over 3 versions took the API from 0.7 to 1.7 GB."""
-    from services.predictor import Predictor
+    from services.predictor.repository import ModelRepository
 
     loads: list[str] = []
-    load = Predictor._load
-    monkeypatch.setattr(Predictor, "_load", lambda self, v: loads.append(v) or load(self, v))
+    load = ModelRepository._load
+    monkeypatch.setattr(ModelRepository, "_load", lambda self, v: loads.append(v) or load(self, v))
     with _client(monkeypatch, MJD_PREDICT_PINNED="v2") as api:
         assert loads == ["v1"]  # the promoted version, at start
         refused = api.post("/v1/predict", json={"instances": [PAIR], "model": "v3"})

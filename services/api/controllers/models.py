@@ -12,7 +12,7 @@ from services.api.domain.predictions import Models
 from services.api.model_schemas import ModelList, ModelView, Promotion
 from shared.auth import Scope
 
-Registry = NamedDependency[Models]
+ModelsDep = NamedDependency[Models]
 
 
 class ModelController(Controller):
@@ -21,21 +21,21 @@ class ModelController(Controller):
     @route(
         get, urls.MODELS, "listModels", "Published versions and the one served", scope=Scope.READ
     )
-    def list_models(self, models: Registry) -> ModelList:
+    def list_models(self, models: ModelsDep) -> ModelList:
         """Newest first."""
         return models.list()
 
     @route(
         get, urls.MODEL, "getModel", "A published version's metadata", 400, 404, scope=Scope.READ
     )
-    def get_model(self, version: FromPath[str], models: Registry) -> ModelView:
+    def get_model(self, version: FromPath[str], models: ModelsDep) -> ModelView:
         return models.get(version)
 
     @route(
         delete, urls.MODEL, "deleteModel", "Delete a version and its files", 400, 404, 409,
         scope=Scope.ADMIN, status_code=204,
     )  # fmt: skip
-    def delete_model(self, version: FromPath[str], models: Registry) -> None:
+    def delete_model(self, version: FromPath[str], models: ModelsDep) -> None:
         """Never the promoted version nor a pinned one."""
         models.delete(version)
 
@@ -43,6 +43,6 @@ class ModelController(Controller):
         post, urls.MODEL_PROMOTE, "promoteModel", "Serve this version", 400, 404, 500, 503,
         scope=Scope.ADMIN,
     )  # fmt: skip
-    async def promote(self, version: FromPath[str], models: Registry) -> Promotion:
+    async def promote(self, version: FromPath[str], models: ModelsDep) -> Promotion:
         """This replica switches before answering, others within MJD_MODEL_POLL_SECONDS."""
         return await models.promote(version)

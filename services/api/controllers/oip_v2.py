@@ -40,8 +40,8 @@ from shared.errors import DataError
 from shared.registry import ModelRegistry
 
 log = logging.getLogger(__name__)
-Predictor = NamedDependency[Predictions]
-Registry = NamedDependency[ModelRegistry]
+PredictionsDep = NamedDependency[Predictions]
+RegistryDep = NamedDependency[ModelRegistry]
 NOT_SERVING = "No model is served yet"
 SERVER_NOT_READY = {503: ResponseSpec(oip.Ready, description=NOT_SERVING)}
 MODEL_NOT_READY = {503: ResponseSpec(oip.ModelReady, description=NOT_SERVING)}
@@ -161,7 +161,7 @@ class OipController(Controller):
     @oip_route(
         get, urls.OIP_READY, "oipReady", "Server readiness", scope=None, responses=SERVER_NOT_READY
     )
-    def ready(self, predictions: Predictor) -> Response[oip.Ready]:
+    def ready(self, predictions: PredictionsDep) -> Response[oip.Ready]:
         """Ready once the promoted model is loaded and served."""
         ready, status = _ready_status(predictions)
         return Response(oip.Ready(ready=ready, error=_not_ready(ready)), status_code=status)
@@ -170,7 +170,9 @@ class OipController(Controller):
         get, urls.OIP_MODEL_READY, "oipModelReady", "Model readiness", 400, 404, scope=None,
         responses=MODEL_NOT_READY,
     )  # fmt: skip
-    def model_ready(self, name: FromPath[str], predictions: Predictor) -> Response[oip.ModelReady]:
+    def model_ready(
+        self, name: FromPath[str], predictions: PredictionsDep
+    ) -> Response[oip.ModelReady]:
         """Ready once the promoted model is loaded and served."""
         oip.check_model(name)
         ready, status = _ready_status(predictions)
@@ -181,7 +183,7 @@ class OipController(Controller):
         scope=None, responses=MODEL_NOT_READY,
     )  # fmt: skip
     def version_ready(
-        self, name: FromPath[str], version: FromPath[str], predictions: Predictor
+        self, name: FromPath[str], version: FromPath[str], predictions: PredictionsDep
     ) -> Response[oip.ModelReady]:
         """Ready when a request naming the version is served: the promoted version once
         loaded, or one pinned by MJD_PREDICT_PINNED; another published version is not."""
@@ -192,7 +194,7 @@ class OipController(Controller):
     @oip_route(
         get, urls.OIP_MODEL, "oipModelMetadata", "Model metadata", 400, 404, scope=Scope.PREDICT
     )
-    def model_metadata(self, name: FromPath[str], registry: Registry) -> oip.ModelMetadata:
+    def model_metadata(self, name: FromPath[str], registry: RegistryDep) -> oip.ModelMetadata:
         """Its versions, input and output tensors."""
         oip.check_model(name)
         return oip.metadata([m["version"] for m in registry.versions()])
@@ -202,21 +204,25 @@ class OipController(Controller):
         scope=Scope.PREDICT,
     )  # fmt: skip
     def version_metadata(
-        self, name: FromPath[str], version: FromPath[str], registry: Registry
+        self, name: FromPath[str], version: FromPath[str], registry: RegistryDep
     ) -> oip.ModelMetadata:
         """One published version's input and output tensors."""
         return oip.version_metadata(name, version, registry)
 
     @infer_route(urls.OIP_INFER, "oipInfer", "Inference")
     async def infer(
-        self, name: FromPath[str], predictions: Predictor, request: Request
+        self, name: FromPath[str], predictions: PredictionsDep, request: Request
     ) -> Response[oip.InferOut]:
         """With the served version."""
         return await _infer(name, None, predictions, request)
 
     @infer_route(urls.OIP_VERSION_INFER, "oipInferVersion", "Inference, a version")
     async def infer_version(
-        self, name: FromPath[str], version: FromPath[str], predictions: Predictor, request: Request
+        self,
+        name: FromPath[str],
+        version: FromPath[str],
+        predictions: PredictionsDep,
+        request: Request,
     ) -> Response[oip.InferOut]:
         """With a version: the promoted one or one pinned by MJD_PREDICT_PINNED."""
         return await _infer(name, version, predictions, request)

@@ -11,10 +11,11 @@ import numpy as np
 from litestar import Response
 from msgspec import Struct
 
-from services.api.domain.predictions import LABEL_NAMES, Disconnect, Predictions
+from services.api.domain.predictions import Disconnect, Predictions
 from services.predictor import Predictor
 from shared import oip_wire as wire
 from shared.errors import DataError, NotFound, echo
+from shared.labels import LABEL_NAMES
 from shared.metrics import entropy
 from shared.registry import ModelRegistry
 
@@ -125,7 +126,7 @@ def metadata(versions: list[str]) -> ModelMetadata:
         platform="onnxruntime_onnx",
         inputs=INPUTS,
         outputs=OUTPUTS,
-        parameters={"labels": LABEL_NAMES},
+        parameters={"labels": list(LABEL_NAMES)},
     )
 
 

@@ -24,12 +24,10 @@ from services.predictor import (
 )
 from services.predictor.telemetry import PREDICT_REJECTED
 from shared.errors import Conflict, DataError, Failed, NotFound
-from shared.labels import LABELS
+from shared.labels import LABEL_NAMES
 from shared.metrics import entropy
 from shared.registry import ModelRegistry, UnknownVersion
 from shared.settings import Settings
-
-LABEL_NAMES = [str(label) for label in LABELS]
 
 
 def serving_view(model: Any) -> ServingView | None:
@@ -114,7 +112,7 @@ class Predictions:
         )  # fmt: skip
         return PredictOut(
             model=serving_view(result.model),
-            labels=LABEL_NAMES,
+            labels=list(LABEL_NAMES),
             predictions=[
                 PredictionOut(id=i.id, distribution=p.tolist(), entropy=float(h), truncated=t)
                 for i, p, h, t in rows

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from services.cli.launcher import watch_bootstrap
+from services.cli.bootstrap_follower import watch_bootstrap
 from shared.artifacts import ArtifactStore
 from tests.conftest import assert_problem
 from tests.unit.api.test_app import ITEM, finish_mjd_job

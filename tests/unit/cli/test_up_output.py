@@ -15,12 +15,8 @@ from pathlib import Path
 import pytest
 
 from services.cli import build_parser
-from services.cli.launcher import (
-    LONG_BOOTSTRAP_SECONDS,
-    smaller_bootstrap,
-    worker_command,
-    worker_env,
-)
+from services.cli.bootstrap_follower import LONG_BOOTSTRAP_SECONDS, smaller_bootstrap
+from services.cli.launcher import worker_command, worker_env
 from services.cli.progress import PLAIN_EVERY_SECONDS, ProgressBar
 
 

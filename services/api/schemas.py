@@ -15,7 +15,8 @@ import msgspec
 from msgspec import Struct
 
 from services.api.model_schemas import ModelView
-from shared.db.store import Dataset, JobState, Priority
+from shared.db.datasets import Dataset
+from shared.db.jobs import JobState, Priority
 from shared.method.explanations import ExplainSpec
 from shared.method.runs import LLMChoice, RunSpec
 from shared.metrics import MetricReport

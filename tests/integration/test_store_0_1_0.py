@@ -24,8 +24,10 @@ from services.api.schemas import (
     TrainingSummary,
     convert,
 )
-from shared.db.store import JobState, JobStore, current_revision, scratch_database
+from shared.db.database import Database, current_revision
+from shared.db.jobs import JobState
 from tests.conftest import POSTGRES_ADMIN_URL
+from tests.databases import scratch_database
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "store_0_1_0"
 SUMMARIES = {
@@ -47,18 +49,18 @@ def _load_dump(url: str) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def old_store(request, tmp_path) -> Iterator[tuple[JobStore, dict[str, Any]]]:
+def old_store(request, tmp_path) -> Iterator[tuple[Database, dict[str, Any]]]:
     """Today's store over a copy of the 0.1.0 one, and what 0.1.0 read from it."""
     expected = json.loads((FIXTURE / f"expected_{request.param}.json").read_text())
     if request.param == "sqlite":
         shutil.copy(FIXTURE / "mjd.db", tmp_path / "mjd.db")
-        store = JobStore(f"sqlite:///{tmp_path / 'mjd.db'}")
+        store = Database(f"sqlite:///{tmp_path / 'mjd.db'}")
         yield store, expected
         store.close()
         return
     with scratch_database(POSTGRES_ADMIN_URL, "mjd_store_0_1_0") as url:
         _load_dump(url)
-        store = JobStore(url)
+        store = Database(url)
         try:
             yield store, expected
         finally:
@@ -79,9 +81,9 @@ def test_the_schema_is_at_the_revision_0_1_0_left(old_store):
 
 def test_every_job_reads_as_it_did_with_its_typed_summary(old_store):
     store, expected = old_store
-    total, jobs = store.list_jobs(None, None, 1000, 0)
+    total, jobs = store.jobs.list_jobs(None, None, 1000, 0)
     assert total == 21 and [_plain(job) for job in jobs] == expected["jobs"]
-    assert [_plain(store.get_job(job.id)) for job in jobs] == expected["jobs"]
+    assert [_plain(store.jobs.get_job(job.id)) for job in jobs] == expected["jobs"]
     states = Counter((job.kind, job.state) for job in jobs)
     for kind in SUMMARIES:
         for state in JobState:
@@ -99,38 +101,38 @@ def test_every_job_reads_as_it_did_with_its_typed_summary(old_store):
     summary = job_view(training).summary
     assert summary.version == "v1" and summary.warnings == ["a dev set of 2 items"]
     assert summary.dev.dcorr == 0.5
-    assert store.waiting("mjd", "background") == 1 and store.waiting("metrics") == 1
+    assert store.jobs.waiting("mjd", "background") == 1 and store.jobs.waiting("metrics") == 1
 
 
 def test_every_dataset_and_the_bootstrap_read_as_they_did(old_store):
     store, expected = old_store
-    ids = store.datasets_before(float("inf"))
-    datasets = [store.get_dataset(i) for i in ids]
+    ids = store.datasets.datasets_before(float("inf"))
+    datasets = [store.datasets.get_dataset(i) for i in ids]
     assert [_plain(d) for d in datasets] == expected["datasets"]
     assert sorted((d.name, d.instances, d.with_human, d.with_explanations) for d in datasets) == [
         ("bootstrap", 8, 8, 8),
         ("explained", 341, 341, 341),
         ("inline", 1, 0, 1),
     ]
-    bootstrap = store.latest_bootstrap()
+    bootstrap = store.bootstraps.latest_bootstrap()
     assert _plain(bootstrap) == expected["bootstrap"] and bootstrap.items == 8
-    assert store.get_job(bootstrap.mjd_job_id).priority == "background"
+    assert store.jobs.get_job(bootstrap.mjd_job_id).priority == "background"
 
 
 def test_every_model_and_key_read_as_they_did(old_store):
     store, expected = old_store
-    models = store.list_models()
+    models = store.models.list_models()
     assert models == expected["models"] and [m["version"] for m in models] == ["v2", "v1"]
-    assert store.get_model("v1") == models[1]
+    assert store.models.get_model("v1") == models[1]
     assert [convert(m, ModelView).version for m in models] == ["v2", "v1"]
-    assert list(store.promoted_model()) == expected["promoted"]
-    assert store.promoted_model()[0] == "v1"
-    keys = store.list_keys()
+    assert list(store.models.promoted_model()) == expected["promoted"]
+    assert store.models.promoted_model()[0] == "v1"
+    keys = store.keys.list_keys()
     assert [_plain(key) for key in keys] == expected["keys"]
     assert [(k.name, k.scopes, k.revoked is None) for k in keys] == [
         ("admin", ("admin",), True),
         ("client", ("read", "submit"), True),
         ("gone", ("read",), False),
     ]
-    assert store.get_key(keys[0].id) == keys[0] and store.active_keys() == 2
+    assert store.keys.get_key(keys[0].id) == keys[0] and store.keys.active_keys() == 2
     assert msgspec.json.decode(msgspec.json.encode(models[0]))["files"]

@@ -19,7 +19,7 @@ from services.api.controllers import Accepted, Calling, Submit, accepted, route,
 from services.api.domain.jobs import JobService
 from services.api.schemas import ExplanationJobIn, JobList, JobResult, JobView, MjdJobIn
 from shared.auth import Scope
-from shared.db.store import JobState
+from shared.db.jobs import JobState
 from shared.layout import ARTIFACT_MEDIA_TYPES
 from shared.queue import JobKind
 

@@ -1,6 +1,6 @@
 """Latency of ``GET /v1/jobs?limit=50`` on the job store, against the directory scan it replaced.
 
-- the API (``create_app`` with a real :class:`JobStore`, a MemoryQueue, litestar's TestClient)
+- the API (``create_app`` with a real :class:`Database`, a MemoryQueue, litestar's TestClient)
   over 100,000 job rows in PostgreSQL and in SQLite: p50/p99 of 200 calls of the first page,
   the same with a ``state`` filter and at a deep offset, and the store's query alone;
 - the old listing, re-created as :func:`old_scan`: every ``jobs/<id>/spec.json`` of 10,000
@@ -111,12 +111,12 @@ def measure_store(url: str, rows: int, calls: int, folder: Path) -> dict[str, An
 
     from services.api.app import create_app
     from shared.artifacts import ArtifactStore
+    from shared.db.database import Database
     from shared.db.models import JobRow
-    from shared.db.store import JobStore
     from shared.queue import MemoryQueue
     from shared.settings import Settings
 
-    store = JobStore(url)
+    store = Database(url)
     start = time.perf_counter()
     for chunk in job_rows(rows):
         with store.engine.begin() as connection:
@@ -145,7 +145,9 @@ def measure_store(url: str, rows: int, calls: int, folder: Path) -> dict[str, An
                 assert len(response.json()["jobs"]) == PAGE
 
             result[name] = stats(timed(call, calls))
-    result["store_first_page"] = stats(timed(lambda: store.list_jobs(None, None, PAGE, 0), calls))
+    result["store_first_page"] = stats(
+        timed(lambda: store.jobs.list_jobs(None, None, PAGE, 0), calls)
+    )
     store.close()
     return result
 
@@ -247,7 +249,7 @@ def main() -> None:
         },
         "notes": {
             "new": "GET through the real API (litestar TestClient, in process) over a real "
-            "JobStore; store_first_page is JobStore.list_jobs alone",
+            "Database; store_first_page is Database.jobs.list_jobs alone",
             "old": "old_scan(): every spec.json read and decoded, sorted, then one Redis GET "
             "+ summary read per job shown (the page of 50; every job with a state filter); "
             "a function call, no HTTP, so it flatters the old way",
@@ -256,7 +258,8 @@ def main() -> None:
             "old_calls": f"200 calls or as many as fit in {args.old_budget:.0f} s",
         },
     }
-    from shared.db.store import scratch_database
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ is not installed
+    from tests.databases import scratch_database
 
     with tempfile.TemporaryDirectory(prefix="mjd-bench-") as tmp:
         folder = Path(tmp)

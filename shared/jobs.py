@@ -19,7 +19,8 @@ from prometheus_client import Counter, Histogram
 from shared.artifacts import ArtifactStore
 from shared.celery_app import create_celery
 from shared.contracts import KINDS, JobKind, decode_spec, encode
-from shared.db.store import JobState, JobStore, Priority
+from shared.db.database import Database
+from shared.db.jobs import JobState, Priority
 from shared.errors import DataError, MjdError
 from shared.layout import JOB_SUMMARY, JOBS
 from shared.layout import finished_summary as stored_summary
@@ -73,14 +74,14 @@ def celery_app(name: str) -> Celery:
     return create_celery(name, settings(), broker_url())
 
 
-def database() -> JobStore:
+def database() -> Database:
     return _database(settings().store_url)
 
 
 @functools.cache
-def _database(url: str) -> JobStore:
+def _database(url: str) -> Database:
     """One job store per process (and URL); the schema is upgraded on first use."""
-    return JobStore(url)
+    return Database(url)
 
 
 def finished_summary(job_id: str) -> dict[str, Any] | None:
@@ -130,41 +131,41 @@ def _run(body: Body, task: Task, job_id: str) -> tuple[JobState | None, dict[str
     """One delivery of a job: the state it ended in (None when it did nothing) and its
     summary."""
     db = database()
-    job = db.start(job_id)
+    job = db.jobs.start(job_id)
     if job is None:  # finished, cancelled or unknown: this delivery does nothing
         log.info("job %s is not waiting to run; delivery dropped", job_id)
         return None, None
     limit = settings().max_attempts
     if job.attempts > limit:
-        db.fail(job_id, f"gave up after {limit} attempts (the worker stopped each time)")
+        db.jobs.fail(job_id, f"gave up after {limit} attempts (the worker stopped each time)")
         return JobState.FAILED, None
     done = finished_summary(job_id)
     if done is not None:  # the files were complete before the last worker stopped
-        db.succeed(job_id, done)
+        db.jobs.succeed(job_id, done)
         return JobState.SUCCEEDED, done
     store().remove_partial(JOBS, job_id)
     try:
         spec = decode_spec(job.kind, job.spec)
     except DataError as exc:
-        db.fail(job_id, f"the job's spec cannot be read: {exc}")
+        db.jobs.fail(job_id, f"the job's spec cannot be read: {exc}")
         return JobState.FAILED, None
     try:
         summary = encode(body(task, job_id, spec))
     except JobCancelled:
         return JobState.CANCELLED, None
     except JobYielded:
-        if db.hand_back(job_id):  # a cancel in between wins
+        if db.jobs.hand_back(job_id):  # a cancel in between wins
             task.app.send_task(task.name, args=[job_id], task_id=job_id)
         return None, None
     except SoftTimeLimitExceeded:
-        db.fail(job_id, f"stopped at the time limit ({settings().task_soft_time_limit:.0f} s)")
+        db.jobs.fail(job_id, f"stopped at the time limit ({settings().task_soft_time_limit:.0f} s)")
         return JobState.FAILED, None
     except Exception as exc:
         log.exception("job %s failed", job_id)
-        db.fail(job_id, describe_error(exc))
+        db.jobs.fail(job_id, describe_error(exc))
         return JobState.FAILED, None
     store().write_json(JOBS, job_id, JOB_SUMMARY, summary)
-    db.succeed(job_id, summary)
+    db.jobs.succeed(job_id, summary)
     return JobState.SUCCEEDED, summary
 
 
@@ -178,7 +179,7 @@ def progress_reporter(job_id: str, every: float = 0.5) -> Callable[[int, int], N
         if now - last[0] < every and done < total:
             return
         last[0] = now
-        if database().progress(job_id, done, total) == JobState.CANCELLED:
+        if database().jobs.progress(job_id, done, total) == JobState.CANCELLED:
             raise JobCancelled(job_id)
 
     return report
@@ -189,7 +190,7 @@ def cancel_check(job_id: str) -> Callable[[], bool]:
     record gone)? A body that stopped for it raises :class:`JobCancelled`."""
 
     def cancelled() -> bool:
-        job = database().get_job(job_id)
+        job = database().jobs.get_job(job_id)
         return job is None or job.state == JobState.CANCELLED
 
     return cancelled
@@ -199,8 +200,8 @@ def give_way_check(job_id: str) -> Callable[[], bool]:
     """For a background job, a check to make between items: is a normal job of its kind
     waiting (then the body checkpoints and raises :class:`JobYielded`)? For a normal job,
     a check that is always False."""
-    job = database().get_job(job_id)
+    job = database().jobs.get_job(job_id)
     if job is None or job.priority != Priority.BACKGROUND:
         return lambda: False
     kind = job.kind
-    return lambda: database().waiting(kind) > 0
+    return lambda: database().jobs.waiting(kind) > 0

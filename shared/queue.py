@@ -1,6 +1,6 @@
 """The API's side of the job queues: submit a job's task, revoke it, see which jobs still
 have a message and which queues have workers. Job states live in the job store
-(:mod:`shared.db.store`), never here. :class:`CeleryQueue` talks to Celery over Redis and
+(:mod:`shared.db.jobs`), never here. :class:`CeleryQueue` talks to Celery over Redis and
 fails fast when Redis is down; :class:`MemoryQueue` is the in-package stand-in that API unit
 tests use (no Redis, no workers)."""
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.artifacts import ArtifactStore
-from shared.db.store import JobStore
+from shared.db.database import Database
 from shared.errors import NotFound
 from shared.layout import MODEL_METADATA, MODELS, PROMOTED_POINTER
 
@@ -48,7 +48,7 @@ def file_digests(folder: Path) -> dict[str, dict[str, Any]]:
 class ModelRegistry:
     """Version folders in the artifact store, their records in the job store."""
 
-    def __init__(self, store: ArtifactStore, db: JobStore) -> None:
+    def __init__(self, store: ArtifactStore, db: Database) -> None:
         self.store = store
         self.db = db
 
@@ -82,40 +82,40 @@ class ModelRegistry:
         files = file_digests(self.folder(version))
         record = {**metadata, "version": version, "created": time.time(), "files": files}
         self.store.write_json(MODELS, version, MODEL_METADATA, record)
-        if not self.db.add_model(record):
+        if not self.db.models.add_model(record):
             return self.get(version)
         return record
 
     def get(self, version: str) -> dict[str, Any]:
         self.folder(version)  # a well-formed name
-        record = self.db.get_model(version)
+        record = self.db.models.get_model(version)
         if record is None:
             raise UnknownVersion(version)
         return record
 
     def versions(self) -> list[dict[str, Any]]:
         """Published versions, newest first."""
-        return self.db.list_models()
+        return self.db.models.list_models()
 
     def delete(self, version: str) -> None:
         """Forget a version and remove its files (the caller keeps the served one)."""
         self.get(version)
-        self.db.delete_model(version)
+        self.db.models.delete_model(version)
         self.store.remove(MODELS, version)
 
     def promote(self, version: str) -> dict[str, Any]:
         self.get(version)  # must exist and be published
         promoted = time.time()
-        self.db.promote_model(version, promoted)
+        self.db.models.promote_model(version, promoted)
         return {"version": version, "promoted": promoted}
 
     def promoted(self) -> str | None:
-        found = self.db.promoted_model()
+        found = self.db.models.promoted_model()
         return found[0] if found else None
 
     def pointer_stamp(self) -> float:
         """Changes whenever a version is promoted (cheap to poll)."""
-        found = self.db.promoted_model()
+        found = self.db.models.promoted_model()
         return found[1] if found else 0.0
 
     def adopt_files(self) -> int:
@@ -124,10 +124,10 @@ class ModelRegistry:
         adopted = 0
         for folder in sorted(self._folders(), key=lambda p: int(p.name[1:])):
             if (folder / MODEL_METADATA).is_file():
-                adopted += self.db.add_model(
+                adopted += self.db.models.add_model(
                     self.store.read_json(MODELS, folder.name, MODEL_METADATA)
                 )
-        if self.db.promoted_model() is None and self.store.exists(*PROMOTED_POINTER):
+        if self.db.models.promoted_model() is None and self.store.exists(*PROMOTED_POINTER):
             pointer = self.store.read_json(*PROMOTED_POINTER)
-            self.db.promote_model(str(pointer["version"]), float(pointer["promoted"]))
+            self.db.models.promote_model(str(pointer["version"]), float(pointer["promoted"]))
         return adopted

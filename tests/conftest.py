@@ -136,7 +136,7 @@ def _postgres_database() -> Iterator[str]:
     """A database this session creates on the local server and drops at its end."""
     from sqlalchemy.exc import OperationalError
 
-    from shared.db.store import scratch_database
+    from tests.databases import scratch_database
 
     with contextlib.ExitStack() as stack:
         try:
@@ -194,5 +194,5 @@ def make_key(database: Any, *scopes: str, name: str = "test") -> dict[str, str]:
     from shared.auth import digest, new_key
 
     key_id, secret, token = new_key()
-    database.add_key(key_id, name, [str(s) for s in scopes], digest(secret))
+    database.keys.add_key(key_id, name, [str(s) for s in scopes], digest(secret))
     return {"authorization": f"Bearer {token}"}

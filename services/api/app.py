@@ -42,7 +42,7 @@ from services.api.problems import EXCEPTION_HANDLERS, client_problem, validation
 from services.predictor import Predictor
 from shared.artifacts import ArtifactStore
 from shared.contracts import QUEUES
-from shared.db.store import JobStore
+from shared.db.database import Database
 from shared.queue import CeleryQueue, JobQueue
 from shared.registry import ModelRegistry
 from shared.settings import Settings
@@ -80,7 +80,7 @@ def create_app(
     settings: Settings | None = None,
     store: ArtifactStore | None = None,
     queue: JobQueue | None = None,
-    database: JobStore | None = None,
+    database: Database | None = None,
     required_queues: tuple[str, ...] = QUEUES,
 ) -> Litestar:
     """The API over ``settings`` (default: the environment), ``store`` (default: the
@@ -90,7 +90,7 @@ def create_app(
     settings = settings or Settings.from_env()
     store = store or ArtifactStore(settings.artifacts_dir)
     queue = queue or CeleryQueue(settings)
-    database = database or JobStore(settings.store_url)
+    database = database or Database(settings.store_url)
     registry = ModelRegistry(store, database)
     registry.adopt_files()
     predictor = Predictor(registry, settings)

@@ -19,7 +19,8 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from services.api import urls
 from shared.auth import Scope as KeyScope
 from shared.auth import allows, parse_key, secret_matches
-from shared.db.store import ApiKey, JobStore
+from shared.db.database import Database
+from shared.db.keys import ApiKey
 
 #: a route handler whose opt has this key set needs no API key
 OPEN = "open"
@@ -49,7 +50,7 @@ ANONYMOUS_ADMIN = Caller(None, frozenset({KeyScope.ADMIN}))
 class KeyRing:
     """API keys by id, read from the job store and kept for KEY_CACHE_SECONDS."""
 
-    def __init__(self, db: JobStore) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
         self._cache: dict[str, tuple[float, ApiKey | None]] = {}
 
@@ -75,7 +76,7 @@ class KeyRing:
         cached = self._cache.get(key_id)
         if cached is not None and now - cached[0] < KEY_CACHE_SECONDS:
             return cached[1]
-        key = await asyncio.to_thread(self.db.get_key, key_id)
+        key = await asyncio.to_thread(self.db.keys.get_key, key_id)
         if len(self._cache) > 10_000:  # unknown ids must not grow it without bound
             self._cache.clear()
         self._cache[key_id] = (now, key)

@@ -16,7 +16,7 @@ def _revisions(upgrade: bool) -> tuple[str | None, str]:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
-    from shared.db.store import MIGRATIONS, JobStore, current_revision
+    from shared.db.database import MIGRATIONS, Database, current_revision
     from shared.settings import Settings
 
     url = Settings.from_env().store_url
@@ -25,7 +25,7 @@ def _revisions(upgrade: bool) -> tuple[str | None, str]:
     except SQLAlchemyError:
         raise MjdError(f"DATABASE_URL is not a database URL: {url[:100]!r}") from None
     try:
-        store = JobStore(url, upgrade=upgrade)
+        store = Database(url, upgrade=upgrade)
         try:
             revision = current_revision(store.engine)
         finally:

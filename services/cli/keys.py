@@ -11,15 +11,15 @@ from services.cli.args import Commands, Parser
 from shared.errors import MjdError
 
 if TYPE_CHECKING:
-    from shared.db.store import JobStore
+    from shared.db.database import Database
 
 
-def _store() -> JobStore:
+def _store() -> Database:
     """The job store, imported late (the CLI starts fast)."""
-    from shared.db.store import JobStore
+    from shared.db.database import Database
     from shared.settings import Settings
 
-    return JobStore(Settings.from_env().store_url)
+    return Database(Settings.from_env().store_url)
 
 
 def cmd_create(args: argparse.Namespace) -> int:
@@ -27,14 +27,14 @@ def cmd_create(args: argparse.Namespace) -> int:
 
     key_id, secret, token = new_key()
     scopes = sorted(set(args.scope))
-    _store().add_key(key_id, args.name, scopes, digest(secret))
+    _store().keys.add_key(key_id, args.name, scopes, digest(secret))
     print(f"key {key_id} ({args.name}): {', '.join(scopes)}; shown once, store it now:")
     print(token)
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    for key in _store().list_keys():
+    for key in _store().keys.list_keys():
         made = time.strftime("%Y-%m-%d %H:%M", time.gmtime(key.created))
         state = "revoked" if key.revoked else "active"
         print(f"{key.id}  {state:7}  {made}  {','.join(key.scopes):22}  {key.name}")
@@ -42,7 +42,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
-    if not _store().revoke_key(args.key_id):
+    if not _store().keys.revoke_key(args.key_id):
         raise MjdError(f"no active key {args.key_id[:16]!r}")
     print(f"revoked {args.key_id} (servers stop taking it within seconds)")
     return 0

@@ -34,7 +34,7 @@ def refuse_open_exposure(host: str) -> None:
     default) at least one key must exist; MJD_AUTH=off must be set explicitly."""
     import ipaddress
 
-    from shared.db.store import JobStore
+    from shared.db.database import Database
     from shared.settings import Settings
 
     try:
@@ -44,7 +44,7 @@ def refuse_open_exposure(host: str) -> None:
     if loopback or os.environ.get("MJD_AUTH", "").lower() == "off":
         return
     settings = Settings.from_env()
-    if settings.auth == "required" and JobStore(settings.store_url).active_keys() == 0:
+    if settings.auth == "required" and Database(settings.store_url).keys.active_keys() == 0:
         raise MjdError(
             f"refusing to listen on {host} with no API key: make one (mjd keys create --name "
             "N --scope admin) or set MJD_AUTH=off explicitly"

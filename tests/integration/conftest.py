@@ -21,7 +21,7 @@ import redis
 from services.cli.launcher import api_command, start_embedded_redis, worker_command, worker_env
 from shared import jobs
 from shared.celery_app import create_celery
-from shared.db.store import Job
+from shared.db.jobs import Job
 from shared.queue import CeleryQueue
 from shared.registry import ModelRegistry
 from tests.conftest import publish_copy
@@ -219,7 +219,7 @@ def wait_in_store(job_id: str, until: Callable[[Job], bool], timeout: float) -> 
     seen: list[Job] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        job = jobs.database().get_job(job_id)
+        job = jobs.database().jobs.get_job(job_id)
         if job is not None and (not seen or seen[-1] != job):
             seen.append(job)
         if job is not None and until(job):

@@ -13,23 +13,17 @@ from sqlalchemy import create_engine, inspect, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from shared.db.database import Database, current_revision, migrate
+from shared.db.datasets import Dataset
+from shared.db.jobs import MAX_ERROR_CHARS, JobState, Priority
 from shared.db.models import JobRow
-from shared.db.store import (
-    MAX_ERROR_CHARS,
-    Dataset,
-    JobState,
-    JobStore,
-    Priority,
-    current_revision,
-    migrate,
-)
 
 HEAD = "0004"
 
 
 @pytest.fixture
-def store(empty_database_url: str) -> Iterator[JobStore]:
-    db = JobStore(empty_database_url)
+def store(empty_database_url: str) -> Iterator[Database]:
+    db = Database(empty_database_url)
     yield db
     db.close()
 
@@ -42,7 +36,7 @@ def engine(empty_database_url: str) -> Iterator[Engine]:
     bare.dispose()
 
 
-def set_created(store: JobStore, times: dict[str, float]) -> None:
+def set_created(store: Database, times: dict[str, float]) -> None:
     """Give jobs chosen creation times (create_job stamps the clock, which can tie)."""
     with store.engine.begin() as connection:
         for job_id, created in times.items():
@@ -57,76 +51,76 @@ def tables(engine: Engine) -> set[str]:
 
 
 def test_a_new_job_is_queued_with_nothing_done(store):
-    job = store.create_job("j1", "mjd", {"dataset": "d1", "k": 0})
+    job = store.jobs.create_job("j1", "mjd", {"dataset": "d1", "k": 0})
     assert job.state == JobState.QUEUED
-    stored = store.get_job("j1")
+    stored = store.jobs.get_job("j1")
     assert stored == job
     assert stored.spec == {"dataset": "d1", "k": 0}
     assert stored.attempts == 0 and stored.requeued == 0
     assert stored.started is None and stored.finished is None and stored.error is None
-    assert store.get_job("nope") is None
+    assert store.jobs.get_job("nope") is None
 
 
 def test_each_delivery_starts_the_job_again_and_counts_an_attempt(store):
-    store.create_job("j1", "mjd", {})
-    first = store.start("j1")
+    store.jobs.create_job("j1", "mjd", {})
+    first = store.jobs.start("j1")
     assert first is not None and first.state == JobState.RUNNING and first.attempts == 1
     assert first.started is not None
-    second = store.start("j1")  # redelivered after a worker died: RUNNING again
+    second = store.jobs.start("j1")  # redelivered after a worker died: RUNNING again
     assert second is not None and second.state == JobState.RUNNING and second.attempts == 2
-    assert store.get_job("j1").attempts == 2
-    assert store.start("unknown") is None
+    assert store.jobs.get_job("j1").attempts == 2
+    assert store.jobs.start("unknown") is None
 
 
 @pytest.mark.parametrize("end", ["succeed", "fail", "cancel"])
 def test_finished_jobs_refuse_start_and_progress(store, end):
-    store.create_job("j1", "metrics", {})
-    store.start("j1")
-    store.progress("j1", 2, 5)
+    store.jobs.create_job("j1", "metrics", {})
+    store.jobs.start("j1")
+    store.jobs.progress("j1", 2, 5)
     finish = {
-        "succeed": lambda: store.succeed("j1", {"n": 1}),
-        "fail": lambda: store.fail("j1", "boom"),
-        "cancel": lambda: store.cancel("j1"),
+        "succeed": lambda: store.jobs.succeed("j1", {"n": 1}),
+        "fail": lambda: store.jobs.fail("j1", "boom"),
+        "cancel": lambda: store.jobs.cancel("j1"),
     }[end]
     assert finish() is True
-    final = store.get_job("j1")
+    final = store.jobs.get_job("j1")
     assert final.state in {JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED}
     assert final.finished is not None
-    assert store.start("j1") is None
-    assert store.progress("j1", 4, 5) == final.state
-    assert store.fail("j1", "late") is False and store.cancel("j1") is False
-    assert store.succeed("j1", {"late": True}) is False
-    after = store.get_job("j1")
+    assert store.jobs.start("j1") is None
+    assert store.jobs.progress("j1", 4, 5) == final.state
+    assert store.jobs.fail("j1", "late") is False and store.jobs.cancel("j1") is False
+    assert store.jobs.succeed("j1", {"late": True}) is False
+    after = store.jobs.get_job("j1")
     assert after == final  # nothing changed: attempts, progress, error, summary
 
 
 def test_progress_returns_cancelled_once_the_job_is_cancelled(store):
-    store.create_job("j1", "mjd", {})
-    store.start("j1")
-    assert store.progress("j1", 1, 10) == JobState.RUNNING
-    assert store.cancel("j1") is True
-    assert store.progress("j1", 2, 10) == JobState.CANCELLED
-    job = store.get_job("j1")
+    store.jobs.create_job("j1", "mjd", {})
+    store.jobs.start("j1")
+    assert store.jobs.progress("j1", 1, 10) == JobState.RUNNING
+    assert store.jobs.cancel("j1") is True
+    assert store.jobs.progress("j1", 2, 10) == JobState.CANCELLED
+    job = store.jobs.get_job("j1")
     assert (job.done, job.total) == (1, 10)  # the cancelled job's progress is frozen
-    assert store.progress("unknown", 1, 1) is None
+    assert store.jobs.progress("unknown", 1, 1) is None
 
 
 def test_a_queued_job_can_be_cancelled_but_not_succeeded(store):
-    store.create_job("j1", "mjd", {})
-    assert store.succeed("j1", {}) is False  # only a running job succeeds
-    assert store.progress("j1", 1, 2) == JobState.QUEUED
-    assert store.get_job("j1").done is None
-    assert store.cancel("j1") is True
-    assert store.get_job("j1").state == JobState.CANCELLED
+    store.jobs.create_job("j1", "mjd", {})
+    assert store.jobs.succeed("j1", {}) is False  # only a running job succeeds
+    assert store.jobs.progress("j1", 1, 2) == JobState.QUEUED
+    assert store.jobs.get_job("j1").done is None
+    assert store.jobs.cancel("j1") is True
+    assert store.jobs.get_job("j1").state == JobState.CANCELLED
 
 
 def test_succeed_completes_the_progress_and_keeps_the_summary(store):
-    store.create_job("j1", "mjd", {})
-    store.start("j1")
-    store.progress("j1", 3, 10)
+    store.jobs.create_job("j1", "mjd", {})
+    store.jobs.start("j1")
+    store.jobs.progress("j1", 3, 10)
     summary = {"records": 10, "artifacts": ["records.jsonl"]}
-    assert store.succeed("j1", summary) is True
-    job = store.get_job("j1")
+    assert store.jobs.succeed("j1", summary) is True
+    job = store.jobs.get_job("j1")
     assert job.state == JobState.SUCCEEDED
     assert (job.done, job.total) == (10, 10)
     assert job.summary == summary and job.error is None
@@ -134,24 +128,24 @@ def test_succeed_completes_the_progress_and_keeps_the_summary(store):
 
 
 def test_succeed_without_progress_leaves_it_empty(store):
-    store.create_job("j1", "metrics", {})
-    store.start("j1")
-    assert store.succeed("j1", {"rows": 3}) is True
-    job = store.get_job("j1")
+    store.jobs.create_job("j1", "metrics", {})
+    store.jobs.start("j1")
+    assert store.jobs.succeed("j1", {"rows": 3}) is True
+    job = store.jobs.get_job("j1")
     assert (job.done, job.total) == (None, None) and job.summary == {"rows": 3}
 
 
 def test_fail_keeps_the_head_of_a_long_error(store):
-    store.create_job("j1", "training", {})
-    store.start("j1")
+    store.jobs.create_job("j1", "training", {})
+    store.jobs.start("j1")
     error = "MemoryError: " + "x" * (3 * MAX_ERROR_CHARS)
-    assert store.fail("j1", error) is True
-    job = store.get_job("j1")
+    assert store.jobs.fail("j1", error) is True
+    job = store.jobs.get_job("j1")
     assert job.state == JobState.FAILED
     assert job.error == error[:MAX_ERROR_CHARS] and len(job.error) == MAX_ERROR_CHARS
-    store.create_job("j2", "training", {})  # a queued job can fail too ("could not queue")
-    assert store.fail("j2", "could not queue") is True
-    assert store.get_job("j2").error == "could not queue"
+    store.jobs.create_job("j2", "training", {})  # a queued job can fail too ("could not queue")
+    assert store.jobs.fail("j2", "could not queue") is True
+    assert store.jobs.get_job("j2").error == "could not queue"
 
 
 # ---------------------------------------------------------------------------- listing
@@ -170,49 +164,49 @@ def listed(store) -> dict[str, tuple[str, JobState]]:
         "j7": ("mjd", JobState.CANCELLED),
     }
     for job_id, (kind, state) in plan.items():
-        store.create_job(job_id, kind, {"n": job_id})
+        store.jobs.create_job(job_id, kind, {"n": job_id})
         if state != JobState.QUEUED:
-            store.start(job_id)
+            store.jobs.start(job_id)
         if state == JobState.SUCCEEDED:
-            store.succeed(job_id, {})
+            store.jobs.succeed(job_id, {})
         elif state == JobState.FAILED:
-            store.fail(job_id, "boom")
+            store.jobs.fail(job_id, "boom")
         elif state == JobState.CANCELLED:
-            store.cancel(job_id)
+            store.jobs.cancel(job_id)
     set_created(store, {job_id: float(i) for i, job_id in enumerate(plan, start=1)})
     return plan
 
 
 def test_list_pages_newest_first_with_the_total(store, listed):
-    total, page = store.list_jobs(None, None, limit=3, offset=0)
+    total, page = store.jobs.list_jobs(None, None, limit=3, offset=0)
     assert total == 7
     assert [j.id for j in page] == ["j7", "j6", "j5"]
     seen = []
     for offset in range(0, 9, 3):
-        total, page = store.list_jobs(None, None, limit=3, offset=offset)
+        total, page = store.jobs.list_jobs(None, None, limit=3, offset=offset)
         assert total == 7
         seen += [j.id for j in page]
     assert seen == [f"j{i}" for i in range(7, 0, -1)]  # every job once, in order
-    assert store.list_jobs(None, None, limit=3, offset=50) == (7, [])
+    assert store.jobs.list_jobs(None, None, limit=3, offset=50) == (7, [])
 
 
 def test_list_filters_by_kind_and_state(store, listed):
-    total, page = store.list_jobs("mjd", None, limit=2, offset=0)
+    total, page = store.jobs.list_jobs("mjd", None, limit=2, offset=0)
     assert total == 4 and [j.id for j in page] == ["j7", "j5"]
-    total, page = store.list_jobs(None, JobState.SUCCEEDED, limit=10, offset=0)
+    total, page = store.jobs.list_jobs(None, JobState.SUCCEEDED, limit=10, offset=0)
     assert total == 2 and [j.id for j in page] == ["j6", "j1"]
-    total, page = store.list_jobs("mjd", JobState.QUEUED, limit=10, offset=0)
+    total, page = store.jobs.list_jobs("mjd", JobState.QUEUED, limit=10, offset=0)
     assert total == 1 and [j.id for j in page] == ["j5"]
-    assert store.list_jobs("training", JobState.FAILED, limit=10, offset=0) == (0, [])
-    for job in store.list_jobs("metrics", None, limit=10, offset=0)[1]:
+    assert store.jobs.list_jobs("training", JobState.FAILED, limit=10, offset=0) == (0, [])
+    for job in store.jobs.list_jobs("metrics", None, limit=10, offset=0)[1]:
         assert (job.kind, job.state) == listed[job.id]
 
 
 def test_equal_creation_times_page_without_loss(store):
     for i in range(5):
-        store.create_job(f"t{i}", "mjd", {})
+        store.jobs.create_job(f"t{i}", "mjd", {})
     set_created(store, {f"t{i}": 100.0 for i in range(5)})
-    pages = [store.list_jobs(None, None, limit=2, offset=o)[1] for o in (0, 2, 4)]
+    pages = [store.jobs.list_jobs(None, None, limit=2, offset=o)[1] for o in (0, 2, 4)]
     assert [j.id for page in pages for j in page] == ["t4", "t3", "t2", "t1", "t0"]
 
 
@@ -220,21 +214,21 @@ def test_equal_creation_times_page_without_loss(store):
 
 
 def test_unfinished_lists_old_queued_and_running_jobs_oldest_first(store, listed):
-    assert [j.id for j in store.unfinished(older_than=100.0)] == ["j3", "j4", "j5"]
-    assert [j.id for j in store.unfinished(older_than=4.5)] == ["j3", "j4"]
-    assert store.unfinished(older_than=1.0) == []
+    assert [j.id for j in store.jobs.unfinished(older_than=100.0)] == ["j3", "j4", "j5"]
+    assert [j.id for j in store.jobs.unfinished(older_than=4.5)] == ["j3", "j4"]
+    assert store.jobs.unfinished(older_than=1.0) == []
 
 
 def test_mark_requeued_puts_an_unfinished_job_back_and_counts(store, listed):
-    assert store.mark_requeued("j3") is True  # RUNNING -> QUEUED
-    job = store.get_job("j3")
+    assert store.jobs.mark_requeued("j3") is True  # RUNNING -> QUEUED
+    job = store.jobs.get_job("j3")
     assert job.state == JobState.QUEUED and job.requeued == 1
-    assert store.mark_requeued("j3") is True
-    assert store.get_job("j3").requeued == 2
-    assert store.mark_requeued("j1") is False  # finished jobs stay finished
-    assert store.get_job("j1").state == JobState.SUCCEEDED
-    assert store.get_job("j1").requeued == 0
-    assert store.mark_requeued("unknown") is False
+    assert store.jobs.mark_requeued("j3") is True
+    assert store.jobs.get_job("j3").requeued == 2
+    assert store.jobs.mark_requeued("j1") is False  # finished jobs stay finished
+    assert store.jobs.get_job("j1").state == JobState.SUCCEEDED
+    assert store.jobs.get_job("j1").requeued == 0
+    assert store.jobs.mark_requeued("unknown") is False
 
 
 # ---------------------------------------------------------------------------- datasets, readiness
@@ -244,28 +238,28 @@ def test_datasets_are_stored_and_read_back(store):
     dataset = Dataset(
         id="d1", name="chaos", instances=341, with_human=341, with_explanations=12, created=5.5
     )
-    store.add_dataset(dataset)
-    assert store.get_dataset("d1") == dataset
-    assert store.get_dataset("d2") is None
+    store.datasets.add_dataset(dataset)
+    assert store.datasets.get_dataset("d1") == dataset
+    assert store.datasets.get_dataset("d2") is None
     unnamed = Dataset(
         id="d2", name=None, instances=1, with_human=0, with_explanations=0, created=6.0
     )
-    store.add_dataset(unnamed)
-    assert store.get_dataset("d2") == unnamed
+    store.datasets.add_dataset(unnamed)
+    assert store.datasets.get_dataset("d2") == unnamed
     with pytest.raises(IntegrityError):
-        store.add_dataset(dataset)  # ids are unique
+        store.datasets.add_dataset(dataset)  # ids are unique
 
 
 def test_writable_is_true_on_a_migrated_store_and_false_without_the_schema(empty_database_url):
-    bare = JobStore(empty_database_url, upgrade=False)
+    bare = Database(empty_database_url, upgrade=False)
     try:
         assert bare.writable() is False  # no jobs table: readiness must say so
     finally:
         bare.close()
-    store = JobStore(empty_database_url)
+    store = Database(empty_database_url)
     try:
         assert store.writable() is True
-        assert store.list_jobs(None, None, 10, 0) == (0, [])  # the probe wrote no row
+        assert store.jobs.list_jobs(None, None, 10, 0) == (0, [])  # the probe wrote no row
     finally:
         store.close()
 
@@ -276,7 +270,7 @@ def test_writable_is_true_on_a_migrated_store_and_false_without_the_schema(empty
 def test_threads_starting_and_reporting_distinct_jobs_do_not_collide(store):
     threads, rounds = 8, 15
     for i in range(threads):
-        store.create_job(f"c{i}", "mjd", {})
+        store.jobs.create_job(f"c{i}", "mjd", {})
     errors: list[BaseException] = []
     barrier = threading.Barrier(threads)
 
@@ -284,8 +278,8 @@ def test_threads_starting_and_reporting_distinct_jobs_do_not_collide(store):
         try:
             barrier.wait()
             for step in range(1, rounds + 1):
-                assert store.start(job_id) is not None
-                assert store.progress(job_id, step, rounds) == JobState.RUNNING
+                assert store.jobs.start(job_id) is not None
+                assert store.jobs.progress(job_id, step, rounds) == JobState.RUNNING
         except BaseException as exc:  # reported below, with the thread's job
             errors.append(exc)
 
@@ -296,7 +290,7 @@ def test_threads_starting_and_reporting_distinct_jobs_do_not_collide(store):
         thread.join(120)
     assert not errors, errors
     for i in range(threads):
-        job = store.get_job(f"c{i}")
+        job = store.jobs.get_job(f"c{i}")
         assert job.attempts == rounds and (job.done, job.total) == (rounds, rounds)
 
 
@@ -342,17 +336,17 @@ def test_migrate_from_the_previous_revision_keeps_the_jobs(engine, empty_databas
     migrate(engine)
     assert current_revision(engine) == HEAD
     assert "datasets" in tables(engine)
-    store = JobStore(empty_database_url)
+    store = Database(empty_database_url)
     try:
-        job = store.get_job("old1")
+        job = store.jobs.get_job("old1")
         assert job is not None
         assert (job.kind, job.state) == ("mjd", JobState.RUNNING)
         assert job.spec == {"dataset": "d1", "k": 4}
         assert (job.created, job.started, job.done, job.total) == (1000.5, 1001.0, 3, 9)
         assert job.attempts == 1 and job.requeued == 0 and job.error is None
-        assert store.succeed("old1", {"records": 9}) is True  # the old row works on
-        store.add_dataset(Dataset("d1", None, 9, 9, 0, 1.0))
-        assert store.get_dataset("d1") is not None
+        assert store.jobs.succeed("old1", {"records": 9}) is True  # the old row works on
+        store.datasets.add_dataset(Dataset("d1", None, 9, 9, 0, 1.0))
+        assert store.datasets.get_dataset("d1") is not None
     finally:
         store.close()
 
@@ -381,10 +375,10 @@ def test_migrate_from_0002_keeps_jobs_at_normal_priority(engine, empty_database_
         )
     migrate(engine)
     assert {"bootstraps", "models"} <= tables(engine)
-    store = JobStore(empty_database_url)
+    store = Database(empty_database_url)
     try:
-        assert store.get_job("old2").priority == Priority.NORMAL
-        assert store.waiting("mjd") == 1
+        assert store.jobs.get_job("old2").priority == Priority.NORMAL
+        assert store.jobs.waiting("mjd") == 1
     finally:
         store.close()
 
@@ -393,40 +387,40 @@ def test_migrate_from_0002_keeps_jobs_at_normal_priority(engine, empty_database_
 
 
 def test_a_background_job_hands_back_without_spending_an_attempt(store):
-    store.create_job("bg", "mjd", {}, Priority.BACKGROUND)
-    store.create_job("user", "mjd", {})
-    store.create_job("other", "metrics", {})
-    assert store.waiting("mjd") == 1 and store.waiting("mjd", Priority.BACKGROUND) == 1
-    assert store.start("bg").attempts == 1
-    assert store.hand_back("bg") is True
-    again = store.get_job("bg")
+    store.jobs.create_job("bg", "mjd", {}, Priority.BACKGROUND)
+    store.jobs.create_job("user", "mjd", {})
+    store.jobs.create_job("other", "metrics", {})
+    assert store.jobs.waiting("mjd") == 1 and store.jobs.waiting("mjd", Priority.BACKGROUND) == 1
+    assert store.jobs.start("bg").attempts == 1
+    assert store.jobs.hand_back("bg") is True
+    again = store.jobs.get_job("bg")
     assert again.state == JobState.QUEUED and again.attempts == 0
-    assert store.hand_back("bg") is False  # only a running job hands back
-    store.start("user")
-    assert store.waiting("mjd") == 0
+    assert store.jobs.hand_back("bg") is False  # only a running job hands back
+    store.jobs.start("user")
+    assert store.jobs.waiting("mjd") == 0
 
 
 # ---------------------------------------------------------------------------- bootstraps
 
 
 def test_bootstraps_are_numbered_and_a_racing_claim_loses(store):
-    assert store.latest_bootstrap() is None
-    first = store.claim_bootstrap(12)
+    assert store.bootstraps.latest_bootstrap() is None
+    first = store.bootstraps.claim_bootstrap(12)
     assert first is not None and first.number == 1 and first.mjd_job_id is None
-    assert store.note_bootstrap(1, "mjd_job_id", "j1") is True
-    assert store.note_bootstrap(1, "mjd_job_id", "j2") is False  # noted once
-    assert store.latest_bootstrap().mjd_job_id == "j1"
+    assert store.bootstraps.note_bootstrap(1, "mjd_job_id", "j1") is True
+    assert store.bootstraps.note_bootstrap(1, "mjd_job_id", "j2") is False  # noted once
+    assert store.bootstraps.latest_bootstrap().mjd_job_id == "j1"
     with store.engine.begin() as connection:  # another starter took number 2 meanwhile
         connection.execute(
             text("INSERT INTO bootstraps (number, created, items) VALUES (2, 1.0, 8)")
         )
-    assert store.claim_bootstrap(8).number == 3  # sees it, claims the next
+    assert store.bootstraps.claim_bootstrap(8).number == 3  # sees it, claims the next
     claims = []
     barrier = threading.Barrier(4)
 
     def claim() -> None:
         barrier.wait()
-        claims.append(store.claim_bootstrap(8))
+        claims.append(store.bootstraps.claim_bootstrap(8))
 
     threads = [threading.Thread(target=claim) for _ in range(4)]
     for thread in threads:
@@ -443,14 +437,14 @@ def test_bootstraps_are_numbered_and_a_racing_claim_loses(store):
 def test_model_versions_listed_newest_first_and_the_last_promoted_served(store):
     for number in (1, 2, 10):
         record = {"version": f"v{number}", "created": float(number), "job_id": f"j{number}"}
-        assert store.add_model(record) is True
-    assert store.add_model({"version": "v2", "created": 9.0}) is False  # published once
-    assert [m["version"] for m in store.list_models()] == ["v10", "v2", "v1"]
-    assert store.get_model("v2")["job_id"] == "j2" and store.get_model("v3") is None
-    assert store.promoted_model() is None
-    assert store.promote_model("v2", 100.0) and store.promote_model("v1", 200.0)
-    assert store.promoted_model() == ("v1", 200.0)
-    assert store.promote_model("v3", 300.0) is False
+        assert store.models.add_model(record) is True
+    assert store.models.add_model({"version": "v2", "created": 9.0}) is False  # published once
+    assert [m["version"] for m in store.models.list_models()] == ["v10", "v2", "v1"]
+    assert store.models.get_model("v2")["job_id"] == "j2" and store.models.get_model("v3") is None
+    assert store.models.promoted_model() is None
+    assert store.models.promote_model("v2", 100.0) and store.models.promote_model("v1", 200.0)
+    assert store.models.promoted_model() == ("v1", 200.0)
+    assert store.models.promote_model("v3", 300.0) is False
 
 
 def test_migrate_from_0003_leaves_old_jobs_and_datasets_without_an_owner(
@@ -466,13 +460,17 @@ def test_migrate_from_0003_leaves_old_jobs_and_datasets_without_an_owner(
         )
     migrate(engine)
     assert "api_keys" in tables(engine)
-    store = JobStore(empty_database_url)
+    store = Database(empty_database_url)
     try:
-        assert store.get_job("old3").owner is None
-        assert store.list_jobs(None, None, 10, 0, owner="k1") == (0, [])
-        assert store.list_jobs(None, None, 10, 0)[0] == 1  # an admin sees it
-        assert store.active_keys() == 0
-        store.add_key("k1", "ops", ["admin"], "0" * 64)
-        assert store.active_keys() == 1 and store.revoke_key("k1") and not store.revoke_key("k1")
+        assert store.jobs.get_job("old3").owner is None
+        assert store.jobs.list_jobs(None, None, 10, 0, owner="k1") == (0, [])
+        assert store.jobs.list_jobs(None, None, 10, 0)[0] == 1  # an admin sees it
+        assert store.keys.active_keys() == 0
+        store.keys.add_key("k1", "ops", ["admin"], "0" * 64)
+        assert (
+            store.keys.active_keys() == 1
+            and store.keys.revoke_key("k1")
+            and not store.keys.revoke_key("k1")
+        )
     finally:
         store.close()

@@ -28,7 +28,7 @@ def test_finding_7_cancelling_a_running_metrics_job_ends_it_cancelled_without_a_
             store.path("jobs", "job-m-cancel", name), ids, rng.dirichlet([1, 1, 1], ROWS)
         )
     spec = {"bootstrap": MAX_BOOTSTRAP, "seed": 0, "plot": True}
-    jobs.database().create_job("job-m-cancel", "metrics", spec)
+    jobs.database().jobs.create_job("job-m-cancel", "metrics", spec)
     queue.submit("metrics", "job-m-cancel")
     before = wait_in_store("job-m-cancel", lambda job: (job.done or 0) > 0, 120)
     assert before[-1].state == "RUNNING" and before[-1].done, before[-1]  # in the bootstrap
@@ -38,7 +38,7 @@ def test_finding_7_cancelling_a_running_metrics_job_ends_it_cancelled_without_a_
     while any((client_app.control.inspect([worker.name], timeout=1).active() or {}).values()):
         assert time.monotonic() - started < 60, "the cancelled task did not stop"
     assert time.monotonic() - started < 10  # within a progress report or two
-    job = jobs.database().get_job("job-m-cancel")
+    job = jobs.database().jobs.get_job("job-m-cancel")
     assert job.state == "CANCELLED" and job.summary is None
     assert not store.exists("jobs", "job-m-cancel", layout.METRICS_REPORT)
     assert not store.exists("jobs", "job-m-cancel", layout.METRICS_PLOT)

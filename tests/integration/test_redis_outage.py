@@ -113,4 +113,4 @@ def test_finding_5_jobs_whose_message_redis_lost_are_queued_again(service_env, q
     redis.Redis.from_url(service_env["REDIS_URL"]).delete("metrics")  # the message is lost
     assert job.id not in queue.pending()
     assert service.reconcile(grace=0) == {"requeued": 1, "failed": 0}
-    assert job.id in queue.pending() and jobs.database().get_job(job.id).requeued == 1
+    assert job.id in queue.pending() and jobs.database().jobs.get_job(job.id).requeued == 1

@@ -18,7 +18,7 @@ from shared.datasets import (
     write_distributions_jsonl,
     write_instances_jsonl,
 )
-from shared.db.store import Job, Priority
+from shared.db.jobs import Job, Priority
 from tests.integration.conftest import wait_in_store
 
 
@@ -29,7 +29,7 @@ def _mjd_job(
     chosen = slice(items) if isinstance(items, int) else items
     instances = read_instances(vendored_path("explained"))[chosen]
     write_instances_jsonl(jobs.store().path("jobs", job_id, layout.MJD_INPUT), instances)
-    jobs.database().create_job(job_id, "mjd", {"run": {"k": k, "max_orders": 1}}, priority)
+    jobs.database().jobs.create_job(job_id, "mjd", {"run": {"k": k, "max_orders": 1}}, priority)
     return [i.id for i in instances]
 
 
@@ -62,7 +62,7 @@ def _metrics_job(job_id: str, explained, spec: dict) -> None:
     write_distributions_jsonl(store.path("jobs", job_id, layout.METRICS_HUMAN), ids, human)
     uniform = np.full_like(human, 1 / 3)
     write_distributions_jsonl(store.path("jobs", job_id, layout.METRICS_MODEL), ids, uniform)
-    jobs.database().create_job(job_id, "metrics", spec)
+    jobs.database().jobs.create_job(job_id, "metrics", spec)
 
 
 def test_metrics_job_writes_report_and_png(start_worker, explained, queue):
@@ -103,7 +103,7 @@ def test_a_job_delivered_too_often_fails_as_given_up(start_worker, explained, qu
     _metrics_job("job-loop", explained, {"bootstrap": 10})
     database = jobs.database()
     for _ in range(jobs.settings().max_attempts):
-        database.start("job-loop")
+        database.jobs.start("job-loop")
     start_worker("services.metrics.worker", "metrics")
     queue.submit("metrics", "job-loop")
     ended = wait_in_store("job-loop", _finished, 120)[-1]
@@ -121,7 +121,7 @@ def test_cancelled_job_ends_cancelled_without_a_result(start_worker, queue, clie
     deadline = time.monotonic() + 120
     while any((client_app.control.inspect([worker.name], timeout=1).active() or {}).values()):
         assert time.monotonic() < deadline, "the cancelled task did not stop"
-    assert jobs.database().get_job("job-cancel").state == "CANCELLED"
+    assert jobs.database().jobs.get_job("job-cancel").state == "CANCELLED"
     assert not jobs.store().exists("jobs", "job-cancel", "result.jsonl")
     assert jobs.finished_summary("job-cancel") is None
 
@@ -157,7 +157,7 @@ def test_training_job_trains_exports_registers_and_promotes(start_worker, explai
         "quantize": True,
         "promote": True,
     }
-    jobs.database().create_job("job-t-1", "training", spec)
+    jobs.database().jobs.create_job("job-t-1", "training", spec)
     queue.submit("training", "job-t-1")
     seen = wait_in_store("job-t-1", _finished, 240)
     assert seen[-1].state == "SUCCEEDED", seen[-1]
@@ -205,7 +205,7 @@ def test_finding_4_a_user_mjd_job_does_not_wait_behind_a_background_bootstrap(st
     queue.submit("mjd", "job-user")
     finished = wait_in_store("job-user", _finished, 180)[-1]
     assert finished.state == "SUCCEEDED", finished
-    meanwhile = jobs.database().get_job("job-bootstrap")
+    meanwhile = jobs.database().jobs.get_job("job-bootstrap")
     assert meanwhile.state != "SUCCEEDED" and meanwhile.done < meanwhile.total, meanwhile
     print(f"\nFIGURE finding 4: a 2-item job submitted during a background job finished "
           f"{finished.finished - finished.created:.1f} s after submission (its own generation "

@@ -20,7 +20,7 @@ from services.api.domain.jobs import JobService
 from services.api.schemas import ExplanationJobIn, JobList, JobResult, JobView, MjdJobIn
 from shared.auth import Scope
 from shared.contracts import JobKind
-from shared.db.store import JobState
+from shared.db.jobs import JobState
 from shared.layout import ARTIFACT_MEDIA_TYPES
 
 

@@ -16,7 +16,9 @@ from services.api.domain.submissions import Submissions
 from services.api.schemas import BootstrapIn, BootstrapView
 from shared.contracts.specs import DataRef, MjdJobSpec, TrainingJobSpec
 from shared.datasets import read_instances, vendored_path
-from shared.db.store import Bootstrap, Job, JobState, JobStore, Priority
+from shared.db.bootstraps import Bootstrap
+from shared.db.database import Database
+from shared.db.jobs import Job, JobState, Priority
 from shared.errors import Conflict, DataError, NotFound
 from shared.registry import ModelRegistry
 
@@ -53,7 +55,7 @@ class BootstrapService:
         datasets: DatasetService,
         submissions: Submissions,
         registry: ModelRegistry,
-        db: JobStore,
+        db: Database,
     ) -> None:
         self.jobs = jobs
         self.datasets = datasets
@@ -62,7 +64,7 @@ class BootstrapService:
         self.db = db
 
     def current(self) -> BootstrapView:
-        latest = self.db.latest_bootstrap()
+        latest = self.db.bootstraps.latest_bootstrap()
         if latest is None:
             raise NotFound("no bootstrap was started")
         return self.view(latest)
@@ -74,23 +76,23 @@ class BootstrapService:
         items = len(vendored) if data.items is None else data.items
         if not MIN_ITEMS <= items <= len(vendored):
             raise DataError(f"must be between {MIN_ITEMS} and {len(vendored)}", field="items")
-        latest = self.db.latest_bootstrap()
+        latest = self.db.bootstraps.latest_bootstrap()
         if latest is not None and self.state(latest)[0] in IN_FLIGHT:
             return self.view(self.advance(latest, caller))
         if self.registry.promoted() is not None:
             raise Conflict("a student is promoted already; no bootstrap is needed")
-        claimed = self.db.claim_bootstrap(items)
+        claimed = self.db.bootstraps.claim_bootstrap(items)
         if claimed is None:  # another request started one just now: that is the one
             return self.current()
         dataset = self.datasets.add(vendored[:items], "bootstrap", caller.key_id)
-        self.db.note_bootstrap(claimed.number, "dataset_id", dataset.id)
+        self.db.bootstraps.note_bootstrap(claimed.number, "dataset_id", dataset.id)
         job = self.submissions.queue_mjd(
             MjdJobSpec(dataset_id=dataset.id, items=items),
             vendored[:items],
             Priority.BACKGROUND,
             caller.key_id,
         )
-        self.db.note_bootstrap(claimed.number, "mjd_job_id", job.id)
+        self.db.bootstraps.note_bootstrap(claimed.number, "mjd_job_id", job.id)
         return self.current()
 
     def advance(self, bootstrap: Bootstrap, caller: Caller = ANONYMOUS_ADMIN) -> Bootstrap:
@@ -107,12 +109,12 @@ class BootstrapService:
             ),
             caller.key_id,
         )
-        if not self.db.note_bootstrap(bootstrap.number, "training_job_id", job.id):
+        if not self.db.bootstraps.note_bootstrap(bootstrap.number, "training_job_id", job.id):
             self.jobs.cancel(job.id, None)  # another request queued its training first
-        return self.db.latest_bootstrap() or bootstrap
+        return self.db.bootstraps.latest_bootstrap() or bootstrap
 
     def advance_latest(self) -> None:
-        latest = self.db.latest_bootstrap()
+        latest = self.db.bootstraps.latest_bootstrap()
         if latest is not None:
             self.advance(latest)
 
@@ -122,14 +124,14 @@ class BootstrapService:
             if time.time() - bootstrap.created < START_GRACE_SECONDS:
                 return BootstrapState.GENERATING, None
             return BootstrapState.FAILED, "it was interrupted before its MJD job was queued"
-        mjd = self.db.get_job(bootstrap.mjd_job_id)
+        mjd = self.db.jobs.get_job(bootstrap.mjd_job_id)
         if mjd is None or mjd.state in (JobState.FAILED, JobState.CANCELLED):
             return BootstrapState.FAILED, job_failure("MJD", mjd) if mjd else "MJD job lost"
         if mjd.state != JobState.SUCCEEDED:
             return BootstrapState.GENERATING, None
         if bootstrap.training_job_id is None:
             return BootstrapState.TRAINING, None
-        training = self.db.get_job(bootstrap.training_job_id)
+        training = self.db.jobs.get_job(bootstrap.training_job_id)
         if training is None or training.state in (JobState.FAILED, JobState.CANCELLED):
             failure = job_failure("training", training) if training else "training job lost"
             return BootstrapState.FAILED, failure
@@ -141,7 +143,7 @@ class BootstrapService:
         state, error = self.state(bootstrap)
         version = None
         if state == BootstrapState.SUCCEEDED and bootstrap.training_job_id:
-            trained = self.db.get_job(bootstrap.training_job_id)
+            trained = self.db.jobs.get_job(bootstrap.training_job_id)
             version = str((trained.summary or {}).get("version")) if trained else None
         return BootstrapView(
             number=bootstrap.number,

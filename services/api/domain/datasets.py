@@ -14,7 +14,8 @@ from services.api.schemas import DatasetView
 from shared import layout
 from shared.artifacts import ArtifactStore, check_id, new_id
 from shared.datasets import VENDORED, instance_from_record, read_instances, vendored_path
-from shared.db.store import Dataset, JobStore
+from shared.db.database import Database
+from shared.db.datasets import Dataset
 from shared.errors import DataError, NotFound, TooLarge, echo
 from shared.labels import Label
 from shared.schemas import Instance
@@ -52,7 +53,7 @@ def parse_instances(records: list[dict[str, Any]], field_name: str) -> list[Inst
 
 
 class DatasetService:
-    def __init__(self, store: ArtifactStore, db: JobStore, max_rows: int) -> None:
+    def __init__(self, store: ArtifactStore, db: Database, max_rows: int) -> None:
         self.store = store
         self.db = db
         self.max_rows = max_rows
@@ -111,12 +112,12 @@ class DatasetService:
         self.store.write_bytes(
             layout.DATASETS, dataset.id, layout.DATASET_INSTANCES, instances_jsonl(instances)
         )
-        self.db.add_dataset(dataset, owner)
+        self.db.datasets.add_dataset(dataset, owner)
         return dataset
 
     def get(self, dataset_id: str, sees: str | None, field_name: str = "dataset_id") -> DatasetView:
         """The dataset, if the caller sees it (``sees``: whose datasets, None for all)."""
-        dataset = self.db.get_dataset(dataset_id[:64], sees)
+        dataset = self.db.datasets.get_dataset(dataset_id[:64], sees)
         if dataset is None:
             raise NotFound(f"no dataset {echo(dataset_id)}", field=field_name)
         return dataset
@@ -124,7 +125,7 @@ class DatasetService:
     def delete(self, dataset_id: str, sees: str | None) -> None:
         """A dataset and its file (jobs made from it keep their own copy of its items)."""
         self.get(dataset_id, sees)
-        self.db.delete_dataset(dataset_id)
+        self.db.datasets.delete_dataset(dataset_id)
         self.store.remove(layout.DATASETS, dataset_id)
 
     def instances(self, dataset_id: str, field_name: str, sees: str | None) -> list[Instance]:

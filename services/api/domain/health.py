@@ -16,7 +16,7 @@ from services.api.domain.predictions import serving_view
 from services.api.model_schemas import ServingView
 from services.predictor import Predictor
 from shared.artifacts import ArtifactStore, StoreNotWritable
-from shared.db.store import JobStore
+from shared.db.database import Database
 from shared.queue import JobQueue, QueueUnavailable
 
 
@@ -33,7 +33,7 @@ class Readiness(Struct):
 
 def readiness(
     store: ArtifactStore,
-    database: JobStore,
+    database: Database,
     queue: JobQueue,
     required: tuple[str, ...],
     predictor: Predictor,

@@ -31,7 +31,8 @@ from services.api.urls import JOB, JOB_ARTIFACT, JOB_RESULT
 from shared import layout
 from shared.artifacts import ArtifactStore, check_id, new_id
 from shared.contracts import JobKind, encode
-from shared.db.store import FINISHED, Job, JobState, JobStore, Priority
+from shared.db.database import Database
+from shared.db.jobs import FINISHED, Job, JobState, Priority
 from shared.errors import Conflict, DataError, NotFound, echo
 from shared.metrics import MetricReport
 from shared.queue import JobQueue, QueueUnavailable
@@ -78,7 +79,7 @@ def job_view(job: Job) -> JobView:
 
 
 class JobService:
-    def __init__(self, store: ArtifactStore, queue: JobQueue, db: JobStore) -> None:
+    def __init__(self, store: ArtifactStore, queue: JobQueue, db: Database) -> None:
         self.store = store
         self.queue = queue
         self.db = db
@@ -96,11 +97,11 @@ class JobService:
         job_id = new_id()
         for name, data in files.items():
             self.store.write_bytes(layout.JOBS, job_id, name, data)
-        self.db.create_job(job_id, kind, encode(spec), priority, owner)
+        self.db.jobs.create_job(job_id, kind, encode(spec), priority, owner)
         try:
             self.queue.submit(kind, job_id)
         except QueueUnavailable:
-            self.db.fail(job_id, "could not queue the job: the job queue is unavailable")
+            self.db.jobs.fail(job_id, "could not queue the job: the job queue is unavailable")
             raise
         JOBS_SUBMITTED.labels(kind).inc()
         return self.view(job_id, None)
@@ -112,7 +113,7 @@ class JobService:
             check_id(job_id, field_name)
         except DataError:
             raise NotFound(f"no job {echo(job_id)}", field=field_name) from None
-        job = self.db.get_job(job_id)
+        job = self.db.jobs.get_job(job_id)
         if job is None or (sees is not None and job.owner != sees):
             raise NotFound(f"no job {echo(job_id)}", field=field_name)
         return job
@@ -129,7 +130,7 @@ class JobService:
         sees: str | None,
     ) -> JobList:
         """Newest first: one indexed query."""
-        total, jobs = self.db.list_jobs(kind, state, limit, offset, sees)
+        total, jobs = self.db.jobs.list_jobs(kind, state, limit, offset, sees)
         return JobList(
             total=total, offset=offset, limit=limit, jobs=[job_view(job) for job in jobs]
         )
@@ -137,7 +138,7 @@ class JobService:
     def cancel(self, job_id: str, sees: str | None) -> JobView:
         """A queued job never runs; a running one stops at its next progress report."""
         self.job(job_id, sees)
-        if self.db.cancel(job_id):
+        if self.db.jobs.cancel(job_id):
             self.queue.revoke(job_id)
         return self.view(job_id, sees)
 
@@ -146,7 +147,7 @@ class JobService:
         job = self.job(job_id, sees)
         if job.state not in FINISHED:
             raise Conflict(f"job is {job.state}; cancel it first", field="job_id")
-        self.db.delete_job(job_id)
+        self.db.jobs.delete_job(job_id)
         self.store.remove(layout.JOBS, job_id)
 
     def result(self, job_id: str, sees: str | None) -> JobResult:
@@ -211,13 +212,13 @@ class JobService:
         except QueueUnavailable:
             return {"requeued": 0, "failed": 0}
         requeued = failed = 0
-        for job in self.db.unfinished(older_than=time.time() - grace):
+        for job in self.db.jobs.unfinished(older_than=time.time() - grace):
             if job.id in waiting:
                 continue
             if job.requeued:
-                failed += self.db.fail(job.id, "its queue message was lost twice; resubmit it")
+                failed += self.db.jobs.fail(job.id, "its queue message was lost twice; resubmit it")
                 continue
-            if self.db.mark_requeued(job.id):
+            if self.db.jobs.mark_requeued(job.id):
                 try:
                     self.queue.submit(job.kind, job.id)
                 except QueueUnavailable:

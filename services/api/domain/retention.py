@@ -10,14 +10,14 @@ import time
 from services.api.observability import ARTIFACTS_BYTES
 from shared import layout
 from shared.artifacts import ArtifactStore
-from shared.db.store import JobStore
+from shared.db.database import Database
 
 log = logging.getLogger(__name__)
 DAY = 86_400.0
 
 
 class Retention:
-    def __init__(self, store: ArtifactStore, db: JobStore, days: float) -> None:
+    def __init__(self, store: ArtifactStore, db: Database, days: float) -> None:
         self.store = store
         self.db = db
         self.days = days
@@ -27,12 +27,12 @@ class Retention:
         removed = {"jobs": 0, "datasets": 0}
         if self.days > 0:
             cutoff = (time.time() if now is None else now) - self.days * DAY
-            for job_id in self.db.finished_before(cutoff):
-                if self.db.delete_job(job_id):
+            for job_id in self.db.jobs.finished_before(cutoff):
+                if self.db.jobs.delete_job(job_id):
                     self.store.remove(layout.JOBS, job_id)
                     removed["jobs"] += 1
-            for dataset_id in self.db.datasets_before(cutoff):
-                if self.db.delete_dataset(dataset_id):
+            for dataset_id in self.db.datasets.datasets_before(cutoff):
+                if self.db.datasets.delete_dataset(dataset_id):
                     self.store.remove(layout.DATASETS, dataset_id)
                     removed["datasets"] += 1
         if any(removed.values()):

@@ -31,7 +31,7 @@ from shared.contracts.specs import (
     MjdJobSpec,
     TrainingJobSpec,
 )
-from shared.db.store import Priority
+from shared.db.jobs import Priority
 from shared.errors import DataError
 from shared.labels import Label
 from shared.method.explanations import Decoding, ExplainSpec, labels_column, plan

@@ -1,4 +1,4 @@
-"""Alembic's environment: migrations run on the connection :func:`shared.db.store.upgrade`
+"""Alembic's environment: migrations run on the connection :func:`shared.db.database.migrate`
 hands over (``config.attributes["connection"]``); no alembic.ini."""
 
 from __future__ import annotations

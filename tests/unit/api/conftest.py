@@ -12,15 +12,15 @@ from litestar.testing import TestClient
 
 from services.api.app import create_app
 from shared.artifacts import ArtifactStore
-from shared.db.store import JobStore
+from shared.db.database import Database
 from shared.queue import MemoryQueue
 from shared.settings import Settings
 
 
 @pytest.fixture
-def database(tmp_path) -> Iterator[JobStore]:
+def database(tmp_path) -> Iterator[Database]:
     """An embedded job store of the test's own."""
-    db = JobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
+    db = Database(f"sqlite:///{tmp_path / 'jobs.db'}")
     yield db
     db.close()
 

@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from shared.artifacts import ArtifactStore
-from shared.db.store import JobStore
+from shared.db.database import Database
 from shared.method.runs import RunSpec
 from tests.conftest import assert_problem as _problem
 
@@ -77,7 +77,7 @@ def test_an_mjd_job_sets_its_letters_and_stores_its_whole_run(
     the stored run is complete, so the worker never fills in a default of its own."""
     created = api.post("/v1/mjd-jobs", json={"instances": [ITEM], "run": run})
     assert created.status_code == 202, created.text
-    stored = database.get_job(created.json()["id"]).spec["run"]
+    stored = database.jobs.get_job(created.json()["id"]).spec["run"]
     assert (stored["letters"], stored["temperature"]) == (letters, temperature)
     assert RunSpec.from_stored(stored) == RunSpec(letters=letters, temperature=temperature)
 
@@ -179,8 +179,8 @@ def test_a_submitted_job_is_recorded_queued_and_reported_from_the_store(api, que
     assert created.headers["location"] == f"/v1/jobs/{job['id']}" == job["links"]["self"]
     assert queue.submitted == [("mjd", job["id"])]
     assert job["state"] == "QUEUED" and job["progress"] is None and job["attempts"] == 0
-    database.start(job["id"])
-    database.progress(job["id"], 3, 6)
+    database.jobs.start(job["id"])
+    database.jobs.progress(job["id"], 3, 6)
     view = api.get(f"/v1/jobs/{job['id']}").json()
     assert view["state"] == "RUNNING" and view["progress"] == {"done": 3, "total": 6}
     assert view["attempts"] == 1 and view["started"] >= view["created"]
@@ -189,8 +189,8 @@ def test_a_submitted_job_is_recorded_queued_and_reported_from_the_store(api, que
     assert cancelled.status_code == 202 and queue.revoked == [job["id"]]
     assert cancelled.json()["state"] == "CANCELLED" and cancelled.json()["finished"]
     other = api.post("/v1/mjd-jobs", json={"instances": [ITEM]}).json()["id"]
-    database.start(other)
-    database.fail(other, "MemoryError: Unable to allocate 43.7 TiB")
+    database.jobs.start(other)
+    database.jobs.fail(other, "MemoryError: Unable to allocate 43.7 TiB")
     failed = api.get("/v1/jobs", params={"state": "FAILED"}).json()
     assert [j["id"] for j in failed["jobs"]] == [other]
     assert failed["jobs"][0]["error"].startswith("MemoryError")
@@ -201,8 +201,8 @@ def test_a_submitted_job_is_recorded_queued_and_reported_from_the_store(api, que
 def test_finding_2_a_failed_job_never_breaks_the_job_routes(api, database):
     """A job failed with an exception's text: every route about it answers (500 before)."""
     job = api.post("/v1/mjd-jobs", json={"instances": [ITEM]}).json()["id"]
-    database.start(job)
-    database.fail(job, "_ArrayMemoryError: Unable to allocate 43.7 TiB for an array")
+    database.jobs.start(job)
+    database.jobs.fail(job, "_ArrayMemoryError: Unable to allocate 43.7 TiB for an array")
     for route in ("/v1/jobs", "/v1/jobs?kind=mjd", "/v1/jobs?state=FAILED", f"/v1/jobs/{job}"):
         assert api.get(route).status_code == 200, route
     _problem(api.get(f"/v1/jobs/{job}/result"), 409, "job_id")
@@ -237,9 +237,12 @@ def test_finding_5_jobs_whose_message_was_lost_are_requeued_once(
     jobs = JobService(ArtifactStore(tmp_path), queue, database)
     queue.lost = {first}  # e.g. the embedded Redis restarted without it
     assert jobs.reconcile(grace=0) == {"requeued": 1, "failed": 0}
-    assert queue.submitted[-1] == ("mjd", first) and database.get_job(first).requeued == 1
+    assert queue.submitted[-1] == ("mjd", first) and database.jobs.get_job(first).requeued == 1
     assert jobs.reconcile(grace=0) == {"requeued": 0, "failed": 1}  # lost a second time
-    assert database.get_job(first).state == "FAILED" and database.get_job(second).state == "QUEUED"
+    assert (
+        database.jobs.get_job(first).state == "FAILED"
+        and database.jobs.get_job(second).state == "QUEUED"
+    )
 
 
 def test_the_app_module_loads_no_torch():
@@ -374,7 +377,7 @@ def test_a_listing_offset_past_the_database_integer_is_a_400_problem(api):
 # ---------------------------------------------------------------- issue 11, finding 4
 
 
-def finish_mjd_job(store: ArtifactStore, database: JobStore, job_id: str) -> None:
+def finish_mjd_job(store: ArtifactStore, database: Database, job_id: str) -> None:
     """What the generator leaves when an MJD job succeeds (uniform MJDs, no LLM)."""
     from shared import layout
 
@@ -391,8 +394,8 @@ def finish_mjd_job(store: ArtifactStore, database: JobStore, job_id: str) -> Non
         b"".join(msgspec.json.encode(r) + b"\n" for r in records),
     )
     store.write_json(layout.JOBS, job_id, layout.JOB_SUMMARY, summary)
-    database.start(job_id)
-    database.succeed(job_id, summary)
+    database.jobs.start(job_id)
+    database.jobs.succeed(job_id, summary)
 
 
 def test_finding_4_starting_again_resumes_the_bootstrap_instead_of_queueing_another(
@@ -421,7 +424,7 @@ def test_finding_4_starting_again_resumes_the_bootstrap_instead_of_queueing_anot
             time.sleep(0.05)
         assert training["state"] == "TRAINING"
         assert api.post("/v1/bootstrap", json={}).json() == training
-        spec = database.get_job(training["training_job_id"]).spec
+        spec = database.jobs.get_job(training["training_job_id"]).spec
         assert spec["data"] == {"mjd_job_id": first["mjd_job_id"]} and spec["promote"] is True
         assert spec["calibrate_on"] == 4
     assert [kind for kind, _ in queue.submitted] == ["mjd", "training"]
@@ -429,8 +432,8 @@ def test_finding_4_starting_again_resumes_the_bootstrap_instead_of_queueing_anot
 
 def test_a_failed_bootstrap_says_why_and_the_next_start_begins_a_new_one(api, database):
     first = api.post("/v1/bootstrap", json={"items": 8}).json()
-    database.start(first["mjd_job_id"])
-    database.fail(first["mjd_job_id"], "MemoryError")
+    database.jobs.start(first["mjd_job_id"])
+    database.jobs.fail(first["mjd_job_id"], "MemoryError")
     failed = api.get("/v1/bootstrap").json()
     assert failed["state"] == "FAILED" and "MemoryError" in failed["error"]
     second = api.post("/v1/bootstrap", json={"items": 8}).json()

@@ -54,7 +54,7 @@ def test_malformed_or_unknown_keys_are_401(api, header):
 def test_a_revoked_key_is_401(api, database):
     headers = make_key(database, Scope.ADMIN)
     key_id = headers["authorization"].split("_")[1]
-    assert database.revoke_key(key_id) is True
+    assert database.keys.revoke_key(key_id) is True
     assert_problem(api.get("/v1/jobs", headers=headers), 401)
 
 

@@ -16,7 +16,7 @@ from services.api.auth import SCOPE
 from shared import layout
 from shared.artifacts import ArtifactStore
 from shared.auth import Scope
-from shared.db.store import JobStore
+from shared.db.database import Database
 from shared.labels import Label
 from shared.method.explanations import (
     MAX_GIVEN_LABELS,
@@ -48,10 +48,10 @@ def submit(api: TestClient, headers: dict[str, str] | None = None, **body: objec
     return api.post("/v1/explanation-jobs", json={"instances": ITEMS, **body}, headers=headers)
 
 
-def finish(store: ArtifactStore, database: JobStore, job_id: str) -> None:
+def finish(store: ArtifactStore, database: Database, job_id: str) -> None:
     """What the generator leaves when an explanation job succeeds, with :data:`ANSWER` as
     the LLM's text for every prompt."""
-    spec = ExplainSpec.from_json(database.get_job(job_id).spec["explain"])
+    spec = ExplainSpec.from_json(database.jobs.get_job(job_id).spec["explain"])
     instances = layout.job_input(store, job_id)
     given = plan(instances, spec, layout.job_labels(store, job_id))
     records = list(
@@ -76,8 +76,8 @@ def finish(store: ArtifactStore, database: JobStore, job_id: str) -> None:
         "artifacts": [layout.EXPLANATION_RESULT], "seconds": {"model": 0.0, "generation": 0.0},
     }  # fmt: skip
     store.write_json(layout.JOBS, job_id, layout.JOB_SUMMARY, summary)
-    database.start(job_id)
-    database.succeed(job_id, summary)
+    database.jobs.start(job_id)
+    database.jobs.succeed(job_id, summary)
 
 
 @pytest.fixture
@@ -102,7 +102,7 @@ def test_an_explanation_job_is_recorded_and_queued_on_the_generation_queue(
     assert (view["kind"], view["state"], view["progress"]) == ("explanation", "QUEUED", None)
     assert queue.submitted == [("explanation", view["id"])]
     assert queue.depth()["mjd"] == 1  # the generation queue, whose workers hold the LLM
-    job = database.get_job(view["id"])
+    job = database.jobs.get_job(view["id"])
     assert job.spec["explain"]["per_label"] == 2
     assert job.spec["explain"]["decoding"]["max_new_tokens"] == 32
     assert job.spec["explain"]["decoding"]["sample"] is False  # greedy unless asked
@@ -177,7 +177,7 @@ def test_a_stored_dataset_is_the_callers_own(secured, database, queue):
     assert queue.submitted == []
     own = secured.post("/v1/explanation-jobs", json={"dataset_id": dataset_id}, headers=alice)
     assert own.status_code == 202, own.text
-    assert database.get_job(own.json()["id"]).spec["dataset_id"] == dataset_id
+    assert database.jobs.get_job(own.json()["id"]).spec["dataset_id"] == dataset_id
 
 
 def test_a_submit_key_is_needed(secured, database, queue):
@@ -244,7 +244,7 @@ def test_the_result_is_downloadable_and_feeds_an_mjd_job(api, queue, database, s
     assert mjd.status_code == 202, mjd.text
     mjd_id = mjd.json()["id"]
     assert queue.submitted[-1] == ("mjd", mjd_id)
-    assert database.get_job(mjd_id).spec["explanation_job_id"] == job_id
+    assert database.jobs.get_job(mjd_id).spec["explanation_job_id"] == job_id
     items = layout.job_input(store, mjd_id)
     assert [[e.text for e in i.explanations] for i in items] == [["the first reason"] * 2,
                                                                   ["the first reason"]]  # fmt: skip

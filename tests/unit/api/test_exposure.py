@@ -14,7 +14,7 @@ import pytest
 
 from services.api.app import create_app
 from shared.artifacts import ArtifactStore
-from shared.db.store import JobStore
+from shared.db.database import Database
 from shared.queue import CeleryQueue, MemoryQueue, QueueUnavailable
 from shared.settings import Settings
 
@@ -29,7 +29,7 @@ def settings_for(tmp_path, **changes) -> Settings:
 
 def app_for(tmp_path, queue, **changes):
     settings = settings_for(tmp_path, **changes)
-    database = JobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
+    database = Database(f"sqlite:///{tmp_path / 'jobs.db'}")
     return create_app(settings, ArtifactStore(settings.artifacts_dir), queue, database)
 
 

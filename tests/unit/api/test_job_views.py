@@ -40,19 +40,19 @@ def test_a_succeeded_job_keeps_its_final_progress(api, database):
     a bootstrap reports none while it runs."""
     body = {"human": {"distributions": TWO}, "model": {"distributions": TWO}, "bootstrap": 0}
     job = api.post("/v1/metrics-jobs", json=body).json()["id"]
-    database.start(job)
+    database.jobs.start(job)
     assert api.get(f"/v1/jobs/{job}").json()["progress"] is None  # running: nothing known
     summary = {
         "job_id": job, "kind": "metrics", "items": 2, "artifacts": [], "seconds": 0.1,
         "summary_row": {"kl": 0.0, "jsd": 0.0, "tvd": 0.0, "dcorr": 1.0},
     }  # fmt: skip
-    database.succeed(job, summary)
+    database.jobs.succeed(job, summary)
     assert api.get(f"/v1/jobs/{job}").json()["progress"] == {"done": 2, "total": 2}
 
     reported = api.post("/v1/mjd-jobs", json={"instances": [ITEM]}).json()["id"]
-    database.start(reported)
-    database.progress(reported, 5, 6)  # its last report before the end was throttled
-    database.succeed(reported, mjd_summary(reported))
+    database.jobs.start(reported)
+    database.jobs.progress(reported, 5, 6)  # its last report before the end was throttled
+    database.jobs.succeed(reported, mjd_summary(reported))
     listed = api.get("/v1/jobs", params={"state": "SUCCEEDED"}).json()["jobs"]
     assert {j["id"]: j["progress"] for j in listed} == {
         job: {"done": 2, "total": 2},
@@ -66,12 +66,12 @@ def test_no_job_view_names_a_worker_process(api, database):
     for end in ("queued", "running", "succeeded", "failed"):
         job = api.post("/v1/mjd-jobs", json={"instances": [ITEM]}).json()["id"]
         if end != "queued":
-            database.start(job)
-            database.progress(job, 1, 6)
+            database.jobs.start(job)
+            database.jobs.progress(job, 1, 6)
         if end == "succeeded":
-            database.succeed(job, mjd_summary(job))
+            database.jobs.succeed(job, mjd_summary(job))
         if end == "failed":
-            database.fail(job, "gave up after 3 attempts (the worker stopped each time)")
+            database.jobs.fail(job, "gave up after 3 attempts (the worker stopped each time)")
         views.append(api.get(f"/v1/jobs/{job}").json())
     views.append(api.get("/v1/jobs").json())
     keys = set(_keys(views))
@@ -116,17 +116,17 @@ def test_following_a_bootstrap_ends_each_step_on_its_last_line(api, database, tm
 
     def worker() -> Iterator[None]:
         """One step of the workers per poll, as far as a poll of one second might see."""
-        database.start(mjd)
-        database.progress(mjd, 30, 48)
+        database.jobs.start(mjd)
+        database.jobs.progress(mjd, 30, 48)
         yield
         finish_mjd_job(store, database, mjd)  # done between two polls
         yield
         training = api.get("/v1/bootstrap").json()["training_job_id"]
         assert training  # queued by the poll that saw the MJDs done
-        database.start(training)
-        database.progress(training, 5, 40)
+        database.jobs.start(training)
+        database.jobs.progress(training, 5, 40)
         yield
-        database.succeed(training, {
+        database.jobs.succeed(training, {
             "job_id": training, "kind": "training", "version": "v1", "promoted": True,
             "items": 6, "best_epoch": 1, "parity_max_abs_diff": 0.0, "artifacts": [],
             "seconds": 1.0, "dev": {"kl": 0.1, "jsd": 0.1, "tvd": 0.1, "dcorr": 0.5},
@@ -150,13 +150,13 @@ def test_a_long_bootstrap_says_once_how_to_start_a_smaller_one(api, database, ca
     now = [0.0]
 
     def worker() -> Iterator[None]:
-        database.start(mjd)
-        database.progress(mjd, 0, 240)
+        database.jobs.start(mjd)
+        database.jobs.progress(mjd, 0, 240)
         for done in (1, 2, 3):  # a prompt a minute: hours to go
             yield
-            database.progress(mjd, done, 240)
+            database.jobs.progress(mjd, done, 240)
         yield
-        database.fail(mjd, "cancelled")  # ends the watch
+        database.jobs.fail(mjd, "cancelled")  # ends the watch
         yield
 
     def wait(seconds: float) -> None:

@@ -54,7 +54,7 @@ def test_an_mjd_job_can_choose_the_openai_backend_model_and_endpoint(api, queue,
     created = _submit(api, backend="openai", model="meta-llama/Llama-3.1-8B-Instruct",
                       endpoint="cloud", k=0)  # fmt: skip
     assert created.status_code == 202, created.text
-    job = database.get_job(created.json()["id"])
+    job = database.jobs.get_job(created.json()["id"])
     assert queue.submitted == [("mjd", job.id)]
     assert (job.spec["backend"], job.spec["model"], job.spec["endpoint"]) == (
         "openai",
@@ -62,7 +62,7 @@ def test_an_mjd_job_can_choose_the_openai_backend_model_and_endpoint(api, queue,
         "cloud",
     )
     assert "backend" not in job.spec["run"] and "url" not in str(job.spec)
-    default = database.get_job(_submit(api).json()["id"])  # run omitted: the local LLM
+    default = database.jobs.get_job(_submit(api).json()["id"])  # run omitted: the local LLM
     assert (default.spec["backend"], default.spec["model"], default.spec["endpoint"]) == (
         "local",
         None,

@@ -66,8 +66,8 @@ def test_a_finished_job_is_purged_an_unfinished_one_is_not(api, database, store)
     alice = make_key(database, Scope.SUBMIT)
     job = api.post("/v1/mjd-jobs", json={"instances": [ITEM]}, headers=alice).json()["id"]
     assert_problem(api.delete(f"/v1/jobs/{job}?purge=true", headers=alice), 409, "job_id")
-    database.start(job)
-    database.succeed(job, {"artifacts": []})
+    database.jobs.start(job)
+    database.jobs.succeed(job, {"artifacts": []})
     assert api.delete(f"/v1/jobs/{job}?purge=true", headers=alice).status_code == 204
     assert_problem(api.get(f"/v1/jobs/{job}", headers=alice), 404)
     assert not store.folder("jobs", job).exists()
@@ -89,19 +89,19 @@ def test_a_model_version_is_deleted_unless_it_is_served(api, database, store):
 
 def test_retention_deletes_old_finished_jobs_and_datasets_and_reports_the_size(database, store):
     from services.api.observability import ARTIFACTS_BYTES
-    from shared.db.store import Dataset
+    from shared.db.datasets import Dataset
 
     for job_id in ("done", "running"):
-        database.create_job(job_id, "mjd", {})
+        database.jobs.create_job(job_id, "mjd", {})
         store.write_bytes("jobs", job_id, "input.jsonl", b"x" * 100)
-        database.start(job_id)
-    database.succeed("done", {})
-    database.add_dataset(Dataset("d1", None, 1, 0, 0, time.time()))
+        database.jobs.start(job_id)
+    database.jobs.succeed("done", {})
+    database.datasets.add_dataset(Dataset("d1", None, 1, 0, 0, time.time()))
     store.write_bytes("datasets", "d1", "instances.jsonl", b"y" * 10)
     retention = Retention(store, database, days=30)
     assert retention.run() == {"jobs": 0, "datasets": 0}  # nothing is 30 days old yet
     assert retention.run(now=time.time() + 31 * DAY) == {"jobs": 1, "datasets": 1}
-    assert database.get_job("done") is None and database.get_job("running") is not None
+    assert database.jobs.get_job("done") is None and database.jobs.get_job("running") is not None
     assert not store.folder("jobs", "done").exists() and store.folder("jobs", "running").is_dir()
     assert ARTIFACTS_BYTES._value.get() == store.size() == 100
     assert Retention(store, database, days=0).run(now=time.time() + 999 * DAY) == {

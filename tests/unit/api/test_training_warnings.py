@@ -21,9 +21,9 @@ def test_the_job_view_of_a_training_job_shows_its_warnings(make_api, database):
         "seconds": 1.0,
         "warnings": warnings,
     }
-    database.create_job("t1", "training", {})
-    database.start("t1")
-    database.succeed("t1", summary)
+    database.jobs.create_job("t1", "training", {})
+    database.jobs.start("t1")
+    database.jobs.succeed("t1", summary)
     with make_api() as api:
         view = api.get("/v1/jobs/t1")
         assert view.status_code == 200, view.text

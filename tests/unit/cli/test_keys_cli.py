@@ -7,7 +7,7 @@ import pytest
 
 from services.cli import main
 from shared.auth import digest, parse_key
-from shared.db.store import JobStore
+from shared.db.database import Database
 
 
 @pytest.fixture
@@ -22,15 +22,15 @@ def test_create_prints_the_key_once_and_stores_only_its_digest(capsys, store_url
     assert main(["keys", "create", "--name", "ci", "--scope", "submit", "--scope", "read"]) == 0
     token = capsys.readouterr().out.strip().splitlines()[-1]
     key_id, secret = parse_key(token)
-    db = JobStore(store_url)
-    stored = db.get_key(key_id)
+    db = Database(store_url)
+    stored = db.keys.get_key(key_id)
     assert stored.scopes == ("read", "submit") and stored.name == "ci"
     assert stored.digest == digest(secret) and secret not in repr(stored)
     assert main(["keys", "list"]) == 0
     listed = capsys.readouterr().out
     assert key_id in listed and "active" in listed and secret not in listed
     assert main(["keys", "revoke", key_id]) == 0
-    assert db.get_key(key_id).revoked is not None
+    assert db.keys.get_key(key_id).revoked is not None
     assert main(["keys", "revoke", key_id]) == 2  # once
     assert capsys.readouterr().err.count("\n") == 1
 

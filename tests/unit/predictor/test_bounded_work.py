@@ -13,7 +13,7 @@ import pytest
 
 from services.predictor import ClientGone, Overdue, Predictor, QueueFull
 from shared.artifacts import ArtifactStore
-from shared.db.store import JobStore
+from shared.db.database import Database
 from shared.registry import ModelRegistry
 from shared.settings import Settings
 
@@ -42,7 +42,7 @@ class HeldModel:
 def make_predictor(tmp_path):
     def make(**changes) -> tuple[Predictor, HeldModel]:
         settings = dataclasses.replace(Settings.from_env(), artifacts_dir=tmp_path, **changes)
-        registry = ModelRegistry(ArtifactStore(tmp_path), JobStore(f"sqlite:///{tmp_path}/j.db"))
+        registry = ModelRegistry(ArtifactStore(tmp_path), Database(f"sqlite:///{tmp_path}/j.db"))
         predictor = Predictor(registry, settings)
         model = HeldModel()
         predictor.current = model  # type: ignore[assignment]

@@ -55,9 +55,9 @@ def test_finding_1_every_exception_of_a_body_fails_the_job_with_its_text(app, er
         error()
 
     task = _task(app, explode)
-    jobs.database().create_job("j1", "metrics", {})
+    jobs.database().jobs.create_job("j1", "metrics", {})
     task.delay("j1")  # returns: the exception never reaches Celery (nor kills a worker)
-    job = jobs.database().get_job("j1")
+    job = jobs.database().jobs.get_job("j1")
     assert job.state == "FAILED" and job.error.startswith(expected), job.error
     assert job.attempts == 1 and job.finished is not None
 
@@ -66,11 +66,11 @@ def test_a_job_delivered_more_than_max_attempts_gives_up(app):
     ran: list[str] = []
     task = _recorder(app, ran)
     database = jobs.database()
-    database.create_job("j2", "metrics", {})
+    database.jobs.create_job("j2", "metrics", {})
     for _ in range(jobs.settings().max_attempts):  # three deliveries whose worker died
-        database.start("j2")
+        database.jobs.start("j2")
     task.delay("j2")
-    job = database.get_job("j2")
+    job = database.jobs.get_job("j2")
     assert job.state == "FAILED" and "gave up after 3 attempts" in job.error and not ran
 
 
@@ -78,28 +78,28 @@ def test_a_finished_or_cancelled_job_is_left_alone(app):
     ran: list[str] = []
     task = _recorder(app, ran)
     database = jobs.database()
-    database.create_job("done", "metrics", {})
+    database.jobs.create_job("done", "metrics", {})
     task.delay("done")
-    assert database.get_job("done").state == "SUCCEEDED" and ran == ["done"]
+    assert database.jobs.get_job("done").state == "SUCCEEDED" and ran == ["done"]
     task.delay("done")  # a redelivered copy
-    database.create_job("gone", "metrics", {})
-    database.cancel("gone")
+    database.jobs.create_job("gone", "metrics", {})
+    database.jobs.cancel("gone")
     task.delay("gone")
-    assert ran == ["done"] and database.get_job("done").attempts == 1
+    assert ran == ["done"] and database.jobs.get_job("done").attempts == 1
 
 
 def test_cancelling_a_running_job_stops_it_at_its_next_progress_report(app):
     def work(task, job_id, spec):
         report = jobs.progress_reporter(job_id, every=0)
         report(1, 10)
-        jobs.database().cancel(job_id)  # as the API does, while the task runs
+        jobs.database().jobs.cancel(job_id)  # as the API does, while the task runs
         report(2, 10)
         raise AssertionError("the task went on after its job was cancelled")
 
     task = _task(app, work)
-    jobs.database().create_job("j3", "metrics", {})
+    jobs.database().jobs.create_job("j3", "metrics", {})
     task.delay("j3")
-    job = jobs.database().get_job("j3")
+    job = jobs.database().jobs.get_job("j3")
     assert job.state == "CANCELLED" and (job.done, job.total) == (1, 10)
 
 
@@ -109,11 +109,11 @@ def test_a_malformed_or_unknown_stored_spec_fails_its_job_naming_the_field(app):
     ran: list[str] = []
     task = _recorder(app, ran)
     database = jobs.database()
-    database.create_job("bad", "metrics", {"bootstrap": "many"})
-    database.create_job("odd", "shapes", {})
+    database.jobs.create_job("bad", "metrics", {"bootstrap": "many"})
+    database.jobs.create_job("odd", "shapes", {})
     for job_id in ("bad", "odd"):
         task.delay(job_id)
-    bad, odd = database.get_job("bad"), database.get_job("odd")
+    bad, odd = database.jobs.get_job("bad"), database.jobs.get_job("odd")
     assert bad.state == odd.state == "FAILED" and not ran
     assert "field 'bootstrap'" in bad.error and "Expected `int`, got `str`" in bad.error
     assert "field 'kind'" in odd.error and "unknown job kind 'shapes'" in odd.error

@@ -17,7 +17,7 @@ from services.trainer.export import PARITY_TOLERANCE, onnx_probabilities
 from services.trainer.student import load_checkpoint
 from services.trainer.training import predict_probabilities, soft_cross_entropy, train
 from shared.artifacts import ArtifactStore
-from shared.db.store import JobStore
+from shared.db.database import Database
 from shared.errors import DataError
 from shared.layout import MODEL_METADATA
 from shared.method.runs import MJDRecord
@@ -123,7 +123,7 @@ def test_loaded_model_predicts_distributions_and_flags_truncation(student_model)
 def test_registry_versions_promotion_and_digests(tmp_path, student_model):
     from tests.conftest import publish_copy
 
-    registry = ModelRegistry(ArtifactStore(tmp_path), JobStore(f"sqlite:///{tmp_path / 'jobs.db'}"))
+    registry = ModelRegistry(ArtifactStore(tmp_path), Database(f"sqlite:///{tmp_path / 'jobs.db'}"))
     assert registry.versions() == [] and registry.promoted() is None
     first, second = publish_copy(registry, student_model), publish_copy(registry, student_model)
     assert (first, second) == ("v1", "v2")
@@ -149,10 +149,10 @@ def test_versions_published_before_the_job_store_are_adopted(tmp_path, student_m
     from tests.conftest import publish_copy
 
     store = ArtifactStore(tmp_path)
-    old = ModelRegistry(store, JobStore(f"sqlite:///{tmp_path / 'old.db'}"))
+    old = ModelRegistry(store, Database(f"sqlite:///{tmp_path / 'old.db'}"))
     published = [publish_copy(old, student_model) for _ in range(2)]
     store.write_json(*PROMOTED_POINTER, {"version": "v1", "promoted": 1.0})
-    registry = ModelRegistry(store, JobStore(f"sqlite:///{tmp_path / 'new.db'}"))
+    registry = ModelRegistry(store, Database(f"sqlite:///{tmp_path / 'new.db'}"))
     assert registry.versions() == []
     assert registry.adopt_files() == 2 and registry.adopt_files() == 0
     assert [m["version"] for m in registry.versions()] == published[::-1]

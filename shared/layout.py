@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from shared.artifacts import DATASETS, JOBS, MODELS, ArtifactStore
+from shared.artifacts import DATASETS, JOBS, ArtifactStore
 from shared.datasets import read_instances, read_row_field
 from shared.labels import Label
 from shared.method.explanations import labels_column
@@ -46,8 +46,6 @@ MODEL_METADATA = "metadata.json"
 MODEL_FILE = "model.onnx"
 INT8_FILE = "model.int8.onnx"
 TOKENIZER_FILE = "tokenizer.json"
-#: models/promoted/version.json names the served version
-PROMOTED_POINTER = (MODELS, "promoted", "version.json")
 
 #: media types of the files a job lists as downloadable artifacts
 ARTIFACT_MEDIA_TYPES = {

@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from shared.artifacts import ArtifactStore
+from shared.artifacts import MODELS, ArtifactStore
 from shared.db.database import Database
 from shared.errors import NotFound
-from shared.layout import MODEL_METADATA, MODELS, PROMOTED_POINTER
+from shared.layout import MODEL_METADATA
 
 VERSION_PATTERN = re.compile(r"^v[1-9][0-9]{0,8}$")
 
@@ -119,15 +119,14 @@ class ModelRegistry:
         return found[1] if found else 0.0
 
     def adopt_files(self) -> int:
-        """Record versions published before the job store kept them (their metadata files,
-        and the promoted pointer file of those days); how many were recorded."""
+        """Record the published versions whose folders the job store does not list (each
+        folder keeps its metadata file): an operator who points DATABASE_URL at a new
+        database (SQLite to PostgreSQL) over the same ARTIFACTS_DIR keeps the models; how
+        many were recorded. Which one is promoted lives only in the job store."""
         adopted = 0
         for folder in sorted(self._folders(), key=lambda p: int(p.name[1:])):
             if (folder / MODEL_METADATA).is_file():
                 adopted += self.db.models.add_model(
                     self.store.read_json(MODELS, folder.name, MODEL_METADATA)
                 )
-        if self.db.models.promoted_model() is None and self.store.exists(*PROMOTED_POINTER):
-            pointer = self.store.read_json(*PROMOTED_POINTER)
-            self.db.models.promote_model(str(pointer["version"]), float(pointer["promoted"]))
         return adopted

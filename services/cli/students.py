@@ -119,9 +119,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from services.predictor import LoadedModel
+    from shared.artifacts import MODELS
     from shared.datasets import read_instances, write_jsonl
     from shared.jobs import database, store
-    from shared.layout import MODELS
     from shared.metrics import entropy
     from shared.registry import VERSION_PATTERN, ModelRegistry, UnknownVersion
 

@@ -47,7 +47,9 @@ MAX_K = 4
 MAX_ORDERS = 10_000
 #: largest softmax temperature: past it every distribution is uniform to many digits
 MAX_TEMPERATURE = 100.0
-#: how runs were scored before ``letters`` was a choice: a stored spec without it means this
+#: how runs were scored before ``letters`` was a choice: a record's spec without it means
+#: this. Kept because MJD record files (``mjd generate``'s output, benchmark caches) live
+#: outside the store, with their users; reading one as "bare" would silently rescore it.
 LEGACY_LETTERS: Letters = "both"
 
 
@@ -87,9 +89,10 @@ class RunSpec:
 
     @classmethod
     def from_stored(cls, stored: Mapping[str, Any]) -> RunSpec:
-        """The spec a stored one was made with (a job's ``run``, a record's ``spec``; other
-        keys are ignored): one written before ``letters`` existed was scored with
-        :data:`LEGACY_LETTERS`, so a resumed job or a re-read record keeps its scoring."""
+        """The spec a record was made with (its ``spec``; other keys are ignored): one
+        written before ``letters`` existed was scored with :data:`LEGACY_LETTERS`, so a
+        re-read record keeps its scoring. (Job specs decode as
+        :class:`shared.contracts.specs.MjdJobSpec`; the API always stores ``letters``.)"""
         fields = {name: stored[name] for name in cls.__dataclass_fields__ if name in stored}
         fields.setdefault("letters", LEGACY_LETTERS)
         if "bias" in fields:

@@ -142,21 +142,19 @@ def test_registry_versions_promotion_and_digests(tmp_path, student_model):
     assert registry.promoted() == "v2"
 
 
-def test_versions_published_before_the_job_store_are_adopted(tmp_path, student_model):
-    """Folders with metadata files and the promoted pointer file of earlier releases are
-    recorded once, so an upgrade keeps its models and the one it served."""
-    from shared.layout import PROMOTED_POINTER
+def test_versions_on_disk_are_adopted_by_a_new_job_store(tmp_path, student_model):
+    """Folders with metadata files are recorded once, so a store moved to a new database over
+    the same artifacts keeps its models."""
     from tests.conftest import publish_copy
 
     store = ArtifactStore(tmp_path)
     old = ModelRegistry(store, Database(f"sqlite:///{tmp_path / 'old.db'}"))
     published = [publish_copy(old, student_model) for _ in range(2)]
-    store.write_json(*PROMOTED_POINTER, {"version": "v1", "promoted": 1.0})
     registry = ModelRegistry(store, Database(f"sqlite:///{tmp_path / 'new.db'}"))
     assert registry.versions() == []
     assert registry.adopt_files() == 2 and registry.adopt_files() == 0
     assert [m["version"] for m in registry.versions()] == published[::-1]
-    assert registry.promoted() == "v1"
+    assert registry.promoted() is None
 
 
 def test_mjd_targets_are_calibrated_on_a_labelled_subset(explained):

@@ -8,6 +8,7 @@ RFC 9457 problem details naming the offending field. This module imports no torc
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, fields
 from typing import Any
 
 from litestar import Litestar, Request
@@ -76,6 +77,82 @@ def the_caller(request: Request) -> Caller:
     return request.user
 
 
+@dataclass(frozen=True, slots=True)
+class Services:
+    """The domain services of one app, wired over its collaborators; each is a dependency
+    of the same name, and the reconciler's rounds and the lifecycle hooks come from here."""
+
+    database: Database
+    settings: Settings
+    queue: JobQueue
+    required_queues: tuple[str, ...]
+    registry: ModelRegistry
+    predictor: Predictor
+    jobs: JobService
+    datasets: DatasetService
+    submissions: Submissions
+    bootstrap: BootstrapService
+    readiness: CachedReadiness
+    predictions: Predictions
+    models: Models
+    retention: Retention
+
+    def dependencies(self) -> dict[str, Provide]:
+        provided = {f.name: _provide(getattr(self, f.name)) for f in fields(self)}
+        return {**provided, "caller": Provide(the_caller, sync_to_thread=False)}
+
+    def reconciler(self) -> Reconciler:
+        rounds = [self.jobs.reconcile, self.bootstrap.advance_latest, self.retention.run]
+        return Reconciler(rounds, self.settings.reconcile_seconds)
+
+
+def build_services(
+    settings: Settings,
+    store: ArtifactStore,
+    queue: JobQueue,
+    database: Database,
+    required_queues: tuple[str, ...],
+) -> Services:
+    registry = ModelRegistry(store, database)
+    registry.adopt_files()
+    predictor = Predictor(registry, settings)
+    jobs = JobService(store, queue, database)
+    datasets = DatasetService(store, database, settings.max_dataset_rows)
+    submissions = Submissions(jobs, datasets, store, settings.openai_endpoints)
+    return Services(
+        database=database,
+        settings=settings,
+        queue=queue,
+        required_queues=required_queues,
+        registry=registry,
+        predictor=predictor,
+        jobs=jobs,
+        datasets=datasets,
+        submissions=submissions,
+        bootstrap=BootstrapService(jobs, datasets, submissions, registry, database),
+        readiness=CachedReadiness(
+            lambda: readiness(store, database, queue, required_queues, predictor),
+            settings.ready_cache_seconds,
+        ),
+        predictions=Predictions(predictor, settings),
+        models=Models(registry, predictor),
+        retention=Retention(store, database, settings.retention_days),
+    )
+
+
+def problem_details() -> ProblemDetailsPlugin:
+    """Every HTTP error as problem details, request validation naming its field."""
+    return ProblemDetailsPlugin(
+        ProblemDetailsConfig(
+            enable_for_all_http_exceptions=True,
+            exception_to_problem_detail_map={
+                ValidationException: validation_problem,
+                ClientException: client_problem,
+            },
+        )
+    )
+
+
 def create_app(
     settings: Settings | None = None,
     store: ArtifactStore | None = None,
@@ -90,60 +167,22 @@ def create_app(
     settings = settings or Settings.from_env()
     store = store or ArtifactStore(settings.artifacts_dir)
     queue = queue or CeleryQueue(settings)
-    database = database or Database(settings.store_url)
-    registry = ModelRegistry(store, database)
-    registry.adopt_files()
-    predictor = Predictor(registry, settings)
-    jobs = JobService(store, queue, database)
-    datasets = DatasetService(store, database, settings.max_dataset_rows)
-    submissions = Submissions(jobs, datasets, store, settings.openai_endpoints)
-    bootstrap = BootstrapService(jobs, datasets, submissions, registry, database)
-    retention = Retention(store, database, settings.retention_days)
-    reconciler = Reconciler(
-        [jobs.reconcile, bootstrap.advance_latest, retention.run], settings.reconcile_seconds
+    services = build_services(
+        settings, store, queue, database or Database(settings.store_url), required_queues
     )
-    keys = KeyRing(database) if settings.auth == "required" else None
-    services = {
-        "database": database,
-        "settings": settings,
-        "queue": queue,
-        "required_queues": required_queues,
-        "registry": registry,
-        "predictor": predictor,
-        "jobs": jobs,
-        "datasets": datasets,
-        "submissions": submissions,
-        "bootstrap": bootstrap,
-        "readiness": CachedReadiness(
-            lambda: readiness(store, database, queue, required_queues, predictor),
-            settings.ready_cache_seconds,
-        ),
-        "predictions": Predictions(predictor, settings),
-        "models": Models(registry, predictor),
-    }
+    reconciler = services.reconciler()
+    predictor = services.predictor
+    keys = KeyRing(services.database) if settings.auth == "required" else None
     return Litestar(
         route_handlers=list(CONTROLLERS),
-        dependencies={
-            **{name: _provide(value) for name, value in services.items()},
-            "caller": Provide(the_caller, sync_to_thread=False),
-        },
+        dependencies=services.dependencies(),
         before_request=require_body_media,
         cors_config=cors(settings),
         on_startup=[predictor.start, reconciler.start, *metrics_port(settings, queue)],
         on_shutdown=[predictor.stop, reconciler.stop],
         middleware=[PROMETHEUS.middleware, Authentication(keys), *rate_limits(settings)],
         stores={RATE_STORE: rate_store(settings)},
-        plugins=[
-            ProblemDetailsPlugin(
-                ProblemDetailsConfig(
-                    enable_for_all_http_exceptions=True,
-                    exception_to_problem_detail_map={
-                        ValidationException: validation_problem,
-                        ClientException: client_problem,
-                    },
-                )
-            )
-        ],
+        plugins=[problem_details()],
         exception_handlers={**EXCEPTION_HANDLERS, **ROUTER_ERRORS},
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(title="mjd", version="0.1.0", path=urls.OPENAPI),

@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 from celery.signals import worker_process_init
 
-from services.generator.backends import create_backend
+from services.generator.backends import backend_arguments, create_backend
 from services.generator.engine import generate
 from shared import layout
 from shared.contracts import JobKind
@@ -57,7 +57,7 @@ def backend_for(name: str, model: str | None, options: str) -> Any:
 def backend_settings(llm: LLMChoice) -> tuple[str, str | None, str]:
     """The backend a job's LLM choice asks for, as :func:`backend_for`'s arguments; an
     endpoint name becomes its URL and options from this worker's MJD_OPENAI_ENDPOINTS."""
-    name, model, options = llm.backend_arguments(settings().openai_endpoints)
+    name, model, options = backend_arguments(llm, settings().openai_endpoints)
     return name, model, json.dumps(options, sort_keys=True)
 
 

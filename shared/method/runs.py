@@ -101,8 +101,6 @@ class RunSpec:
 
 
 LLMBackend = Literal["local", "openai"]
-#: request name -> the generator's backend (services.generator.backends.create_backend)
-LLM_BACKENDS: dict[str, str] = {"local": "transformers", "openai": "openai"}
 #: a model name as OpenAI-compatible servers spell them (org/name, name:tag, name@rev)
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}")
 
@@ -119,7 +117,7 @@ class LLMChoice:
     def check(self, endpoints: Mapping[str, OpenAIEndpoint]) -> str | None:
         """The endpoint name this choice uses (None for local); a DataError naming the
         field when the choice is not one this server can run."""
-        if self.backend not in LLM_BACKENDS:
+        if self.backend not in get_args(LLMBackend):
             raise DataError(f"expected one of {', '.join(get_args(LLMBackend))}", field="backend")
         if self.backend == "local":
             for name in ("model", "endpoint"):
@@ -154,15 +152,6 @@ class LLMChoice:
                 f"unknown endpoint {self.endpoint!r}; this server has: {known}", field="endpoint"
             )
         return self.endpoint
-
-    def backend_arguments(
-        self, endpoints: Mapping[str, OpenAIEndpoint]
-    ) -> tuple[str, str | None, dict[str, Any]]:
-        """``create_backend``'s name, model and options for this choice."""
-        name = self.check(endpoints)
-        if name is None:
-            return LLM_BACKENDS[self.backend], None, {}
-        return LLM_BACKENDS[self.backend], self.model, endpoints[name].backend_options(name)
 
 
 def explanation_orders(

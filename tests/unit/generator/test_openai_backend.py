@@ -12,7 +12,7 @@ import pytest
 from transformers import AutoTokenizer
 
 from services.cli import main
-from services.generator.backends import create_backend
+from services.generator.backends import backend_arguments, create_backend
 from services.generator.backends.local import default_model_path
 from services.generator.backends.remote import ABSENT_LOGPROB, OpenAIBackend
 from services.generator.engine import generate
@@ -232,8 +232,8 @@ def test_a_jobs_llm_choice_becomes_the_workers_backend_by_endpoint_name(monkeypa
         "MJD_OPENAI_ENDPOINTS", '{"lab": {"url": "http://gpu:8000/v1/", "timeout": 5}}'
     )
     endpoints = Settings.from_env().openai_endpoints
-    assert LLMChoice().backend_arguments(endpoints) == ("transformers", None, {})
-    name, model, options = LLMChoice("openai", "org/m-7b").backend_arguments(endpoints)
+    assert backend_arguments(LLMChoice(), endpoints) == ("transformers", None, {})
+    name, model, options = backend_arguments(LLMChoice("openai", "org/m-7b"), endpoints)
     assert (name, model, options["base_url"], options["timeout"]) == (
         "openai",
         "org/m-7b",
@@ -255,7 +255,7 @@ def test_a_jobs_llm_choice_becomes_the_workers_backend_by_endpoint_name(monkeypa
         (LLMChoice("local", "/etc/passwd"), "model"),
     ]:
         with pytest.raises(DataError) as caught:
-            choice.backend_arguments(endpoints)
+            backend_arguments(choice, endpoints)
         assert caught.value.field == field
         assert "gpu" not in caught.value.message
 

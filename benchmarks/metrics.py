@@ -58,9 +58,9 @@ def reference_rowwise(human: np.ndarray, model: np.ndarray) -> tuple[float, floa
 def _measure(task: str, n: int, queue: Any) -> None:
     """Run one measurement in this (fresh) process and report time and memory."""
     human, model = make_data(n)
-    from shared import metrics
+    from shared import dcorr, metrics
 
-    metrics.distance_correlation_exact(human[:50], model[:50])  # compile outside the timing
+    dcorr.distance_correlation_exact(human[:50], model[:50])  # compile outside the timing
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / MIB
     start = time.perf_counter()
     if task == "suite":
@@ -72,7 +72,7 @@ def _measure(task: str, n: int, queue: Any) -> None:
                 float(metrics.kl_divergence(human, model).mean()),
                 float(metrics.js_distance(human, model).mean()),
                 float(metrics.total_variation(human, model).mean()),
-                metrics.distance_correlation(human, model).value,
+                dcorr.distance_correlation(human, model).value,
             )
         }
     elif task == "rowwise_ours":
@@ -84,9 +84,9 @@ def _measure(task: str, n: int, queue: Any) -> None:
             )
         }
     elif task == "dcorr_exact":
-        value = {"dcorr": metrics.distance_correlation_exact(human, model)}
+        value = {"dcorr": dcorr.distance_correlation_exact(human, model)}
     elif task == "dcorr_estimate":
-        value = {"dcorr": metrics.distance_correlation_blocks(human, model)}
+        value = {"dcorr": dcorr.distance_correlation_blocks(human, model)}
     elif task == "reference_rowwise":
         value = {"row": reference_rowwise(human, model)}
     elif task == "reference_dcor":
@@ -140,7 +140,7 @@ def main() -> None:
     parser.add_argument("--out", help="also write the JSON here")
     args = parser.parse_args()
 
-    from shared.metrics import DEFAULT_BLOCK_ROWS, EXACT_DCORR_MAX_ROWS
+    from shared.dcorr import DEFAULT_BLOCK_ROWS, EXACT_DCORR_MAX_ROWS
 
     results: dict[str, Any] = {
         "machine": {

@@ -18,8 +18,9 @@ import numpy as np
 import torch
 
 from services.trainer.student import Student, load_base
+from shared.dcorr import distance_correlation
 from shared.encoding import encode_pairs
-from shared.metrics import MetricReport, distance_correlation, evaluate, kl_divergence
+from shared.metrics import MetricReport, evaluate, kl_divergence
 from shared.training import SoftLabelled, TrainSpec, dev_set_warnings, is_better_epoch
 
 log = logging.getLogger(__name__)

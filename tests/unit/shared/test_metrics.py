@@ -11,14 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from shared.dcorr import (
+    distance_correlation,
+    distance_correlation_blocks,
+    distance_correlation_exact,
+)
 from shared.errors import DataError
 from shared.metrics import (
     MAX_BOOTSTRAP,
     as_distributions,
     bootstrap_dcorr,
-    distance_correlation,
-    distance_correlation_blocks,
-    distance_correlation_exact,
     entropy,
     evaluate,
     f1_scores,

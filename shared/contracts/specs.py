@@ -27,11 +27,11 @@ class LLMSpec(Struct, kw_only=True):
 
 
 class MjdJobSpec(LLMSpec, kw_only=True):
-    """MJDs of the job's stored items (``items`` of them, from a dataset, inline, or a
-    finished explanation job's items)."""
+    """MJDs of the job's stored items (from a dataset, inline, or a finished explanation
+    job's items; ``items``: how many, as the API counted them)."""
 
     run: RunSpec = field(default_factory=RunSpec)
-    items: int
+    items: int | None = None
     dataset_id: str | None = None
     explanation_job_id: str | None = None
 
@@ -40,7 +40,7 @@ class ExplanationJobSpec(LLMSpec, kw_only=True):
     """Explanations for the job's stored items."""
 
     explain: ExplainSpec = field(default_factory=ExplainSpec)
-    items: int
+    items: int | None = None
     dataset_id: str | None = None
 
 

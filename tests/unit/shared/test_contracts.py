@@ -29,7 +29,7 @@ def test_every_kind_has_one_row_and_queues_follow_task_names():
     [
         ("mjd", {"items": 2, "run": {"k": 9}}, "run.k"),
         ("mjd", {"items": 2, "run": {"bias": [1, 2]}}, "run.bias"),
-        ("mjd", {"run": {}}, "items"),
+        ("mjd", {"backend": "remote"}, "backend"),
         ("explanation", {"items": 1, "explain": {"per_label": 0}}, "explain.per_label"),
         ("training", {"data": {"vendored": "x"}, "train": {"epochs": 0}}, "train.epochs"),
         ("training", {}, "data"),

@@ -13,7 +13,7 @@ BOOTSTRAP_ITEMS ?=
 NO_BOOTSTRAP ?=
 UP_FLAGS := $(if $(BOOTSTRAP_ITEMS),--bootstrap-items $(BOOTSTRAP_ITEMS)) $(if $(NO_BOOTSTRAP),--no-bootstrap)
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test check lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -36,6 +36,11 @@ lint: setup
 
 test: setup lint
 	$(BIN)/python -m pytest
+
+# lint and the unit tests, without what is slow on purpose (the real LLM, real students) nor
+# the real services: a few minutes, to run often; CI runs `make test`
+check: setup lint
+	$(BIN)/python -m pytest -m "not slow and not integration and not e2e"
 
 bench: setup
 	# lm-evaluation-harness, a contender in benchmarks/generator.py

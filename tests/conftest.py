@@ -12,6 +12,21 @@ import pytest
 from shared.datasets import read_instances, vendored_path
 from shared.schemas import Instance
 
+#: the marker each test folder's tests carry (``make check`` leaves them out)
+FOLDER_MARKERS = {"integration": pytest.mark.integration, "e2e": pytest.mark.e2e}
+TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by folder, so ``-m "not integration and not e2e"`` needs no per-file marks."""
+    for item in items:
+        path = item.path.resolve()
+        if not path.is_relative_to(TESTS):
+            continue
+        marker = FOLDER_MARKERS.get(path.relative_to(TESTS).parts[0])
+        if marker is not None:
+            item.add_marker(marker)
+
 
 @pytest.fixture(scope="session")
 def explained() -> list[Instance]:
@@ -196,3 +211,40 @@ def make_key(database: Any, *scopes: str, name: str = "test") -> dict[str, str]:
     key_id, secret, token = new_key()
     database.keys.add_key(key_id, name, [str(s) for s in scopes], digest(secret))
     return {"authorization": f"Bearer {token}"}
+
+
+# ---------------------------------------------------------------------------- a tiny LLM
+
+
+@pytest.fixture(scope="session")
+def tiny_llm(tmp_path_factory) -> Path:
+    """A 2-layer Llama with random weights and SmolLM2's own tokenizer (chat template and
+    letter tokens included), saved as the model directory the local backend loads: for tests
+    of the backend's machinery (prefix tree, batching, threads), where the real LLM's answers
+    are not the point. Embeddings untied, so the output layer is a weight of its own."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from services.generator.backends.local import default_model_path
+
+    gguf = default_model_path()
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        initializer_range=0.1,  # logits far enough apart that a wrong mask shows in them
+        tie_word_embeddings=False,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny_llm")
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

@@ -221,6 +221,7 @@ def _run(tmp_path: Path, out: str, *options: str) -> tuple[dict, subprocess.Comp
     return json.loads((tmp_path / out).read_text()), done
 
 
+@pytest.mark.slow
 def test_a_real_run_on_two_items_then_its_cache_at_another_temperature(tmp_path, gpt4o):
     first, done = _run(tmp_path, "first.json")
     assert first["items"] == 2 and first["model"]["load_seconds"] > 0

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from services.cli import main
+from shared.datasets import vendored_path
 
 GOOD = {"id": "a", "premise": "P.", "hypothesis": "H.", "distribution": [0.2, 0.3, 0.5]}
 
@@ -107,3 +108,24 @@ def test_installed_console_script_exits_2_on_bad_data(write_jsonl):
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "field 'distribution'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "columns"),
+    [
+        (
+            "id,entailment,neutral,contradiction",
+            "a,0.5,0.5,0.5",
+            "entailment,neutral,contradiction",
+        ),
+        ("id,n_entailment,n_neutral,n_contradiction", "a,-1,2,3", "n_entailment,n_neutral"),
+    ],
+)
+def test_a_csv_error_names_the_files_columns(capsys, tmp_path, header, row, columns):
+    path = tmp_path / "model.csv"
+    path.write_text(f"{header}\n{row}\n")
+    argv = ["evaluate", "--human", str(vendored_path("explained")), "--model", str(path)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{path}, row 2, field '{columns}" in err
+    assert "'probs'" not in err and "'counts'" not in err

@@ -25,6 +25,7 @@ def explained_out(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_explain_writes_explanations_for_the_given_labels(explained_out):
     records = [json.loads(line) for line in explained_out.read_text().splitlines()]
     assert len(records) == 2
@@ -45,6 +46,7 @@ def test_explain_writes_explanations_for_the_given_labels(explained_out):
         assert all(r["text"] for r in made["responses"])
 
 
+@pytest.mark.slow
 def test_the_given_labels_are_the_varierr_experts(explained_out):
     items = read_instances(vendored_path("varierr"))[:2]
     records = [json.loads(line) for line in explained_out.read_text().splitlines()]
@@ -54,6 +56,7 @@ def test_the_given_labels_are_the_varierr_experts(explained_out):
         assert record["explanation_generation"]["labels_given"] == given
 
 
+@pytest.mark.slow
 def test_generate_reads_the_explained_output_as_is(explained_out, tmp_path, capsys):
     out = tmp_path / "mjd.jsonl"
     argv = ["generate", "--input", str(explained_out), "--k", "1", "--explicit"]
@@ -65,6 +68,7 @@ def test_generate_reads_the_explained_output_as_is(explained_out, tmp_path, caps
     assert "wrote 1 MJDs" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_k_larger_than_the_explanations_produced_is_one_line(explained_out, capsys):
     """Refused while planning, before any prompt goes out (the endpoint is never called)."""
     first = json.loads(explained_out.read_text().splitlines()[0])

@@ -1,4 +1,6 @@
-"""The transformers backend with the embedded SmolLM2 GGUF: letter ids, prefix reuse, CLI."""
+"""The transformers backend: letter ids, prefix reuse, batching, CLI. Its machinery runs on
+``tiny_llm`` (SmolLM2's tokenizer, a 2-layer random model); what needs the embedded SmolLM2
+GGUF itself (its answers, loading the GGUF) is marked slow."""
 
 from __future__ import annotations
 
@@ -31,11 +33,16 @@ def smollm2():
     return TransformersBackend(batch_size=16)
 
 
-def test_letter_ids_from_smollm2_are_the_bare_letters_or_both_spellings(smollm2):
-    tokenizer = smollm2.tokenizer
+@pytest.fixture(scope="module")
+def tiny(tiny_llm):
+    return TransformersBackend(tiny_llm, batch_size=16)
+
+
+def test_letter_ids_from_smollm2_are_the_bare_letters_or_both_spellings(tiny):
+    tokenizer = tiny.tokenizer  # SmolLM2's
     for letters, spellings in (("bare", lambda x: [x]), ("both", lambda x: [x, " " + x])):
-        assert len(smollm2.letter_ids[letters]) == 3
-        for letter, ids in zip("ABC", smollm2.letter_ids[letters], strict=True):
+        assert len(tiny.letter_ids[letters]) == 3
+        for letter, ids in zip("ABC", tiny.letter_ids[letters], strict=True):
             assert sorted(tokenizer.decode([i]) for i in ids) == sorted(spellings(letter))
 
 
@@ -152,6 +159,7 @@ def _reused_and_plain(backend, items, spec):
     return reused, plain
 
 
+@pytest.mark.parametrize("model", ["tiny", pytest.param("smollm2", marks=pytest.mark.slow)])
 @pytest.mark.parametrize(
     ("items", "spec", "row_tokens"),
     [
@@ -163,18 +171,22 @@ def _reused_and_plain(backend, items, spec):
         (1, RunSpec(k=3), 200),
     ],
 )
-def test_prefix_reuse_equals_the_plain_batched_forward(smollm2, explained, items, spec, row_tokens):
-    default = smollm2.row_tokens
-    smollm2.row_tokens = row_tokens or default
+def test_prefix_reuse_equals_the_plain_batched_forward(
+    request, model, explained, items, spec, row_tokens
+):
+    backend = request.getfixturevalue(model)
+    default = backend.row_tokens
+    backend.row_tokens = row_tokens or default
     try:
-        reused, plain = _reused_and_plain(smollm2, explained[:items], spec)
+        reused, plain = _reused_and_plain(backend, explained[:items], spec)
     finally:
-        smollm2.row_tokens = default
+        backend.row_tokens = default
     for a, b in zip(reused, plain, strict=True):
         assert np.abs(a.logits - b.logits).max() < 1e-4
         assert np.abs(softmax(a.logits, -1) - softmax(b.logits, -1)).max() < 1e-5
         assert np.abs(a.mass - b.mass).max() < 1e-4
-        assert (a.mass > 0.05).all()  # the letters are where the model looks
+        if model == "smollm2":
+            assert (a.mass > 0.05).all()  # the letters are where the real model looks
 
 
 def _model_inputs(backend):
@@ -187,36 +199,36 @@ def _model_inputs(backend):
     return seen, backend.model.get_decoder().register_forward_pre_hook(record, with_kwargs=True)
 
 
-def test_scoring_makes_fewer_larger_calls_than_the_plain_forward(smollm2, explained):
+def test_scoring_makes_fewer_larger_calls_than_the_plain_forward(tiny, explained):
     """The prefix tree made 35 small calls (suffix levels of 16 x 26 tokens) for 180 prompts
     where the plain forward made 12; under CPU contention each call waits on its slowest
     thread, so their number is what the lead lost. Now: the stem, then whole rows."""
-    assert smollm2.prefix_reuse  # its probe agreed at load
+    assert tiny.prefix_reuse  # its probe agreed at load
     spec = RunSpec(k=4, max_orders=1)
     groups = _prompt_groups(explained[:12], spec)
-    sequences = [smollm2.tokens(m) for g in groups for m in g]
-    seen, hook = _model_inputs(smollm2)
+    sequences = [tiny.tokens(m) for g in groups for m in g]
+    seen, hook = _model_inputs(tiny)
     try:
-        smollm2.score_groups(groups, spec.letters)
+        tiny.score_groups(groups, spec.letters)
     finally:
         hook.remove()
-    plain_calls = -(-len(sequences) // smollm2.batch_size)
+    plain_calls = -(-len(sequences) // tiny.batch_size)
     assert len(seen) < plain_calls
     assert sum(ids.numel() for ids in seen) < sum(map(len, sequences)) / 3
 
 
-def test_the_run_wide_prefix_is_computed_once(smollm2, explained):
+def test_the_run_wide_prefix_is_computed_once(tiny, explained):
     """The system prompt and instruction every prompt shares ran again in each batch; now
     its key/value cache is kept and the next calls start after it."""
     spec = RunSpec(k=2, max_orders=1)
-    smollm2.score_groups(_prompt_groups(explained[:3], spec), spec.letters)
-    seen, hook = _model_inputs(smollm2)
+    tiny.score_groups(_prompt_groups(explained[:3], spec), spec.letters)
+    seen, hook = _model_inputs(tiny)
     try:
-        smollm2.score_groups(_prompt_groups(explained[3:6], spec), spec.letters)
+        tiny.score_groups(_prompt_groups(explained[3:6], spec), spec.letters)
     finally:
         hook.remove()
     assert len(seen) == 1 and seen[0].shape[0] == 3  # one call, a row per item
-    texts = [smollm2.tokenizer.decode(row) for row in seen[0]]
+    texts = [tiny.tokenizer.decode(row) for row in seen[0]]
     for text in texts:
         assert "You are a helpful AI assistant" not in text
         assert "Please carefully and fairly" not in text
@@ -224,10 +236,10 @@ def test_the_run_wide_prefix_is_computed_once(smollm2, explained):
         assert sum(item.hypothesis in text for text in texts) == 1
 
 
-def test_generate_cli_writes_records_that_evaluate_reads(tmp_path, capsys):
+def test_generate_cli_writes_records_that_evaluate_reads(tmp_path, capsys, tiny_llm):
     out = tmp_path / "mjd.jsonl"
     argv = ["generate", "--input", "explained", "--limit", "3", "--k", "1", "--max-orders", "2"]
-    assert main([*argv, "--explicit", "--out", str(out)]) == 0
+    assert main([*argv, "--explicit", "--model", str(tiny_llm), "--out", str(out)]) == 0
     assert "wrote 3 MJDs" in capsys.readouterr().out
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(records) == 3
@@ -236,10 +248,11 @@ def test_generate_cli_writes_records_that_evaluate_reads(tmp_path, capsys):
         assert np.asarray(record["letter_mass"]).shape == (2, 6)
         assert sum(record["distribution"]) == pytest.approx(1.0)
         assert record["spec"]["template_version"] and record["spec"]["explicit"] is True
-        assert record["spec"]["model"].endswith(".gguf")
+        assert record["spec"]["model"] == str(tiny_llm)
     assert read_distributions(out).probs.shape == (3, 3)
 
 
+@pytest.mark.slow
 def test_loading_the_gguf_draws_no_conversion_bar(capfd):
     """A worker logged each redraw of the GGUF conversion bar as a WARNING line (~30 per
     start of ``mjd up``); setting TQDM_DISABLE once tqdm is imported did not stop it."""
@@ -248,19 +261,21 @@ def test_loading_the_gguf_draws_no_conversion_bar(capfd):
     assert "Converting and de-quantizing GGUF tensors" not in out + err
 
 
-def test_generated_texts_keep_their_order_and_seeded_samples_repeat(smollm2):
+def test_generated_texts_keep_their_order_and_seeded_samples_repeat(tiny):
     """Greedy answers in a left-padded batch (sorted by length) equal the answers alone;
     seeded sampling gives the same texts again."""
     messages = ["Name a colour.", "Context: A man sleeps.\nStatement: A person rests.\nWhy?"]
     greedy = Decoding(max_new_tokens=8)
-    together = smollm2.generate_texts(list(reversed(messages)), greedy)
-    alone = [smollm2.generate_texts([m], greedy)[0] for m in reversed(messages)]
+    together = tiny.generate_texts(list(reversed(messages)), greedy)
+    alone = [tiny.generate_texts([m], greedy)[0] for m in reversed(messages)]
     assert together == alone and all(together)
     sampled = Decoding(max_new_tokens=8, sample=True, temperature=1.5, seed=3)
-    assert smollm2.generate_texts(messages, sampled) == smollm2.generate_texts(messages, sampled)
+    assert tiny.generate_texts(messages, sampled) == tiny.generate_texts(messages, sampled)
 
 
-def test_a_model_whose_tree_scoring_disagrees_is_scored_with_the_plain_forward(monkeypatch, caplog):
+def test_a_model_whose_tree_scoring_disagrees_is_scored_with_the_plain_forward(
+    monkeypatch, caplog, tiny_llm
+):
     """An attention that ignores the custom tree mask, or logits changed after the output
     layer, would give wrong MJDs through the tree without a sound; a probe at load catches
     it (here: a tree that always answers C)."""
@@ -273,6 +288,6 @@ def test_a_model_whose_tree_scoring_disagrees_is_scored_with_the_plain_forward(m
 
     monkeypatch.setattr(TransformersBackend, "_score_with_prefixes", always_c)
     with caplog.at_level("WARNING"):
-        backend = TransformersBackend(batch_size=1)
+        backend = TransformersBackend(tiny_llm, batch_size=1)
     assert backend.prefix_reuse is False
     assert "disagrees with the plain forward" in caplog.text

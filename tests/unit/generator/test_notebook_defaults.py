@@ -20,6 +20,9 @@ from shared.datasets import vendored_path
 from shared.method.runs import RunSpec
 from tests.unit.shared.test_prompts import reference_prompt
 
+#: every test here compares against the real SmolLM2's figures
+pytestmark = pytest.mark.slow
+
 ITEMS = 10
 #: the fewest prompts that still use explanations: one explanation, one order, per item
 PLAN = {"k": 1, "max_orders": 1, "seed": 0}

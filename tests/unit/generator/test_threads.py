@@ -26,17 +26,17 @@ def test_openmp_threads_wait_passively_unless_told_otherwise():
     assert _wait_policy({**env, "OMP_WAIT_POLICY": "ACTIVE"}) == "ACTIVE"
 
 
-def test_the_backend_sizes_torch_threads_by_the_usable_cpus(monkeypatch):
+def test_the_backend_sizes_torch_threads_by_the_usable_cpus(monkeypatch, tiny_llm):
     """torch sized its pool by the machine, not by the CPUs a container may use."""
     before = torch.get_num_threads()
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(local, "usable_cpus", lambda: 1)
     try:
-        local.TransformersBackend(batch_size=1)
+        local.TransformersBackend(tiny_llm, batch_size=1)
         assert torch.get_num_threads() == 1
         monkeypatch.setenv("OMP_NUM_THREADS", "3")  # the operator's setting wins
         torch.set_num_threads(2)
-        local.TransformersBackend(batch_size=1)
+        local.TransformersBackend(tiny_llm, batch_size=1)
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)

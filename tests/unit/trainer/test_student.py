@@ -63,6 +63,7 @@ def test_split_is_seeded_disjoint_and_keeps_every_item(explained):
     assert data.split(0.2, seed=4)[1].ids != dev.ids
 
 
+@pytest.mark.slow
 def test_training_lowers_the_training_loss(explained):
     data = SoftLabelled.from_instances(explained[:24])
     spec = TrainSpec(epochs=4, learning_rate=1e-4, patience=10, seed=1)

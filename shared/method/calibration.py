@@ -6,7 +6,6 @@ the fit is cross-fitted: every item is scored with parameters fitted on the othe
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import numpy as np
 
 from shared.datasets import id_mismatch, located, read_distributions, write_jsonl
 from shared.errors import DataError
+from shared.jsonl import json_lines
 from shared.method.aggregation import (
     BIAS_BOUND,
     TEMPERATURE_BOUNDS,
@@ -31,24 +31,17 @@ def read_mjd_records(path: str | Path) -> list[MJDRecord]:
     """Records written by ``mjd generate``; each needs its raw label logits."""
     source = str(path)
     records = []
-    with Path(path).open(encoding="utf-8") as handle:
-        for row, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            with located(source, row):
-                try:
-                    raw = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataError(f"invalid JSON: {exc.msg}") from None
-                if not isinstance(raw, dict) or not raw.get("id"):
-                    raise DataError("missing required field", field="id")
-                logits = np.asarray(raw.get("label_logits"), dtype=np.float64)
-                if logits.ndim != 3 or logits.shape[-1] != 3 or not np.isfinite(logits).all():
-                    raise DataError(
-                        "expected [orders][option orders][3] finite logits (mjd generate output)",
-                        field="label_logits",
-                    )
-                records.append(MJDRecord.from_json(raw))
+    for row, raw in json_lines(Path(path)):
+        with located(source, row):
+            if not isinstance(raw, dict) or not raw.get("id"):
+                raise DataError("missing required field", field="id")
+            logits = np.asarray(raw.get("label_logits"), dtype=np.float64)
+            if logits.ndim != 3 or logits.shape[-1] != 3 or not np.isfinite(logits).all():
+                raise DataError(
+                    "expected [orders][option orders][3] finite logits (mjd generate output)",
+                    field="label_logits",
+                )
+            records.append(MJDRecord.from_json(raw))
     if not records:
         raise DataError("file has no records", source=source)
     return records

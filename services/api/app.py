@@ -95,7 +95,7 @@ def create_app(
     registry.adopt_files()
     predictor = Predictor(registry, settings)
     jobs = JobService(store, queue, database)
-    datasets = DatasetService(store, database, settings.max_dataset_rows)
+    datasets = DatasetService(store, database, settings.max_dataset_rows, settings.datasets_dir)
     submissions = Submissions(jobs, datasets, settings.openai_endpoints)
     bootstrap = BootstrapService(jobs, datasets, submissions, registry)
     retention = Retention(store, database, settings.retention_days)

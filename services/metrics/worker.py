@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from shared.datasets import align, read_distributions
-from shared.jobs import celery_app, job_task, progress_reporter, store
+from shared.jobs import celery_app, job_task, progress_reporter, settings, store
 from shared.layout import (
     JOBS,
     METRICS_ENTROPY_PLOT,
@@ -33,8 +33,9 @@ def evaluate_job(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
     plots, titled with its headline metrics. The bootstrap reports its progress, and stops
     the job (JobCancelled) once it is cancelled."""
     started = time.monotonic()
-    human = read_distributions(store().path(JOBS, job_id, METRICS_HUMAN))
-    model = read_distributions(store().path(JOBS, job_id, METRICS_MODEL))
+    folder = settings().datasets_dir
+    human = read_distributions(store().path(JOBS, job_id, METRICS_HUMAN), datasets_dir=folder)
+    model = read_distributions(store().path(JOBS, job_id, METRICS_MODEL), datasets_dir=folder)
     _, human_probs, model_probs = align(human, model)
     report = evaluate(
         human_probs,

@@ -13,7 +13,7 @@ from typing import Any
 
 from services.trainer.export import export_student
 from services.trainer.training import train
-from shared.jobs import celery_app, database, job_task, progress_reporter, store
+from shared.jobs import celery_app, database, job_task, progress_reporter, settings, store
 from shared.layout import JOBS, TRAINING_REPORT, TRAINING_VERSION
 from shared.registry import ModelRegistry
 from shared.targets import resolve, targets_of
@@ -39,12 +39,16 @@ def train_job(task: Any, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
     started = time.monotonic()
     spec = TrainSpec(**job.get("train", {}))
     check_base_model(spec.base_model)  # a job names bases; folders are the command line's
-    source = resolve(store(), job["data"])
+    folder = settings().datasets_dir
+    source = resolve(store(), job["data"], datasets_dir=folder)
     targets = targets_of(source, job.get("calibrate_on"), spec.seed)
     for warning in (targets.calibration or {}).get("warnings", []):
         log.warning(warning)  # train() logs its own (a small dev set)
     if job.get("dev"):
-        data, dev = targets.data, targets_of(resolve(store(), job["dev"], "dev")).data
+        data, dev = (
+            targets.data,
+            targets_of(resolve(store(), job["dev"], "dev", datasets_dir=folder)).data,
+        )
     else:
         data, dev = targets.data.split(spec.dev_fraction, spec.seed)
     result = train(data, dev, spec, progress_reporter(job_id))

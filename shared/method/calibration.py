@@ -12,7 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from shared.datasets import id_mismatch, located, read_distributions, write_jsonl
+from shared.datasets import (
+    DEFAULT_DATASETS_DIR,
+    id_mismatch,
+    located,
+    read_distributions,
+    write_jsonl,
+)
 from shared.errors import DataError
 from shared.jsonl import json_lines
 from shared.method.aggregation import (
@@ -100,12 +106,13 @@ def calibrate_file(
     folds: int = 0,
     fit_bias: bool = False,
     seed: int = 0,
+    datasets_dir: Path = DEFAULT_DATASETS_DIR,
 ) -> dict[str, Any]:
     """Fit on the MJD records that have a human distribution (the ids both files share) and
     apply the fit to every record; the summary warns when the files' ids differ (as ``mjd
     evaluate --subset`` does) and when a fit ends at a bound of its search."""
     records = read_mjd_records(mjd_path)
-    human_set = read_distributions(human_path)
+    human_set = read_distributions(human_path, datasets_dir=datasets_dir)
     mismatch = id_mismatch(human_set.ids, [r.id for r in records], human_path, mjd_path)
     human_by_id = dict(zip(human_set.ids, human_set.probs, strict=True))
     labelled = [i for i, r in enumerate(records) if r.id in human_by_id]

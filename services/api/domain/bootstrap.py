@@ -15,7 +15,6 @@ from services.api.domain.jobs import JobService
 from services.api.domain.submissions import Submissions
 from services.api.problems import problem
 from services.api.schemas import BootstrapIn, BootstrapView, MjdJobIn, TrainingJobIn
-from shared.datasets import read_instances, vendored_path
 from shared.db.store import Bootstrap, Job, JobState, Priority
 from shared.registry import ModelRegistry
 
@@ -68,7 +67,7 @@ class BootstrapService:
     def ensure(self, data: BootstrapIn, caller: Caller) -> BootstrapView:
         """The bootstrap in flight, its training queued once its MJDs are done; else a new
         one, unless a student is promoted already (409)."""
-        vendored = read_instances(vendored_path(DATASET))
+        vendored = self.datasets.vendored_instances(DATASET)
         items = len(vendored) if data.items is None else data.items
         if not MIN_ITEMS <= items <= len(vendored):
             raise problem(422, f"must be between {MIN_ITEMS} and {len(vendored)}", "items")

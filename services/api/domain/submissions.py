@@ -213,9 +213,10 @@ class Submissions:
             raise problem(422, "must be at least 1", "calibrate_on")
         store = self.jobs.store
         try:
-            check_targets(resolve(store, data.data, "data"), data.calibrate_on)
+            folder = self.datasets.datasets_dir
+            check_targets(resolve(store, data.data, "data", datasets_dir=folder), data.calibrate_on)
             if data.dev is not None:
-                check_targets(resolve(store, data.dev, "dev"))
+                check_targets(resolve(store, data.dev, "dev", datasets_dir=folder))
         except DataError as exc:
             raise data_error(exc) from None
         spec = spec_of(data)

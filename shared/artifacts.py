@@ -9,7 +9,6 @@ the filesystem refuses (read-only, full, not a folder) raises :class:`StoreNotWr
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.errors import DataError, MjdError
+from shared.files import write_atomically
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -65,19 +65,9 @@ class ArtifactStore:
     def write_bytes(self, kind: str, item_id: str, name: str, data: bytes) -> Path:
         target = self.path(kind, item_id, name)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{name}.", suffix=".tmp")
+            write_atomically(target, lambda handle: handle.write(data), binary=True)
         except OSError as exc:
             raise StoreNotWritable(exc) from exc
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, target)
-        except BaseException as exc:
-            Path(tmp).unlink(missing_ok=True)
-            if isinstance(exc, OSError):
-                raise StoreNotWritable(exc) from exc
-            raise
         return target
 
     def check_writable(self) -> None:

@@ -10,6 +10,8 @@ import msgspec
 
 from shared.artifacts import DATASETS, JOBS, ArtifactStore
 from shared.datasets import read_instances, read_row_field
+from shared.errors import DataError
+from shared.jsonl import json_lines
 from shared.labels import Label
 from shared.method.explanations import labels_column
 from shared.schemas import Instance
@@ -74,7 +76,7 @@ def job_labels(store: ArtifactStore, job_id: str) -> list[list[Label] | None]:
 
 
 def _json_lines(store: ArtifactStore, job_id: str, name: str) -> list[dict[str, Any]]:
-    return [msgspec.json.decode(line) for line in store.read_bytes(JOBS, job_id, name).splitlines()]
+    return [record for _, record in json_lines(store.path(JOBS, job_id, name))]
 
 
 def mjd_records(store: ArtifactStore, job_id: str) -> list[dict[str, Any]]:
@@ -100,14 +102,13 @@ def checkpointed_records(store: ArtifactStore, job_id: str, ids: list[str]) -> l
     if not path.is_file():
         return []
     records: list[dict[str, Any]] = []
-    for line in path.read_bytes().splitlines():
-        try:
-            record = msgspec.json.decode(line)
-        except msgspec.DecodeError:
-            break
-        if len(records) >= len(ids) or record.get("id") != ids[len(records)]:
-            break
-        records.append(record)
+    try:
+        for _, record in json_lines(path):
+            if len(records) >= len(ids) or record.get("id") != ids[len(records)]:
+                break
+            records.append(record)
+    except (DataError, UnicodeDecodeError):  # the line a killed writer cut short
+        pass
     return records
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from shared.bounds import check_range
+from shared.datasets.vendored import DEFAULT_DATASETS_DIR
 from shared.errors import DataError, MjdError
 
 #: name -> what it sets (defaults in Settings.from_env)
@@ -89,6 +90,12 @@ def _rate_limits() -> dict[str, int]:
             )
         limits[scope.strip()] = int(value)
     return limits
+
+
+def datasets_dir_from_env() -> Path:
+    """MJD_DATASETS_DIR, else the checkout's datasets/: also read alone by the CLI, which
+    needs no other setting."""
+    return Path(os.environ.get("MJD_DATASETS_DIR") or DEFAULT_DATASETS_DIR)
 
 
 def _choice(name: str, choices: tuple[str, ...]) -> str:
@@ -229,6 +236,7 @@ class Settings:
     api_metrics_port: int | None = None
     cors_origins: tuple[str, ...] = ()
     openai_endpoints: dict[str, OpenAIEndpoint] = field(default_factory=dict)
+    datasets_dir: Path = DEFAULT_DATASETS_DIR
 
     @property
     def store_url(self) -> str:
@@ -278,4 +286,5 @@ class Settings:
             api_metrics_port=int(_number("MJD_API_METRICS_PORT", 0, zero_ok=True)) or None,
             cors_origins=_names("MJD_CORS_ORIGINS"),
             openai_endpoints=_openai_endpoints(),
+            datasets_dir=datasets_dir_from_env(),
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,7 @@ import numpy as np
 from shared import layout
 from shared.artifacts import ArtifactStore, check_id
 from shared.contracts.specs import DataRef
-from shared.datasets import VENDORED, read_instances, vendored_path
+from shared.datasets import DEFAULT_DATASETS_DIR, VENDORED, read_instances, vendored_path
 from shared.errors import DataError, NotFound
 from shared.method.aggregation import fit_calibration
 from shared.method.calibration import bound_warnings
@@ -34,9 +35,15 @@ class Source:
     provenance: dict[str, str]
 
 
-def resolve(store: ArtifactStore, ref: DataRef, field: str = "data") -> Source:
-    """Read what ``ref`` names, with errors naming ``field``; cheap enough for the API to
-    call before queueing."""
+def resolve(
+    store: ArtifactStore,
+    ref: DataRef,
+    field: str = "data",
+    *,
+    datasets_dir: Path = DEFAULT_DATASETS_DIR,
+) -> Source:
+    """Read what ``ref`` names (vendored datasets from ``datasets_dir``), with errors naming
+    ``field``; cheap enough for the API to call before queueing."""
     given = [name for name in SOURCES if getattr(ref, name) is not None]
     if len(given) != 1:
         raise DataError(f"give exactly one of {', '.join(SOURCES)}", field=field)
@@ -45,7 +52,8 @@ def resolve(store: ArtifactStore, ref: DataRef, field: str = "data") -> Source:
     if kind == "vendored":
         if value not in VENDORED:
             raise DataError(f"unknown dataset; vendored: {', '.join(VENDORED)}", field=where)
-        return Source(read_instances(vendored_path(value)), None, {kind: value})
+        instances = read_instances(vendored_path(value, datasets_dir), datasets_dir=datasets_dir)
+        return Source(instances, None, {kind: value})
     check_id(value, where)
     if kind == "dataset_id":
         if not layout.dataset_exists(store, value):

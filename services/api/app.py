@@ -117,7 +117,7 @@ def build_services(
     registry.adopt_files()
     predictor = Predictor(registry, settings)
     jobs = JobService(store, queue, database)
-    datasets = DatasetService(store, database, settings.max_dataset_rows)
+    datasets = DatasetService(store, database, settings.max_dataset_rows, settings.datasets_dir)
     submissions = Submissions(jobs, datasets, store, settings.openai_endpoints)
     return Services(
         database=database,

@@ -42,10 +42,11 @@ def input_file(text: str) -> Path:
     """A file path, or the name of a vendored dataset; a bare name that is neither says
     which names there are."""
     from shared.datasets import VENDORED, vendored_path
+    from shared.settings import datasets_dir_from_env
 
     path = Path(text)
     if text in VENDORED and not path.exists():
-        return vendored_path(text)
+        return vendored_path(text, datasets_dir_from_env())
     if not path.exists() and len(path.parts) == 1 and not path.suffix:
         raise argparse.ArgumentTypeError(
             f"no such file or vendored dataset: {text} (vendored: {', '.join(VENDORED)})"

@@ -28,9 +28,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from services.generator.engine import generate
     from shared.datasets import read_instances, write_jsonl
     from shared.method.runs import RunSpec
+    from shared.settings import datasets_dir_from_env
 
     spec = spec_from_args(RunSpec, args)
-    instances = read_instances(args.input, args.input_format)
+    instances = read_instances(args.input, args.input_format, datasets_dir=datasets_dir_from_env())
     if args.limit:
         instances = instances[: args.limit]
     started = time.monotonic()
@@ -74,6 +75,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         plan,
         tally,
     )
+    from shared.settings import datasets_dir_from_env
 
     spec = ExplainSpec(
         mode=args.mode,
@@ -88,7 +90,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
             seed=args.seed,
         ),
     )
-    instances = read_instances(args.input, args.input_format)
+    instances = read_instances(args.input, args.input_format, datasets_dir=datasets_dir_from_env())
     fmt = detect_format(args.input) if args.input_format == "auto" else args.input_format
     labels = (
         labels_column(read_row_field(args.input, "labels"), str(args.input))
@@ -116,9 +118,16 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from shared.method.calibration import calibrate_file, summary_table
+    from shared.settings import datasets_dir_from_env
 
     summary = calibrate_file(
-        args.mjd, args.human, out=args.out, folds=args.folds, fit_bias=args.bias, seed=args.seed
+        args.mjd,
+        args.human,
+        out=args.out,
+        folds=args.folds,
+        fit_bias=args.bias,
+        seed=args.seed,
+        datasets_dir=datasets_dir_from_env(),
     )
     print(json.dumps(summary) if args.output == "json" else summary_table(summary))
     return 0

@@ -29,10 +29,11 @@ def _soft_labelled_data(args: argparse.Namespace, seed: int) -> tuple[object, di
     calibrated with ``seed``), and the provenance recorded with the model."""
     from shared.datasets import read_instances
     from shared.method.calibration import read_mjd_records
+    from shared.settings import datasets_dir_from_env
     from shared.targets import mjd_targets
     from shared.training import SoftLabelled
 
-    instances = read_instances(args.data, args.data_format)
+    instances = read_instances(args.data, args.data_format, datasets_dir=datasets_dir_from_env())
     provenance: dict[str, object] = {"data": str(args.data)}
     if args.mjd is None:
         if args.calibrate_on:
@@ -53,12 +54,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     from services.trainer.student import save_checkpoint
     from services.trainer.training import train
     from shared.datasets import read_instances
+    from shared.settings import datasets_dir_from_env
     from shared.training import SoftLabelled, TrainSpec
 
     spec = spec_from_args(TrainSpec, args)
     data, provenance = _soft_labelled_data(args, spec.seed)
     if args.dev:
-        dev = SoftLabelled.from_instances(read_instances(args.dev))
+        dev = SoftLabelled.from_instances(
+            read_instances(args.dev, datasets_dir=datasets_dir_from_env())
+        )
         provenance["dev"] = str(args.dev)
     else:
         data, dev = data.split(spec.dev_fraction, spec.seed)
@@ -85,12 +89,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     from shared.jobs import database, store
     from shared.layout import MODEL_METADATA
     from shared.registry import ModelRegistry, file_digests
+    from shared.settings import datasets_dir_from_env
     from shared.training import SoftLabelled
 
     if args.promote and not args.register:
         raise MjdError("--promote needs --register")
     student, tokenizer, info = load_checkpoint(args.checkpoint)
-    check = SoftLabelled.from_instances(read_instances(args.check)[: args.check_items])
+    check = SoftLabelled.from_instances(
+        read_instances(args.check, datasets_dir=datasets_dir_from_env())[: args.check_items]
+    )
     registry = ModelRegistry(store(), database())
     if args.register:
         version = registry.claim_version()
@@ -124,6 +131,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from shared.jobs import database, store
     from shared.metrics import entropy
     from shared.registry import VERSION_PATTERN, ModelRegistry, UnknownVersion
+    from shared.settings import datasets_dir_from_env
 
     folder = Path(args.model)
     if not folder.is_dir() and VERSION_PATTERN.match(args.model):
@@ -143,7 +151,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     model = LoadedModel.load(
         folder, provider=args.provider, variant=args.variant, max_batch=args.batch_size
     )
-    instances = read_instances(args.input, args.input_format)
+    instances = read_instances(args.input, args.input_format, datasets_dir=datasets_dir_from_env())
     started = time.monotonic()
     probabilities, truncated = model.predict([(i.premise, i.hypothesis) for i in instances])
     seconds = time.monotonic() - started

@@ -13,7 +13,7 @@ from shared.contracts import JobKind
 from shared.contracts.specs import MetricsJobSpec
 from shared.contracts.summaries import MetricsSummary
 from shared.datasets import align, read_distributions
-from shared.jobs import celery_app, job_task, progress_reporter, store
+from shared.jobs import celery_app, job_task, progress_reporter, settings, store
 from shared.layout import (
     JOBS,
     METRICS_ENTROPY_PLOT,
@@ -36,8 +36,9 @@ def evaluate_job(task: Any, job_id: str, job: MetricsJobSpec) -> MetricsSummary:
     plots, titled with its headline metrics. The bootstrap reports its progress, and stops
     the job (JobCancelled) once it is cancelled."""
     started = time.monotonic()
-    human = read_distributions(store().path(JOBS, job_id, METRICS_HUMAN))
-    model = read_distributions(store().path(JOBS, job_id, METRICS_MODEL))
+    folder = settings().datasets_dir
+    human = read_distributions(store().path(JOBS, job_id, METRICS_HUMAN), datasets_dir=folder)
+    model = read_distributions(store().path(JOBS, job_id, METRICS_MODEL), datasets_dir=folder)
     _, human_probs, model_probs = align(human, model)
     report = evaluate(
         human_probs,

@@ -16,7 +16,7 @@ from services.trainer.training import train
 from shared.contracts import JobKind, encode
 from shared.contracts.specs import TrainingJobSpec
 from shared.contracts.summaries import TrainingSummary
-from shared.jobs import celery_app, database, job_task, progress_reporter, store
+from shared.jobs import celery_app, database, job_task, progress_reporter, settings, store
 from shared.layout import JOBS, TRAINING_REPORT, TRAINING_VERSION
 from shared.metrics import Headline
 from shared.registry import ModelRegistry
@@ -43,12 +43,14 @@ def train_job(task: Any, job_id: str, job: TrainingJobSpec) -> TrainingSummary:
     started = time.monotonic()
     spec = job.train
     check_base_model(spec.base_model)  # a job names bases; folders are the command line's
-    source = resolve(store(), job.data)
+    folder = settings().datasets_dir
+    source = resolve(store(), job.data, datasets_dir=folder)
     targets = targets_of(source, job.calibrate_on, spec.seed)
     for warning in (targets.calibration or {}).get("warnings", []):
         log.warning(warning)  # train() logs its own (a small dev set)
     if job.dev is not None:
-        data, dev = targets.data, targets_of(resolve(store(), job.dev, "dev")).data
+        dev_source = resolve(store(), job.dev, "dev", datasets_dir=folder)
+        data, dev = targets.data, targets_of(dev_source).data
     else:
         data, dev = targets.data.split(spec.dev_fraction, spec.seed)
     result = train(data, dev, spec, progress_reporter(job_id))

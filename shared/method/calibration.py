@@ -6,15 +6,21 @@ the fit is cross-fitted: every item is scored with parameters fitted on the othe
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from shared.datasets import id_mismatch, located, read_distributions, write_jsonl
+from shared.datasets import (
+    DEFAULT_DATASETS_DIR,
+    id_mismatch,
+    located,
+    read_distributions,
+    write_jsonl,
+)
 from shared.errors import DataError
+from shared.jsonl import json_lines
 from shared.method.aggregation import (
     BIAS_BOUND,
     TEMPERATURE_BOUNDS,
@@ -29,24 +35,17 @@ def read_mjd_records(path: str | Path) -> list[MJDRecord]:
     """Records written by ``mjd generate``; each needs its raw label logits."""
     source = str(path)
     records = []
-    with Path(path).open(encoding="utf-8") as handle:
-        for row, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            with located(source, row):
-                try:
-                    raw = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataError(f"invalid JSON: {exc.msg}") from None
-                if not isinstance(raw, dict) or not raw.get("id"):
-                    raise DataError("missing required field", field="id")
-                logits = np.asarray(raw.get("label_logits"), dtype=np.float64)
-                if logits.ndim != 3 or logits.shape[-1] != 3 or not np.isfinite(logits).all():
-                    raise DataError(
-                        "expected [orders][option orders][3] finite logits (mjd generate output)",
-                        field="label_logits",
-                    )
-                records.append(MJDRecord.from_json(raw))
+    for row, raw in json_lines(Path(path)):
+        with located(source, row):
+            if not isinstance(raw, dict) or not raw.get("id"):
+                raise DataError("missing required field", field="id")
+            logits = np.asarray(raw.get("label_logits"), dtype=np.float64)
+            if logits.ndim != 3 or logits.shape[-1] != 3 or not np.isfinite(logits).all():
+                raise DataError(
+                    "expected [orders][option orders][3] finite logits (mjd generate output)",
+                    field="label_logits",
+                )
+            records.append(MJDRecord.from_json(raw))
     if not records:
         raise DataError("file has no records", source=source)
     return records
@@ -105,12 +104,13 @@ def calibrate_file(
     folds: int = 0,
     fit_bias: bool = False,
     seed: int = 0,
+    datasets_dir: Path = DEFAULT_DATASETS_DIR,
 ) -> dict[str, Any]:
     """Fit on the MJD records that have a human distribution (the ids both files share) and
     apply the fit to every record; the summary warns when the files' ids differ (as ``mjd
     evaluate --subset`` does) and when a fit ends at a bound of its search."""
     records = read_mjd_records(mjd_path)
-    human_set = read_distributions(human_path)
+    human_set = read_distributions(human_path, datasets_dir=datasets_dir)
     mismatch = id_mismatch(human_set.ids, [r.id for r in records], human_path, mjd_path)
     human_by_id = dict(zip(human_set.ids, human_set.probs, strict=True))
     labelled = [i for i, r in enumerate(records) if r.id in human_by_id]

@@ -15,7 +15,6 @@ from services.api.domain.jobs import JobService
 from services.api.domain.submissions import Submissions
 from services.api.schemas import BootstrapIn, BootstrapView
 from shared.contracts.specs import DataRef, MjdJobSpec, TrainingJobSpec
-from shared.datasets import read_instances, vendored_path
 from shared.db.bootstraps import Bootstrap
 from shared.db.database import Database
 from shared.db.jobs import Job, JobState, Priority
@@ -72,7 +71,7 @@ class BootstrapService:
     def ensure(self, data: BootstrapIn, caller: Caller) -> BootstrapView:
         """The bootstrap in flight, its training queued once its MJDs are done; else a new
         one, unless a student is promoted already (409)."""
-        vendored = read_instances(vendored_path(DATASET))
+        vendored = self.datasets.vendored_instances(DATASET)
         items = len(vendored) if data.items is None else data.items
         if not MIN_ITEMS <= items <= len(vendored):
             raise DataError(f"must be between {MIN_ITEMS} and {len(vendored)}", field="items")

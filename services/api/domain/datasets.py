@@ -53,10 +53,19 @@ def parse_instances(records: list[dict[str, Any]], field_name: str) -> list[Inst
 
 
 class DatasetService:
-    def __init__(self, store: ArtifactStore, db: Database, max_rows: int) -> None:
+    def __init__(
+        self, store: ArtifactStore, db: Database, max_rows: int, datasets_dir: Path
+    ) -> None:
         self.store = store
         self.db = db
         self.max_rows = max_rows
+        self.datasets_dir = datasets_dir
+
+    def vendored_instances(self, name: str) -> list[Instance]:
+        """The instances of vendored dataset ``name`` (from Settings.datasets_dir)."""
+        return read_instances(
+            vendored_path(name, self.datasets_dir), datasets_dir=self.datasets_dir
+        )
 
     def check_rows(self, count: int, field_name: str) -> None:
         if count > self.max_rows:
@@ -76,7 +85,7 @@ class DatasetService:
                 raise DataError(
                     f"unknown dataset; vendored: {', '.join(VENDORED)}", field="vendored"
                 )
-            return self.add(read_instances(vendored_path(vendored)), name or vendored, owner)
+            return self.add(self.vendored_instances(vendored), name or vendored, owner)
         self.check_rows(len(instances or []), "instances")
         return self.add(parse_instances(instances or [], "instances"), name, owner)
 
@@ -90,7 +99,7 @@ class DatasetService:
             path = Path(folder) / f"upload{suffix}"
             path.write_bytes(upload.file.read())
             try:
-                instances = read_instances(path)
+                instances = read_instances(path, datasets_dir=self.datasets_dir)
             except DataError as exc:
                 detail = exc.message if exc.row is None else f"row {exc.row}: {exc.message}"
                 raise DataError(

@@ -249,7 +249,10 @@ class Submissions:
         trainer's own rules."""
         if spec.calibrate_on is not None and spec.calibrate_on < 1:
             raise DataError("must be at least 1", field="calibrate_on")
-        check_targets(resolve(self.store, spec.data, "data"), spec.calibrate_on)
+        folder = self.datasets.datasets_dir
+        check_targets(
+            resolve(self.store, spec.data, "data", datasets_dir=folder), spec.calibrate_on
+        )
         if spec.dev is not None:
-            check_targets(resolve(self.store, spec.dev, "dev"))
+            check_targets(resolve(self.store, spec.dev, "dev", datasets_dir=folder))
         return self.jobs.submit(JobKind.TRAINING, spec, {}, owner=owner)

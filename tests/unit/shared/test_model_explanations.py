@@ -13,9 +13,11 @@ import pytest
 from shared.artifacts import ArtifactStore
 from shared.contracts.specs import DataRef
 from shared.datasets import (
+    DEFAULT_DATASETS_DIR as DATASETS,
+)
+from shared.datasets import (
     MODEL_EXPLANATION_SETS,
     VENDORED,
-    datasets_dir,
     read_distributions,
     read_instances,
     vendored_path,
@@ -29,13 +31,13 @@ SETTINGS = ("label-free", "mnli-label-guided", "varierr-label-guided")
 
 def _manifest() -> dict[str, str]:
     """datasets/SHA256SUMS as {relative path: digest} (``sha256sum`` output)."""
-    lines = (datasets_dir() / "SHA256SUMS").read_text().splitlines()
+    lines = (DATASETS / "SHA256SUMS").read_text().splitlines()
     return {path: digest for digest, path in (line.split("  ", 1) for line in lines)}
 
 
 def _documented_counts() -> dict[str, int]:
     """Explanations per item of each setting, as the sets' README states them."""
-    readme = (datasets_dir() / "model_explanations" / "README.md").read_text()
+    readme = (DATASETS / "model_explanations" / "README.md").read_text()
     found = re.findall(r"- `([a-z-]+)`:[^(]*\((\d+) per\s+item", readme)
     return {setting: int(count) for setting, count in found}
 
@@ -49,11 +51,11 @@ def test_every_vendored_file_matches_the_checksum_manifest():
     assert set(VENDORED.values()) <= set(manifest)
     assert "model_explanations/LICENSE-MJD-Estimator.txt" in manifest
     for path, digest in manifest.items():
-        assert hashlib.sha256((datasets_dir() / path).read_bytes()).hexdigest() == digest, path
+        assert hashlib.sha256((DATASETS / path).read_bytes()).hexdigest() == digest, path
 
 
 def test_the_18_files_are_vendored_under_their_names():
-    files = {p.stem for p in (datasets_dir() / "model_explanations").glob("*.jsonl")}
+    files = {p.stem for p in (DATASETS / "model_explanations").glob("*.jsonl")}
     assert len(files) == 18 and set(MODEL_EXPLANATION_SETS) == files
     assert {n for n in VENDORED if vendored_path(n).parent.name == "model_explanations"} == files
 

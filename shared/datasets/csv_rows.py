@@ -1,0 +1,53 @@
+"""``csv``: uploaded tables read as generic records (see :mod:`shared.datasets.generic`)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from shared.datasets.records import located
+from shared.errors import DataError
+from shared.labels import LABEL_NAMES
+from shared.schemas import Judgment
+
+CSV_PROB_COLUMNS = LABEL_NAMES
+CSV_COUNT_COLUMNS = tuple(f"n_{name}" for name in LABEL_NAMES)
+
+#: how csv_rows checks the columns it reads, so a bad row names them, not its record key
+_CSV_JUDGMENTS = {"probs": Judgment.from_probs, "counts": Judgment.from_counts}
+
+
+def csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """CSV rows as records: probability columns become ``probs``, count columns ``counts``."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        number = 0  # rows read so far; the header is row 1
+        try:
+            columns = set(reader.fieldnames or [])
+            number = 1
+            for number, row in enumerate(reader, start=2):
+                record: dict[str, Any] = {
+                    k: v for k, v in row.items() if k in ("id", "premise", "hypothesis") and v
+                }
+                for names, key in ((CSV_PROB_COLUMNS, "probs"), (CSV_COUNT_COLUMNS, "counts")):
+                    if columns.issuperset(names):
+                        record[key] = [_csv_number(row[n], n, number, path) for n in names]
+                        with located(str(path), number):  # name the file's columns
+                            _CSV_JUDGMENTS[key](record[key], ",".join(names))
+                        break
+                yield number, record
+        except csv.Error as exc:  # e.g. a field over csv.field_size_limit() (131,072 chars)
+            raise DataError(
+                f"not readable as CSV: {exc}", source=str(path), row=number + 1
+            ) from None
+
+
+def _csv_number(text: str | None, column: str, row: int, path: Path) -> float:
+    try:
+        return float(text) if text not in (None, "") else float("nan")
+    except ValueError:
+        raise DataError(
+            f"not a number: {text!r}", source=str(path), row=row, field=column
+        ) from None

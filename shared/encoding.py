@@ -14,8 +14,6 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Encoding, Tokenizer
 
-from shared.layout import TOKENIZER_FILE
-
 DEFAULT_MAX_LENGTH = 128
 #: what the ONNX graph may take, in this order; a model uses the names its encoder accepts
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
@@ -30,8 +28,9 @@ def configure(tokenizer: Tokenizer, max_length: int) -> Tokenizer:
     return tokenizer
 
 
-def load_tokenizer(folder: str | Path, max_length: int = DEFAULT_MAX_LENGTH) -> Tokenizer:
-    return configure(Tokenizer.from_file(str(Path(folder) / TOKENIZER_FILE)), max_length)
+def load_tokenizer(path: str | Path, max_length: int = DEFAULT_MAX_LENGTH) -> Tokenizer:
+    """The tokenizer file at ``path`` (a model folder's, named by the layout), configured."""
+    return configure(Tokenizer.from_file(str(path)), max_length)
 
 
 def pad_id(tokenizer: Tokenizer) -> int:

@@ -20,7 +20,7 @@ import numpy as np
 from shared.encoding import encode_batch, length_chunks, load_tokenizer, pad_id, to_arrays
 from shared.errors import MjdError
 from shared.labels import NUM_LABELS
-from shared.layout import INT8_FILE, MODEL_FILE, MODEL_METADATA
+from shared.layout import INT8_FILE, MODEL_FILE, MODEL_METADATA, TOKENIZER_FILE
 
 log = logging.getLogger(__name__)
 CUDA, CPU = "CUDAExecutionProvider", "CPUExecutionProvider"
@@ -96,7 +96,7 @@ class LoadedModel:
             variant=variant,
             provider=loaded,
             session=session,
-            tokenizer=load_tokenizer(folder, max_length),
+            tokenizer=load_tokenizer(Path(folder) / TOKENIZER_FILE, max_length),
             input_names=tuple(metadata["export"]["input_names"]),
             max_batch=max_batch,
             max_tokens=max_tokens,

@@ -12,7 +12,6 @@ process's files (prometheus_client multiprocess mode). The names are listed in
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
@@ -20,6 +19,8 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import REGISTRY, CollectorRegistry, make_wsgi_app, multiprocess
+
+from shared.settings import env_setting
 
 #: series a worker serves (job outcomes, counted by the job protocol)
 WORKER_SERIES = (
@@ -53,7 +54,7 @@ WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 def metrics_registry() -> CollectorRegistry:
     """Every process's series when PROMETHEUS_MULTIPROC_DIR is set (workers' pool children,
     the API beside its workers under mjd up), else this process's."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if env_setting("prometheus_multiproc_dir"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         return registry
@@ -109,6 +110,6 @@ def instrument_worker() -> None:
 
     @worker_init.connect(weak=False)
     def _serve(**_: Any) -> None:
-        port = os.environ.get("MJD_WORKER_METRICS_PORT")
+        port = env_setting("worker_metrics_port")
         if port:
-            serve_metrics(int(port), metrics_registry())
+            serve_metrics(port, metrics_registry())

@@ -80,7 +80,7 @@ def worker_restarts() -> Counter:
 def run_worker(queue: str, metrics_port: int | None = None) -> None:
     """Become the Celery worker of ``queue`` (``mjd worker``, the containers' command)."""
     module = dict((q, m) for m, q in WORKERS)[queue]
-    env = dict(os.environ)
+    env = dict(os.environ)  # passed on to the worker it becomes, not read as settings
     if metrics_port is not None:
         env["MJD_WORKER_METRICS_PORT"] = str(metrics_port)
     if env.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -166,6 +166,8 @@ class Stack:
         self._supervisor: threading.Thread | None = None
 
     def environment(self) -> dict[str, str]:
+        """The children's environment: this one passed on, with what mjd up fills in (the
+        children read their settings from it)."""
         env = dict(os.environ)
         if not env.get("REDIS_URL"):
             self.redis, env["REDIS_URL"] = start_embedded_redis(self.workdir)

@@ -10,6 +10,7 @@ import os
 from services.cli.args import Commands, positive_int
 from services.cli.launcher import API_PORT, WORKERS, fresh_metrics_dir, run, run_worker
 from shared.errors import MjdError
+from shared.settings import env_setting
 
 
 def cmd_api(args: argparse.Namespace) -> int:
@@ -17,10 +18,11 @@ def cmd_api(args: argparse.Namespace) -> int:
     import uvicorn
 
     refuse_open_exposure(args.host)
-    if args.metrics_port is not None:
+    if args.metrics_port is not None:  # for the app's Settings, read in create_app
         os.environ["MJD_API_METRICS_PORT"] = str(args.metrics_port)
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # before any metric is created
-        fresh_metrics_dir(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    metrics_dir = env_setting("prometheus_multiproc_dir")
+    if metrics_dir:  # before any metric is created
+        fresh_metrics_dir(metrics_dir)
 
     uvicorn.run(
         "services.api.app:create_app", factory=True, host=args.host, port=args.port,
@@ -41,7 +43,7 @@ def refuse_open_exposure(host: str) -> None:
         loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
         loopback = False
-    if loopback or os.environ.get("MJD_AUTH", "").lower() == "off":
+    if loopback or env_setting("auth") == "off":
         return
     settings = Settings.from_env()
     if settings.auth == "required" and Database(settings.store_url).keys.active_keys() == 0:

@@ -174,3 +174,74 @@ def test_job_kinds_task_names_and_queues_are_spelled_only_in_the_kinds_table():
         for spelling in _spellings(node)
     ]
     assert found == []
+
+
+SETTINGS_MODULE = ROOT / "shared" / "settings.py"
+#: (file, environment read) -> why it is not a setting
+ENVIRONMENT_READS_ALLOWED = {
+    # mjd worker and mjd up pass the environment on to child processes, they read no setting
+    ("services/cli/launcher.py", "dict(os.environ)"): "copied for child processes",
+    # thread-library knobs, not mjd settings
+    ("services/__init__.py", "os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')"): "OpenMP",
+    ("services/generator/backends/local.py", "os.environ.get('OMP_NUM_THREADS')"): "OpenMP",
+    # moves to Settings.datasets_dir on another branch of issue 21: drop this line on merging it
+}
+
+
+def _environment_reads(source: str) -> list[tuple[int, str]]:
+    """Each read of ``os.environ`` or ``os.getenv`` (line, the expression reading it); writes
+    (``os.environ[name] = ...``) pass settings on to later reads and are not counted."""
+    tree = ast.parse(source)
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "os":
+            found += [
+                (node.lineno, f"from os import {alias.name}")
+                for alias in node.names
+                if alias.name in {"environ", "getenv", "environb"}
+            ]
+        is_os = isinstance(node, ast.Attribute) and ast.unparse(node.value) == "os"
+        if not is_os or node.attr not in {"environ", "getenv", "environb"}:  # type: ignore[union-attr]
+            continue
+        expression = node
+        parent = parents.get(expression)
+        if isinstance(parent, ast.Subscript) and isinstance(parent.ctx, ast.Store):
+            continue
+        while (
+            isinstance(parent, ast.Attribute)
+            or (isinstance(parent, ast.Subscript) and parent.value is expression)
+            or (isinstance(parent, ast.Call) and expression in (parent.func, *parent.args))
+        ):
+            expression, parent = parent, parents.get(parent)
+        found.append((node.lineno, ast.unparse(expression)))
+    return sorted(found)
+
+
+def test_environment_reads_go_through_settings():
+    """Every mjd variable is read by shared/settings.py (declared there with its default and
+    doc, listed in the README); elsewhere only the reads ENVIRONMENT_READS_ALLOWED explains."""
+    reads = {
+        (str(path.relative_to(ROOT)), line, read)
+        for path in _modules().values()
+        if path != SETTINGS_MODULE
+        for line, read in _environment_reads(path.read_text())
+    }
+    found = sorted(r for r in reads if (r[0], r[2]) not in ENVIRONMENT_READS_ALLOWED)
+    assert found == [], "read these through shared.settings (a setting field, env_setting)"
+    stale = set(ENVIRONMENT_READS_ALLOWED) - {(path, read) for path, _, read in reads}
+    assert not stale, f"no longer read, drop from ENVIRONMENT_READS_ALLOWED: {stale}"
+
+
+def test_the_environment_rule_would_catch_a_read():
+    source = (
+        "import os\nfrom os import getenv\nA = os.environ.get('MJD_X')\nB = os.getenv('Y')\n"
+        "C = os.environ['Z']\nos.environ['W'] = '1'\nD = dict(os.environ)\n"
+    )
+    assert _environment_reads(source) == [
+        (2, "from os import getenv"),
+        (3, "os.environ.get('MJD_X')"),
+        (4, "os.getenv('Y')"),
+        (5, "os.environ['Z']"),
+        (7, "dict(os.environ)"),
+    ]

@@ -307,6 +307,7 @@ class TransformersBackend:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
+        # OMP_NUM_THREADS: the thread library's own knob (not an mjd setting) wins when set
         if threads is None and not os.environ.get("OMP_NUM_THREADS"):
             threads = usable_cpus()
         if threads is not None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
@@ -32,7 +31,7 @@ from services.generator.engine import LetterScores, split_into_groups
 from shared.errors import MjdError
 from shared.method.explanations import Decoding
 from shared.method.prompts import OPTION_LETTERS, Letters
-from shared.settings import check_openai_options
+from shared.settings import check_openai_options, env_setting
 
 #: Log-probability given to a letter missing from top_logprobs (effectively zero).
 ABSENT_LOGPROB = -100.0
@@ -88,11 +87,11 @@ class OpenAIBackend:
             max_retries=max_retries,
         )
         self.model_id = model
-        self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or "").rstrip("/")
+        self.base_url = (base_url or env_setting("openai_base_url") or "").rstrip("/")
         if not self.base_url:
             raise MjdError("the openai backend needs --base-url or OPENAI_BASE_URL")
         self.where = f"endpoint {endpoint!r}" if endpoint else self.base_url
-        key = api_key or os.environ.get("OPENAI_API_KEY")
+        key = api_key or env_setting("openai_api_key")
         self.mode = mode
         self.tokenizer = (
             template_tokenizer(template) if mode == "completions" and template != "none" else None

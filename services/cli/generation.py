@@ -115,7 +115,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from shared.method.calibration import calibrate_file, summary_table
+    from services.cli.calibration import calibrate_file, summary_table
 
     summary = calibrate_file(
         args.mjd, args.human, out=args.out, folds=args.folds, fit_bias=args.bias, seed=args.seed

@@ -198,7 +198,7 @@ class DefaultLLM:
     """The embedded SmolLM2, loaded once on first use: a fully cached run loads nothing."""
 
     def __init__(self, dtype: str, batch_size: int) -> None:
-        from services.generator.backends.local import default_model_path
+        from services.generator.backends.model_files import default_model_path
 
         #: what cache keys name: the model file and dtype (the device is known once loaded)
         self.key = {"model": default_model_path().name, "dtype": dtype}

@@ -32,11 +32,12 @@ def main() -> None:
     parser.add_argument("--out")
     args = parser.parse_args()
 
+    from services.cli.calibration import read_mjd_records
     from services.generator.backends.local import TransformersBackend
     from services.generator.engine import generate
     from shared.datasets import read_instances, vendored_path, write_jsonl
     from shared.method.aggregation import softmax_aggregate
-    from shared.method.calibration import cross_fit, read_mjd_records
+    from shared.method.calibration import cross_fit
     from shared.method.runs import RunSpec
     from shared.metrics import evaluate
 

@@ -117,7 +117,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from shared.method.calibration import calibrate_file, summary_table
+    from services.cli.calibration import calibrate_file, summary_table
     from shared.settings import datasets_dir_from_env
 
     summary = calibrate_file(

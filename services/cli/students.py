@@ -27,8 +27,8 @@ from shared.errors import MjdError
 def _soft_labelled_data(args: argparse.Namespace, seed: int) -> tuple[object, dict[str, object]]:
     """Training targets from --data (human distributions) or --mjd (MJDs, optionally
     calibrated with ``seed``), and the provenance recorded with the model."""
+    from services.cli.calibration import read_mjd_records
     from shared.datasets import read_instances
-    from shared.method.calibration import read_mjd_records
     from shared.settings import datasets_dir_from_env
     from shared.targets import mjd_targets
     from shared.training import SoftLabelled

@@ -83,6 +83,75 @@ def dev_score(metric: str, human: np.ndarray, model: np.ndarray) -> float:
     return distance_correlation(human, model).value
 
 
+@dataclass(slots=True)
+class _Optimisation:
+    """AdamW with linear warmup then linear decay to zero over every planned step."""
+
+    optimizer: torch.optim.Optimizer
+    schedule: torch.optim.lr_scheduler.LRScheduler
+    total_steps: int
+
+
+def _optimisation(student: Student, spec: TrainSpec, items: int) -> _Optimisation:
+    optimizer = torch.optim.AdamW(
+        student.parameters(), lr=spec.learning_rate, weight_decay=spec.weight_decay
+    )
+    total = math.ceil(items / spec.batch_size) * spec.epochs
+    warmup = max(1, round(spec.warmup_fraction * total))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda step: min((step + 1) / warmup, max(0.0, (total - step) / max(1, total - warmup))),
+    )
+    return _Optimisation(optimizer, schedule, total)
+
+
+def _train_epoch(
+    student: Student,
+    tokenizer: Any,
+    data: SoftLabelled,
+    order: np.ndarray,
+    spec: TrainSpec,
+    optimisation: _Optimisation,
+    step: int,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[float, int]:
+    """One pass over ``data`` in ``order``: the mean training loss and the step reached."""
+    student.train()
+    losses = []
+    for start in range(0, len(data), spec.batch_size):
+        batch = data.take(order[start : start + spec.batch_size])
+        logits = student(*_tensors(student, tokenizer, batch.pairs))
+        loss = soft_cross_entropy(logits, torch.from_numpy(batch.targets).float())
+        optimisation.optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
+        optimisation.optimizer.step()
+        optimisation.schedule.step()
+        losses.append(loss.item())
+        step += 1
+        if progress:
+            progress(step, optimisation.total_steps)
+    return float(np.mean(losses)), step
+
+
+@dataclass(slots=True)
+class _BestEpoch:
+    """The best dev epoch so far (its weights kept) and how many epochs since it."""
+
+    score: float = -math.inf
+    kl: float = math.inf
+    epoch: int = 0
+    state: dict[str, torch.Tensor] | None = None
+    stale: int = 0
+
+    def update(self, epoch: int, score: float, kl: float, student: Student) -> None:
+        if is_better_epoch(score, kl, self.score, self.kl):
+            self.score, self.kl, self.stale, self.epoch = score, kl, 0, epoch
+            self.state = {k: v.detach().clone() for k, v in student.state_dict().items()}
+        else:
+            self.stale += 1
+
+
 def train(
     data: SoftLabelled,
     dev: SoftLabelled,
@@ -94,59 +163,36 @@ def train(
     torch.manual_seed(spec.seed)
     rng = np.random.default_rng(spec.seed)
     student, tokenizer, base_name = load_base(spec.base_model, spec.max_length)
-    optimizer = torch.optim.AdamW(
-        student.parameters(), lr=spec.learning_rate, weight_decay=spec.weight_decay
-    )
-    steps_per_epoch = math.ceil(len(data) / spec.batch_size)
-    total = steps_per_epoch * spec.epochs
-    warmup = max(1, round(spec.warmup_fraction * total))
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer,
-        lambda step: min((step + 1) / warmup, max(0.0, (total - step) / max(1, total - warmup))),
-    )
+    optimisation = _optimisation(student, spec, len(data))
     result = TrainResult(student, tokenizer, base_name, warnings=dev_set_warnings(len(dev)))
     for warning in result.warnings:
         log.warning(warning)
-    best_score, best_kl, best_state, stale, step = -math.inf, math.inf, None, 0, 0
+    best, step = _BestEpoch(), 0
     for epoch in range(1, spec.epochs + 1):
-        student.train()
-        losses = []
         order = rng.permutation(len(data))
-        for start in range(0, len(data), spec.batch_size):
-            batch = data.take(order[start : start + spec.batch_size])
-            logits = student(*_tensors(student, tokenizer, batch.pairs))
-            loss = soft_cross_entropy(logits, torch.from_numpy(batch.targets).float())
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
-            optimizer.step()
-            schedule.step()
-            losses.append(loss.item())
-            step += 1
-            if progress:
-                progress(step, total)
+        train_loss, step = _train_epoch(
+            student, tokenizer, data, order, spec, optimisation, step, progress
+        )
         predicted = predict_probabilities(student, tokenizer, dev.pairs)
         score = dev_score(spec.early_stopping, dev.targets, predicted)
         kl = float(kl_divergence(dev.targets, predicted).mean())
         result.history.append(
             {
                 "epoch": epoch,
-                "train_loss": float(np.mean(losses)),
+                "train_loss": train_loss,
                 "dev_kl": kl,
                 f"dev_{spec.early_stopping}_score": score,
             }
         )
-        if is_better_epoch(score, kl, best_score, best_kl):
-            best_score, best_kl, stale, result.best_epoch = score, kl, 0, epoch
-            best_state = {k: v.detach().clone() for k, v in student.state_dict().items()}
-        else:
-            stale += 1
-            if stale >= spec.patience:
-                break
+        best.update(epoch, score, kl, student)
+        if best.stale >= spec.patience:
+            break
     if progress:
+        total = optimisation.total_steps
         progress(total, total)  # early stopping may end before the planned steps
-    if best_state is not None:
-        student.load_state_dict(best_state)
+    result.best_epoch = best.epoch
+    if best.state is not None:
+        student.load_state_dict(best.state)
     student.eval()
     result.dev_report = evaluate(
         dev.targets, predict_probabilities(student, tokenizer, dev.pairs), resamples=0

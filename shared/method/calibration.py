@@ -1,26 +1,18 @@
-"""Temperature (and bias) calibration of stored MJD runs against human distributions.
+"""Temperature (and bias) calibration of MJD records against human distributions.
 
-Works on the raw label logits in ``mjd generate`` output, so no LLM is needed. With ``folds``
-the fit is cross-fitted: every item is scored with parameters fitted on the other folds.
+Works on the records' raw label logits, so no LLM is needed. With ``folds`` the fit is
+cross-fitted: every item is scored with parameters fitted on the other folds. Pure: reading
+and writing the files and the table people read are the CLI's (``services/cli/calibration.py``).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
-from pathlib import Path
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from shared.datasets import (
-    DEFAULT_DATASETS_DIR,
-    id_mismatch,
-    located,
-    read_distributions,
-    write_jsonl,
-)
 from shared.errors import DataError
-from shared.jsonl import json_lines
 from shared.method.aggregation import (
     BIAS_BOUND,
     TEMPERATURE_BOUNDS,
@@ -28,27 +20,7 @@ from shared.method.aggregation import (
     fit_calibration,
 )
 from shared.method.runs import MJDRecord
-from shared.metrics import Headline, evaluate
-
-
-def read_mjd_records(path: str | Path) -> list[MJDRecord]:
-    """Records written by ``mjd generate``; each needs its raw label logits."""
-    source = str(path)
-    records = []
-    for row, raw in json_lines(Path(path)):
-        with located(source, row):
-            if not isinstance(raw, dict) or not raw.get("id"):
-                raise DataError("missing required field", field="id")
-            logits = np.asarray(raw.get("label_logits"), dtype=np.float64)
-            if logits.ndim != 3 or logits.shape[-1] != 3 or not np.isfinite(logits).all():
-                raise DataError(
-                    "expected [orders][option orders][3] finite logits (mjd generate output)",
-                    field="label_logits",
-                )
-            records.append(MJDRecord.from_json(raw))
-    if not records:
-        raise DataError("file has no records", source=source)
-    return records
+from shared.metrics import evaluate
 
 
 def bound_warnings(fit: Calibration, what: str = "calibration") -> list[str]:
@@ -96,81 +68,63 @@ def cross_fit(
     return out, fits, fold
 
 
-def calibrate_file(
-    mjd_path: str | Path,
-    human_path: str | Path,
+@dataclass(frozen=True, slots=True)
+class Recalibration:
+    """What :func:`calibrate` found: the fit on every labelled record (and per fold when
+    cross-fitted), the metrics before and after, and every record recalibrated."""
+
+    items: int
+    labelled: int
+    fit: Calibration
+    before: dict[str, float]
+    #: the metrics after, in sample (no folds) or cross-fitted (folds)
+    after: dict[str, float]
+    folds: list[Calibration]
+    records: list[MJDRecord]
+    warnings: list[str]
+
+
+def calibrate(
+    records: Sequence[MJDRecord],
+    human_by_id: Mapping[str, np.ndarray],
     *,
-    out: str | Path | None = None,
     folds: int = 0,
     fit_bias: bool = False,
     seed: int = 0,
-    datasets_dir: Path = DEFAULT_DATASETS_DIR,
-) -> dict[str, Any]:
-    """Fit on the MJD records that have a human distribution (the ids both files share) and
-    apply the fit to every record; the summary warns when the files' ids differ (as ``mjd
-    evaluate --subset`` does) and when a fit ends at a bound of its search."""
-    records = read_mjd_records(mjd_path)
-    human_set = read_distributions(human_path, datasets_dir=datasets_dir)
-    mismatch = id_mismatch(human_set.ids, [r.id for r in records], human_path, mjd_path)
-    human_by_id = dict(zip(human_set.ids, human_set.probs, strict=True))
+) -> Recalibration:
+    """Fit on the records that have a human distribution and apply the fit to every record;
+    with ``folds`` each labelled record is instead scored by the fit of the other folds. The
+    warnings say when a fit ends at a bound of its search."""
     labelled = [i for i, r in enumerate(records) if r.id in human_by_id]
     if not labelled:
-        raise DataError(f"no MJD id appears in {human_path}", field="id")
+        raise DataError("no record has a human distribution", field="id")
     logits = [records[i].logits for i in labelled]
     human = np.array([human_by_id[records[i].id] for i in labelled])
     before = np.array([records[i].distribution for i in labelled])
     overall = fit_calibration(logits, human, fit_bias=fit_bias)
     # item index -> (distribution, the fit that made it, its fold or None)
     calibrated = {i: (overall.apply(r.logits), overall, None) for i, r in enumerate(records)}
-    summary: dict[str, Any] = {
-        "items": len(records),
-        "labelled": len(labelled),
-        "fit": asdict(overall),
-        "before": _row(human, before),
-    }
-    warnings = [f"fitted on the {len(labelled)} shared id(s); {mismatch}"] if mismatch else []
-    warnings += bound_warnings(overall)
+    warnings = bound_warnings(overall)
+    fits: list[Calibration] = []
     if folds:
         crossed, fits, fold = cross_fit(logits, human, folds=folds, fit_bias=fit_bias, seed=seed)
         for j, i in enumerate(labelled):
             calibrated[i] = (crossed[j], fits[fold[j]], int(fold[j]))
-        summary["folds"] = [asdict(fit) for fit in fits]
-        summary["after_cross_fitted"] = _row(human, crossed)
+        after = crossed
         for f, fit in enumerate(fits):
             warnings += bound_warnings(fit, f"fold {f}")
     else:
-        summary["after_in_sample"] = _row(human, np.array([calibrated[i][0] for i in labelled]))
-    if out:
-        write_jsonl(out, (_recalibrated(r, *calibrated[i]) for i, r in enumerate(records)))
-        summary["out"] = str(out)
-    summary["warnings"] = warnings
-    return summary
-
-
-def summary_table(summary: dict[str, Any]) -> str:
-    """``calibrate_file``'s summary for people: the fit, then the metrics before and after."""
-    fit = summary["fit"]
-    lines = [
-        f"items: {summary['items']} MJDs, {summary['labelled']} with a human distribution",
-        f"fit: T = {fit['temperature']:.4g}, bias = "
-        + ", ".join(f"{b:+.3f}" for b in fit["bias"])
-        + f" (mean KL {fit['mean_kl']:.4f} on {fit['items']} items)",
-        f"{'':<20}{'KL':>9}{'JSD':>9}{'TVD':>9}{'D.Corr':>9}",
-    ]
-    for key in ("before", "after_in_sample", "after_cross_fitted"):
-        if key in summary:
-            row = summary[key]
-            name = key.replace("_", " ")
-            lines.append(
-                f"{name:<20}" + "".join(f"{row[m]:>9.4f}" for m in Headline.__struct_fields__)
-            )
-    if "folds" in summary:
-        shown = ", ".join(f"{f['temperature']:.3g}" for f in summary["folds"])
-        lines.append(f"fold temperatures: {shown}")
-    if "out" in summary:
-        lines.append(f"out: {summary['out']}")
-    lines += [f"warning: {w}" for w in summary["warnings"]]
-    return "\n".join(lines)
+        after = np.array([calibrated[i][0] for i in labelled])
+    return Recalibration(
+        items=len(records),
+        labelled=len(labelled),
+        fit=overall,
+        before=_row(human, before),
+        after=_row(human, after),
+        folds=fits,
+        records=[_recalibrated(r, *calibrated[i]) for i, r in enumerate(records)],
+        warnings=warnings,
+    )
 
 
 def _row(human: np.ndarray, model: np.ndarray) -> dict[str, float | None]:
@@ -179,7 +133,7 @@ def _row(human: np.ndarray, model: np.ndarray) -> dict[str, float | None]:
 
 def _recalibrated(
     record: MJDRecord, distribution: np.ndarray, fit: Calibration, fold: int | None
-) -> dict[str, Any]:
+) -> MJDRecord:
     spec = {
         **record.spec,
         "aggregation": "softmax",
@@ -187,4 +141,4 @@ def _recalibrated(
         "bias": list(fit.bias),
         "calibration": {"cross_fit_fold": fold, "fitted_items": fit.items, "mean_kl": fit.mean_kl},
     }
-    return replace(record, distribution=distribution.tolist(), spec=spec).to_json()
+    return replace(record, distribution=distribution.tolist(), spec=spec)

@@ -51,7 +51,7 @@ def template_tokenizer(template: str) -> Any:
     backend's default model) or a model folder / .gguf file; loaded once per process."""
     from transformers import AutoTokenizer
 
-    from services.generator.backends.local import model_location
+    from services.generator.backends.model_files import model_location
 
     _, directory, extra = model_location(None if template == "local" else template)
     return AutoTokenizer.from_pretrained(directory, **extra)

@@ -8,20 +8,12 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from scipy.special import softmax
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
 from services.cli import main
-from services.generator.backends.local import (
-    TransformersBackend,
-    group_rows,
-    letter_token_ids,
-    pack_rows,
-    prefix_tree,
-)
+from services.generator.backends.local import TransformersBackend, letter_token_ids
 from shared.datasets import read_distributions
 from shared.errors import MjdError
 from shared.method.explanations import Decoding
@@ -71,75 +63,6 @@ def test_letter_ids_from_a_tokenizer_built_here():
     assert letter_token_ids(no_c, "both", ["A", "B"]) == [[0], [1]]
     with pytest.raises(MjdError, match="option letter 'C'"):
         letter_token_ids(no_c, "bare")  # "C" is only the unknown token
-
-
-def _path(row, token):
-    """The tokens a row token sees, in order: its path up from the row's start."""
-    path = []
-    while token >= 0:
-        path.append(row.tokens[token])
-        token = row.parents[token]
-    return path[::-1]
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    st.lists(
-        st.lists(st.integers(0, 3), min_size=1, max_size=30),
-        min_size=1,
-        max_size=12,
-        unique_by=tuple,
-    ),
-    st.integers(1, 40),
-)
-def test_packed_rows_rebuild_every_sequence_once(sequences, row_tokens):
-    rows = pack_rows(sequences, row_tokens)
-    rebuilt = {}
-    for row in rows:
-        assert len(row.tokens) <= max(row_tokens, max(map(len, sequences)))
-        assert len(row.tokens) == len(row.parents) == len(row.depths)
-        seen = row.visibility()
-        for token, parent in enumerate(row.parents):
-            assert parent < token and row.depths[token] == len(_path(row, token)) - 1
-            # a token attends to exactly its own path
-            assert seen[token].sum() == len(_path(row, token)) and seen[token, token]
-        for sequence, token in row.ends.items():
-            assert sequence not in rebuilt
-            rebuilt[sequence] = _path(row, token)
-    assert rebuilt == {i: list(s) for i, s in enumerate(sequences)}
-    calls = group_rows(rows, 2 * row_tokens)
-    assert sorted(id(r) for call in calls for r in call) == sorted(id(r) for r in rows)
-    for call in calls:
-        width = max(len(r.tokens) for r in call)
-        assert len(call) == 1 or len(call) * width <= 2 * row_tokens
-
-
-def _items(count, head=40, options=6, suffix=12):
-    """Prompts shaped like the engine's: per item a head shared by its option orders."""
-    out = []
-    for item in range(count):
-        start = [1000 + item, *range(100, 100 + head)]
-        out.append([[*start, *range(200 + o * suffix, 200 + (o + 1) * suffix)] for o in range(6)])
-    return out
-
-
-def test_items_are_packed_whole_and_each_shared_token_runs_once():
-    """Batches of 16 prompts split items (6 option orders each) and ran an item's shared
-    prompt once per batch it fell into; rows hold whole items now."""
-    items = _items(9)
-    flat = [s for item in items for s in item]
-    rows = pack_rows(flat, row_tokens=200)
-    tree_tokens = sum(node.size for node in prefix_tree(flat))
-    assert sum(len(row.tokens) for row in rows) == tree_tokens
-    for i in range(len(items)):
-        assert len({id(r) for r in rows for s in r.ends if s // 6 == i}) == 1
-
-
-def test_an_item_bigger_than_a_row_is_split_below_its_shared_head():
-    flat = [s for item in _items(1, head=40, suffix=30) for s in item]  # 41 + 6 * 30 tokens
-    rows = pack_rows(flat, row_tokens=110)
-    assert len(rows) == 3  # two option orders (41 + 60 tokens) per row
-    assert all(row.tokens[:41] == flat[0][:41] for row in rows)
 
 
 def _prompt_groups(items, spec):

@@ -14,7 +14,8 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from services.generator.backends.local import TransformersBackend, default_model_path
+from services.generator.backends.local import TransformersBackend
+from services.generator.backends.model_files import default_model_path
 from services.generator.engine import generate
 from shared.datasets import vendored_path
 from shared.method.runs import RunSpec

@@ -13,7 +13,7 @@ from transformers import AutoTokenizer
 
 from services.cli import main
 from services.generator.backends import backend_arguments, create_backend
-from services.generator.backends.local import default_model_path
+from services.generator.backends.model_files import default_model_path
 from services.generator.backends.remote import ABSENT_LOGPROB, OpenAIBackend
 from services.generator.engine import generate
 from shared.datasets import read_instances, vendored_path

@@ -225,7 +225,7 @@ def tiny_llm(tmp_path_factory) -> Path:
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    from services.generator.backends.local import default_model_path
+    from services.generator.backends.model_files import default_model_path
 
     gguf = default_model_path()
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)

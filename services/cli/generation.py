@@ -135,7 +135,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def add_backend_options(parser: argparse.ArgumentParser) -> None:
     from services.generator.backends import BACKENDS
-    from shared.settings import OPENAI_MODES
+    from shared.endpoints import OPENAI_MODES
 
     parser.add_argument("--backend", choices=BACKENDS, default="transformers")
     parser.add_argument("--model", help="model dir or .gguf (transformers), model name (openai)")

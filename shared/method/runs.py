@@ -21,6 +21,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 
 from shared.bounds import check_range, check_seed
+from shared.endpoints import ENDPOINT_NAME, OpenAIEndpoint
 from shared.errors import DataError
 from shared.labels import NUM_LABELS
 from shared.method.aggregation import (
@@ -37,7 +38,6 @@ from shared.method.prompts import (
     build_prompt,
 )
 from shared.schemas import Instance
-from shared.settings import ENDPOINT_NAME, OpenAIEndpoint
 
 #: what to do with an item that has fewer than k explanations
 Shortfall = Literal["error", "use-available"]

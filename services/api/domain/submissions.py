@@ -32,13 +32,13 @@ from shared.contracts.specs import (
     TrainingJobSpec,
 )
 from shared.db.jobs import Priority
+from shared.endpoints import OpenAIEndpoint
 from shared.errors import DataError
 from shared.labels import Label
 from shared.method.explanations import Decoding, ExplainSpec, labels_column, plan
 from shared.method.runs import LLMChoice, RunSpec, explanation_orders
 from shared.metrics import check_bootstrap
 from shared.schemas import Instance, Judgment
-from shared.settings import OpenAIEndpoint
 from shared.targets import check_targets, resolve
 from shared.training import TrainSpec, check_base_model
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from shared.endpoints import OpenAIEndpoint
 from shared.errors import DataError
 from shared.method.runs import LLMChoice
-from shared.settings import OpenAIEndpoint
 
 BACKENDS = ("transformers", "openai")
 #: a run's LLM backend (as requests name it) -> the backend that runs it

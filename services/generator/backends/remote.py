@@ -28,10 +28,11 @@ import httpx
 import numpy as np
 
 from services.generator.engine import LetterScores, split_into_groups
+from shared.endpoints import check_openai_options
 from shared.errors import MjdError
 from shared.method.explanations import Decoding
 from shared.method.prompts import OPTION_LETTERS, Letters
-from shared.settings import check_openai_options, env_setting
+from shared.settings import env_setting
 
 #: Log-probability given to a letter missing from top_logprobs (effectively zero).
 ABSENT_LOGPROB = -100.0

@@ -11,8 +11,9 @@ from litestar.testing import TestClient
 
 from services.api.app import create_app
 from shared.artifacts import ArtifactStore
+from shared.endpoints import OpenAIEndpoint
 from shared.queue import MemoryQueue
-from shared.settings import OpenAIEndpoint, Settings
+from shared.settings import Settings
 from tests.conftest import assert_problem
 
 ITEM = {"premise": "A man sleeps.", "hypothesis": "A person rests."}

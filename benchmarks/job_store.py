@@ -110,11 +110,11 @@ def measure_store(url: str, rows: int, calls: int, folder: Path) -> dict[str, An
     from sqlalchemy import func, insert, select
 
     from services.api.app import create_app
-    from shared.artifacts import ArtifactStore
-    from shared.db.database import Database
-    from shared.db.models import JobRow
-    from shared.queue import MemoryQueue
-    from shared.settings import Settings
+    from shared.platform.artifacts import ArtifactStore
+    from shared.platform.db.database import Database
+    from shared.platform.db.models import JobRow
+    from shared.platform.queue import MemoryQueue
+    from shared.platform.settings import Settings
 
     store = Database(url)
     start = time.perf_counter()

@@ -35,7 +35,7 @@ from report import emit
 
 from services.predictor import LoadedModel
 from shared.datasets import read_instances, vendored_path
-from shared.layout import MODEL_METADATA
+from shared.platform.layout import MODEL_METADATA
 
 TARGETS = {"http_c32_over_raw_batch32": 0.6, "p50_overhead_ms": 3.0}
 

@@ -27,10 +27,10 @@ from services.predictor import LoadedModel
 from services.trainer.export import export_student
 from services.trainer.training import train
 from shared.datasets import read_instances, vendored_path
-from shared.layout import MODEL_METADATA
 from shared.method.runs import MJDRecord, RunSpec
 from shared.metrics import evaluate
-from shared.targets import mjd_targets
+from shared.platform.layout import MODEL_METADATA
+from shared.platform.targets import mjd_targets
 from shared.training import SoftLabelled, TrainSpec
 
 #: MJD configurations: the bootstrap's (k=0) and the paper's best on this data (k=4 with

@@ -11,5 +11,6 @@ environment wins.
 
 import os
 
-# a thread library's knob, not an mjd setting (shared.settings): it stays in the environment
+# a thread library's knob, not an mjd setting (shared.platform.settings): it stays in the
+# environment
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

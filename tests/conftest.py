@@ -69,7 +69,7 @@ def publish_copy(registry: Any, model: Path) -> str:
     """Publish a copy of an exported model folder as a new version of ``registry``."""
     import shutil
 
-    from shared.layout import MODEL_METADATA
+    from shared.platform.layout import MODEL_METADATA
 
     version = registry.claim_version()
     for path in model.iterdir():
@@ -114,7 +114,7 @@ POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 #: the tables the job store's migrations create (and nothing else is dropped)
 def _store_tables() -> tuple[str, ...]:
-    from shared.db.models import Base
+    from shared.platform.db.models import Base
 
     return (*Base.metadata.tables, "alembic_version")
 
@@ -206,7 +206,7 @@ def empty_database_url(database_url: str) -> Iterator[str]:
 
 def make_key(database: Any, *scopes: str, name: str = "test") -> dict[str, str]:
     """A new key with ``scopes``; the Authorization header that sends it."""
-    from shared.auth import digest, new_key
+    from shared.platform.auth import digest, new_key
 
     key_id, secret, token = new_key()
     database.keys.add_key(key_id, name, [str(s) for s in scopes], digest(secret))

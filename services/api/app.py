@@ -41,12 +41,12 @@ from services.api.limits import rate_limits, rate_store
 from services.api.observability import PROMETHEUS, serve_metrics_port
 from services.api.problems import EXCEPTION_HANDLERS, client_problem, validation_problem
 from services.predictor import Predictor
-from shared.artifacts import ArtifactStore
 from shared.contracts import QUEUES
-from shared.db.database import Database
-from shared.queue import CeleryQueue, JobQueue
-from shared.registry import ModelRegistry
-from shared.settings import Settings
+from shared.platform.artifacts import ArtifactStore
+from shared.platform.db.database import Database
+from shared.platform.queue import CeleryQueue, JobQueue
+from shared.platform.registry import ModelRegistry
+from shared.platform.settings import Settings
 
 CONTROLLERS = (
     DatasetController,

@@ -17,10 +17,10 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from services.api import urls
-from shared.auth import Scope as KeyScope
-from shared.auth import allows, parse_key, secret_matches
-from shared.db.database import Database
-from shared.db.keys import ApiKey
+from shared.platform.auth import Scope as KeyScope
+from shared.platform.auth import allows, parse_key, secret_matches
+from shared.platform.db.database import Database
+from shared.platform.db.keys import ApiKey
 
 #: a route handler whose opt has this key set needs no API key
 OPEN = "open"

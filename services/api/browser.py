@@ -8,7 +8,7 @@ from litestar import Request
 from litestar.config.cors import CORSConfig
 
 from services.api.problems import problem
-from shared.settings import Settings
+from shared.platform.settings import Settings
 
 #: a route handler's opt key naming the media type its body must have (default JSON)
 BODY_MEDIA = "body_media"

@@ -25,8 +25,8 @@ from litestar.stores.redis import RedisStore
 from redis.asyncio import Redis as AsyncRedis
 
 from services.api.auth import OPEN, SCOPE, Caller
-from shared.auth import Scope
-from shared.settings import Settings
+from shared.platform.auth import Scope
+from shared.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 STORE = "rate_limit"

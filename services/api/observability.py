@@ -13,8 +13,8 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from services.api.urls import PROMETHEUS as METRICS_PATH
-from shared.queue import JobQueue
-from shared.telemetry import metrics_registry, serve_metrics
+from shared.platform.queue import JobQueue
+from shared.platform.telemetry import metrics_registry, serve_metrics
 
 PROMETHEUS = PrometheusConfig(
     app_name="mjd",

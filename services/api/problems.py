@@ -16,7 +16,6 @@ from litestar.plugins.problem_details import ProblemDetailsException
 from msgspec import Struct
 
 from services.predictor import ClientGone, NoModel, NotServed, Overdue, QueueFull
-from shared.artifacts import StoreNotWritable
 from shared.errors import (
     Conflict,
     DataError,
@@ -27,6 +26,7 @@ from shared.errors import (
     Unavailable,
     Unsupported,
 )
+from shared.platform.artifacts import StoreNotWritable
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger(__name__)

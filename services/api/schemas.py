@@ -18,11 +18,11 @@ from services.api.model_schemas import ModelView
 from shared.contracts import JobKind
 from shared.contracts.specs import DataRef
 from shared.contracts.summaries import JobSummary
-from shared.db.datasets import Dataset
-from shared.db.jobs import JobState, Priority
 from shared.method.explanations import ExplainSpec
 from shared.method.runs import LLMChoice, RunSpec
 from shared.metrics import MetricReport
+from shared.platform.db.datasets import Dataset
+from shared.platform.db.jobs import JobState, Priority
 from shared.training import TrainSpec
 
 

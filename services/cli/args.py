@@ -42,7 +42,7 @@ def input_file(text: str) -> Path:
     """A file path, or the name of a vendored dataset; a bare name that is neither says
     which names there are."""
     from shared.datasets import VENDORED, vendored_path
-    from shared.settings import datasets_dir_from_env
+    from shared.platform.settings import datasets_dir_from_env
 
     path = Path(text)
     if text in VENDORED and not path.exists():

@@ -16,8 +16,8 @@ def _revisions(upgrade: bool) -> tuple[str | None, str]:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
-    from shared.db.database import MIGRATIONS, Database, current_revision
-    from shared.settings import Settings
+    from shared.platform.db.database import MIGRATIONS, Database, current_revision
+    from shared.platform.settings import Settings
 
     url = Settings.from_env().store_url
     try:

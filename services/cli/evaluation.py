@@ -21,7 +21,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from shared.datasets import align, id_mismatch, read_distributions
     from shared.errors import DataError
     from shared.metrics import evaluate
-    from shared.settings import datasets_dir_from_env
+    from shared.platform.settings import datasets_dir_from_env
 
     human = read_distributions(args.human, args.human_format, datasets_dir=datasets_dir_from_env())
     model = read_distributions(args.model, args.model_format, datasets_dir=datasets_dir_from_env())
@@ -61,7 +61,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_baselines(args: argparse.Namespace) -> int:
     from shared.baselines import BASELINES, evaluate_baselines
     from shared.datasets import read_instances, vendored_path
-    from shared.settings import datasets_dir_from_env
+    from shared.platform.settings import datasets_dir_from_env
 
     path = args.data or vendored_path("explained", datasets_dir_from_env())
     reports = evaluate_baselines(

@@ -28,7 +28,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from services.generator.engine import generate
     from shared.datasets import read_instances, write_jsonl
     from shared.method.runs import RunSpec
-    from shared.settings import datasets_dir_from_env
+    from shared.platform.settings import datasets_dir_from_env
 
     spec = spec_from_args(RunSpec, args)
     instances = read_instances(args.input, args.input_format, datasets_dir=datasets_dir_from_env())
@@ -75,7 +75,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         plan,
         tally,
     )
-    from shared.settings import datasets_dir_from_env
+    from shared.platform.settings import datasets_dir_from_env
 
     spec = ExplainSpec(
         mode=args.mode,
@@ -118,7 +118,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from services.cli.calibration import calibrate_file, summary_table
-    from shared.settings import datasets_dir_from_env
+    from shared.platform.settings import datasets_dir_from_env
 
     summary = calibrate_file(
         args.mjd,

@@ -11,19 +11,19 @@ from services.cli.args import Commands, Parser
 from shared.errors import MjdError
 
 if TYPE_CHECKING:
-    from shared.db.database import Database
+    from shared.platform.db.database import Database
 
 
 def _store() -> Database:
     """The job store, imported late (the CLI starts fast)."""
-    from shared.db.database import Database
-    from shared.settings import Settings
+    from shared.platform.db.database import Database
+    from shared.platform.settings import Settings
 
     return Database(Settings.from_env().store_url)
 
 
 def cmd_create(args: argparse.Namespace) -> int:
-    from shared.auth import digest, new_key
+    from shared.platform.auth import digest, new_key
 
     key_id, secret, token = new_key()
     scopes = sorted(set(args.scope))
@@ -49,7 +49,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 
 
 def register(commands: Commands, formats: tuple[str, ...]) -> None:
-    from shared.auth import Scope
+    from shared.platform.auth import Scope
 
     keys = commands.add_parser("keys", help="API keys (create, list, revoke)")
     actions = keys.add_subparsers(

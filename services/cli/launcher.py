@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from services.api import urls
-from shared.celery_app import WORKER_ENVIRONMENT
 from shared.contracts import WORKERS
+from shared.platform.celery_app import WORKER_ENVIRONMENT
 
 if TYPE_CHECKING:
     from prometheus_client import Counter
@@ -91,7 +91,7 @@ def run_worker(queue: str, metrics_port: int | None = None) -> None:
 
 def worker_env(env: Mapping[str, str]) -> dict[str, str]:
     """``env`` and what a Celery worker must start with: SIGTERM then hands its running job
-    back to the queue (soft shutdown, see :data:`shared.celery_app.WORKER_ENVIRONMENT`)."""
+    back to the queue (soft shutdown, see :data:`shared.platform.celery_app.WORKER_ENVIRONMENT`)."""
     return {**env, **WORKER_ENVIRONMENT}
 
 

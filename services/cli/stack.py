@@ -10,7 +10,7 @@ import os
 from services.cli.args import Commands, positive_int
 from services.cli.launcher import API_PORT, WORKERS, fresh_metrics_dir, run, run_worker
 from shared.errors import MjdError
-from shared.settings import env_setting
+from shared.platform.settings import env_setting
 
 
 def cmd_api(args: argparse.Namespace) -> int:
@@ -36,8 +36,8 @@ def refuse_open_exposure(host: str) -> None:
     default) at least one key must exist; MJD_AUTH=off must be set explicitly."""
     import ipaddress
 
-    from shared.db.database import Database
-    from shared.settings import Settings
+    from shared.platform.db.database import Database
+    from shared.platform.settings import Settings
 
     try:
         loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback

@@ -29,8 +29,8 @@ def _soft_labelled_data(args: argparse.Namespace, seed: int) -> tuple[object, di
     calibrated with ``seed``), and the provenance recorded with the model."""
     from services.cli.calibration import read_mjd_records
     from shared.datasets import read_instances
-    from shared.settings import datasets_dir_from_env
-    from shared.targets import mjd_targets
+    from shared.platform.settings import datasets_dir_from_env
+    from shared.platform.targets import mjd_targets
     from shared.training import SoftLabelled
 
     instances = read_instances(args.data, args.data_format, datasets_dir=datasets_dir_from_env())
@@ -54,7 +54,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from services.trainer.student import save_checkpoint
     from services.trainer.training import train
     from shared.datasets import read_instances
-    from shared.settings import datasets_dir_from_env
+    from shared.platform.settings import datasets_dir_from_env
     from shared.training import SoftLabelled, TrainSpec
 
     spec = spec_from_args(TrainSpec, args)
@@ -86,10 +86,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     from services.trainer.export import export_student
     from services.trainer.student import load_checkpoint
     from shared.datasets import read_instances
-    from shared.jobs import database, store
-    from shared.layout import MODEL_METADATA
-    from shared.registry import ModelRegistry, file_digests
-    from shared.settings import datasets_dir_from_env
+    from shared.platform.jobs import database, store
+    from shared.platform.layout import MODEL_METADATA
+    from shared.platform.registry import ModelRegistry, file_digests
+    from shared.platform.settings import datasets_dir_from_env
     from shared.training import SoftLabelled
 
     if args.promote and not args.register:
@@ -126,12 +126,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from services.predictor import LoadedModel
-    from shared.artifacts import MODELS
     from shared.datasets import read_instances, write_jsonl
-    from shared.jobs import database, store
     from shared.metrics import entropy
-    from shared.registry import VERSION_PATTERN, ModelRegistry, UnknownVersion
-    from shared.settings import datasets_dir_from_env
+    from shared.platform.artifacts import MODELS
+    from shared.platform.jobs import database, store
+    from shared.platform.registry import VERSION_PATTERN, ModelRegistry, UnknownVersion
+    from shared.platform.settings import datasets_dir_from_env
 
     folder = Path(args.model)
     if not folder.is_dir() and VERSION_PATTERN.match(args.model):
@@ -172,7 +172,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def register(commands: Commands, formats: tuple[str, ...]) -> None:
-    from shared.settings import PROVIDERS, VARIANTS
+    from shared.platform.settings import PROVIDERS, VARIANTS
     from shared.training import EARLY_STOPPING, TrainSpec
 
     train = commands.add_parser(

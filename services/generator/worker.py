@@ -19,11 +19,14 @@ from celery.signals import worker_process_init
 
 from services.generator.backends import backend_arguments, create_backend
 from services.generator.engine import generate
-from shared import layout
 from shared.contracts import JobKind
 from shared.contracts.specs import ExplanationJobSpec, MjdJobSpec
 from shared.contracts.summaries import ExplanationSummary, MjdSeconds, MjdSummary
-from shared.jobs import (
+from shared.method.explanations import explain_with, plan, tally
+from shared.method.prompts import OPTION_ORDERS
+from shared.method.runs import LLMChoice, RunSpec, explanation_orders
+from shared.platform import layout
+from shared.platform.jobs import (
     JobCancelled,
     JobYielded,
     cancel_check,
@@ -34,12 +37,9 @@ from shared.jobs import (
     settings,
     store,
 )
-from shared.layout import JOBS, job_input
-from shared.method.explanations import explain_with, plan, tally
-from shared.method.prompts import OPTION_ORDERS
-from shared.method.runs import LLMChoice, RunSpec, explanation_orders
+from shared.platform.layout import JOBS, job_input
+from shared.platform.telemetry import instrument_worker
 from shared.schemas import Instance
-from shared.telemetry import instrument_worker
 
 log = logging.getLogger(__name__)
 app = celery_app("mjd-generator")

@@ -13,8 +13,9 @@ from shared.contracts import JobKind
 from shared.contracts.specs import MetricsJobSpec
 from shared.contracts.summaries import MetricsSummary
 from shared.datasets import align, read_distributions
-from shared.jobs import celery_app, job_task, progress_reporter, settings, store
-from shared.layout import (
+from shared.metrics import evaluate
+from shared.platform.jobs import celery_app, job_task, progress_reporter, settings, store
+from shared.platform.layout import (
     JOBS,
     METRICS_ENTROPY_PLOT,
     METRICS_HUMAN,
@@ -22,9 +23,8 @@ from shared.layout import (
     METRICS_PLOT,
     METRICS_REPORT,
 )
-from shared.metrics import evaluate
+from shared.platform.telemetry import instrument_worker
 from shared.plots import entropy_figure, png_bytes, ternary_figure
-from shared.telemetry import instrument_worker
 
 app = celery_app("mjd-metrics")
 instrument_worker()

@@ -32,8 +32,8 @@ from services.predictor.telemetry import (
     PREDICT_WAIT,
 )
 from shared.errors import MjdError
-from shared.registry import ModelRegistry
-from shared.settings import Settings
+from shared.platform.registry import ModelRegistry
+from shared.platform.settings import Settings
 
 
 class QueueFull(Exception):

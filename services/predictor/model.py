@@ -20,7 +20,7 @@ import numpy as np
 from shared.encoding import encode_batch, length_chunks, load_tokenizer, pad_id, to_arrays
 from shared.errors import MjdError
 from shared.labels import NUM_LABELS
-from shared.layout import INT8_FILE, MODEL_FILE, MODEL_METADATA, TOKENIZER_FILE
+from shared.platform.layout import INT8_FILE, MODEL_FILE, MODEL_METADATA, TOKENIZER_FILE
 
 log = logging.getLogger(__name__)
 CUDA, CPU = "CUDAExecutionProvider", "CPUExecutionProvider"

@@ -13,8 +13,8 @@ import logging
 from services.predictor.model import LoadedModel
 from services.predictor.telemetry import MODEL_INFO
 from shared.errors import MjdError
-from shared.registry import ModelRegistry
-from shared.settings import Settings
+from shared.platform.registry import ModelRegistry
+from shared.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """The predictor's Prometheus series, registered only by the process that serves predictions
-(the API), so no worker exposes them (their names are in shared.telemetry.API_SERIES)."""
+(the API), so no worker exposes them (their names are in shared.platform.telemetry.API_SERIES)."""
 
 from __future__ import annotations
 

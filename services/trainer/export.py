@@ -18,8 +18,8 @@ from services.trainer.student import Probabilities, Student
 from services.trainer.training import predict_probabilities
 from shared.encoding import encode_pairs
 from shared.errors import MjdError
-from shared.layout import INT8_FILE, MODEL_FILE, TOKENIZER_FILE
 from shared.metrics import evaluate
+from shared.platform.layout import INT8_FILE, MODEL_FILE, TOKENIZER_FILE
 from shared.training import SoftLabelled
 
 OUTPUT_NAME = "probabilities"

@@ -17,7 +17,7 @@ from torch import nn
 from shared.encoding import INPUT_NAMES, configure
 from shared.errors import MjdError
 from shared.labels import NUM_LABELS
-from shared.layout import TOKENIZER_FILE
+from shared.platform.layout import TOKENIZER_FILE
 from shared.training import BASE_MODELS
 
 DEFAULT_BASE_NAME = "sentence-transformers/all-MiniLM-L6-v2"

@@ -16,12 +16,12 @@ from services.trainer.training import train
 from shared.contracts import JobKind, encode
 from shared.contracts.specs import TrainingJobSpec
 from shared.contracts.summaries import TrainingSummary
-from shared.jobs import celery_app, database, job_task, progress_reporter, settings, store
-from shared.layout import JOBS, TRAINING_REPORT, TRAINING_VERSION
 from shared.metrics import Headline
-from shared.registry import ModelRegistry
-from shared.targets import resolve, targets_of
-from shared.telemetry import instrument_worker
+from shared.platform.jobs import celery_app, database, job_task, progress_reporter, settings, store
+from shared.platform.layout import JOBS, TRAINING_REPORT, TRAINING_VERSION
+from shared.platform.registry import ModelRegistry
+from shared.platform.targets import resolve, targets_of
+from shared.platform.telemetry import instrument_worker
 from shared.training import check_base_model
 
 app = celery_app("mjd-trainer")

@@ -18,8 +18,8 @@ from services.cli import build_parser
 from services.cli.launcher import API_PORT, WORKER_METRICS_PORT, WORKERS
 from services.cli.stack import cmd_api, cmd_worker
 from shared.contracts import QUEUES
-from shared.settings import ENVIRONMENT
-from shared.telemetry import SERIES
+from shared.platform.settings import ENVIRONMENT
+from shared.platform.telemetry import SERIES
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 COMPOSE = DEPLOY / "compose"

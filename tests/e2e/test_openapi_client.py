@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 from openapi_spec_validator import validate
 
-from shared import jobs
-from shared.registry import ModelRegistry
+from shared.platform import jobs
+from shared.platform.registry import ModelRegistry
 from tests.conftest import publish_copy
 
 #: the generator's own time limits are too short for loading the LLM on a busy machine

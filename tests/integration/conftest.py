@@ -19,11 +19,11 @@ import pytest
 import redis
 
 from services.cli.launcher import api_command, start_embedded_redis, worker_command, worker_env
-from shared import jobs
-from shared.celery_app import create_celery
-from shared.db.jobs import Job
-from shared.queue import CeleryQueue
-from shared.registry import ModelRegistry
+from shared.platform import jobs
+from shared.platform.celery_app import create_celery
+from shared.platform.db.jobs import Job
+from shared.platform.queue import CeleryQueue
+from shared.platform.registry import ModelRegistry
 from tests.conftest import publish_copy
 
 #: short limits so a killed worker's task comes back within about 115 s (the visibility timeout)

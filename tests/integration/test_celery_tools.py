@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from shared.telemetry import HEALTHY, WORKER_SERIES
+from shared.platform.telemetry import HEALTHY, WORKER_SERIES
 from tests.conftest import OPENMETRICS_EXPOSITION, PROMETHEUS_ACCEPT, TEXT_EXPOSITION
 from tests.integration.conftest import free_port, wait_in_store
 from tests.integration.test_workers import _metrics_job
@@ -44,8 +44,8 @@ def celery_tool(module: str, *args: str, env: dict[str, str]) -> subprocess.Comp
 
 
 def test_celery_inspect_ping_and_active_with_the_readme_module(start_worker, service_env):
-    """Issue 13: `celery -A shared.celery_app …` failed (no attribute 'celery') and the README
-    named no module that works."""
+    """Issue 13: `celery -A shared.platform.celery_app …` failed (no attribute 'celery') and the
+    README named no module that works."""
     worker = start_worker("services.metrics.worker", "metrics")
     module = readme_celery_module()
     env = {"REDIS_URL": service_env["REDIS_URL"]}

@@ -9,8 +9,8 @@ import time
 
 import httpx
 
-from shared import jobs, layout
 from shared.datasets import read_instances, vendored_path
+from shared.platform import jobs, layout
 from tests.integration.http_jobs import job_view, succeeded, wait_for_job, working
 
 #: far above the jobs' length: a busy machine must not end them at the soft limit

@@ -13,10 +13,10 @@ from sqlalchemy import create_engine, inspect, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from shared.db.database import Database, current_revision, migrate
-from shared.db.datasets import Dataset
-from shared.db.jobs import MAX_ERROR_CHARS, JobState, Priority
-from shared.db.models import JobRow
+from shared.platform.db.database import Database, current_revision, migrate
+from shared.platform.db.datasets import Dataset
+from shared.platform.db.jobs import MAX_ERROR_CHARS, JobState, Priority
+from shared.platform.db.models import JobRow
 
 HEAD = "0004"
 
@@ -312,7 +312,7 @@ def test_migrations_build_the_schema_the_models_describe(engine):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from shared.db.models import Base
+    from shared.platform.db.models import Base
 
     migrate(engine)
     with engine.connect() as connection:

@@ -7,9 +7,9 @@ import time
 import numpy as np
 
 from services.api.domain.jobs import JobService
-from shared import jobs, layout
 from shared.datasets import write_distributions_jsonl
 from shared.metrics import MAX_BOOTSTRAP
+from shared.platform import jobs, layout
 from tests.integration.conftest import wait_in_store
 
 ROWS = 20_000  # with MAX_BOOTSTRAP resamples: about 20 s of bootstrap on one core

@@ -15,8 +15,8 @@ import pytest
 from litestar.testing import TestClient
 
 from services.api.app import create_app
-from shared import jobs
-from shared.registry import ModelRegistry
+from shared.platform import jobs
+from shared.platform.registry import ModelRegistry
 from tests.conftest import assert_problem as _problem
 
 PAIR = {"premise": "A man is playing a guitar on stage.", "hypothesis": "A man plays music."}

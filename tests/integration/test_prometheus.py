@@ -13,8 +13,8 @@ import httpx
 import pytest
 import yaml
 
-from shared import jobs
-from shared.registry import ModelRegistry
+from shared.platform import jobs
+from shared.platform.registry import ModelRegistry
 from tests.conftest import publish_copy
 from tests.deploy.test_manifests import DEPLOY, expressions, metric_names
 from tests.integration.conftest import free_port

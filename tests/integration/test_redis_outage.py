@@ -14,7 +14,7 @@ from litestar.testing import TestClient
 
 from services.api.app import create_app
 from services.cli.launcher import WORKERS, start_embedded_redis, worker_command
-from shared import jobs
+from shared.platform import jobs
 
 
 def _ready_within(client, seconds: float) -> int:

@@ -11,7 +11,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from services.api.app import create_app
-from shared.auth import Scope
+from shared.platform.auth import Scope
 
 #: operations that need no key (health and readiness)
 OPEN = {
@@ -26,8 +26,8 @@ OPEN = {
 
 @pytest.mark.parametrize("caller", ["auth off", "admin key", "no key"])
 def test_no_operation_answers_5xx(service_env, student_model, monkeypatch, caller):
-    from shared import jobs
-    from shared.registry import ModelRegistry
+    from shared.platform import jobs
+    from shared.platform.registry import ModelRegistry
     from tests.conftest import make_key, publish_copy
 
     registry = ModelRegistry(jobs.store(), jobs.database())

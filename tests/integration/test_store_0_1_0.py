@@ -19,8 +19,8 @@ from services.api.domain.jobs import job_view
 from services.api.model_schemas import ModelView
 from services.api.schemas import convert
 from shared.contracts import KINDS, decode_spec
-from shared.db.database import Database, current_revision
-from shared.db.jobs import JobState
+from shared.platform.db.database import Database, current_revision
+from shared.platform.db.jobs import JobState
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.databases import scratch_database
 

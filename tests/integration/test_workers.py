@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 
 from services.api.domain.jobs import JobService
-from shared import jobs, layout
 from shared.datasets import (
     read_instances,
     vendored_path,
     write_distributions_jsonl,
     write_instances_jsonl,
 )
-from shared.db.jobs import Job, Priority
+from shared.platform import jobs, layout
+from shared.platform.db.jobs import Job, Priority
 from tests.integration.conftest import wait_in_store
 
 
@@ -146,7 +146,7 @@ def test_killed_worker_job_is_redelivered_and_its_result_written_once(start_work
 
 def test_training_job_trains_exports_registers_and_promotes(start_worker, explained, queue):
     from shared.datasets import write_instances_jsonl
-    from shared.registry import ModelRegistry, sha256_file
+    from shared.platform.registry import ModelRegistry, sha256_file
 
     start_worker("services.trainer.worker", "training")
     store = jobs.store()

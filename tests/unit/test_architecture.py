@@ -176,7 +176,7 @@ def test_job_kinds_task_names_and_queues_are_spelled_only_in_the_kinds_table():
     assert found == []
 
 
-SETTINGS_MODULE = ROOT / "shared" / "settings.py"
+SETTINGS_MODULE = ROOT / "shared" / "platform" / "settings.py"
 #: (file, environment read) -> why it is not a setting
 ENVIRONMENT_READS_ALLOWED = {
     # mjd worker and mjd up pass the environment on to child processes, they read no setting
@@ -219,8 +219,8 @@ def _environment_reads(source: str) -> list[tuple[int, str]]:
 
 
 def test_environment_reads_go_through_settings():
-    """Every mjd variable is read by shared/settings.py (declared there with its default and
-    doc, listed in the README); elsewhere only the reads ENVIRONMENT_READS_ALLOWED explains."""
+    """Every mjd variable is read by shared/platform/settings.py (declared there with its default
+    and doc, listed in the README); elsewhere only the reads ENVIRONMENT_READS_ALLOWED explains."""
     reads = {
         (str(path.relative_to(ROOT)), line, read)
         for path in _modules().values()
@@ -228,7 +228,7 @@ def test_environment_reads_go_through_settings():
         for line, read in _environment_reads(path.read_text())
     }
     found = sorted(r for r in reads if (r[0], r[2]) not in ENVIRONMENT_READS_ALLOWED)
-    assert found == [], "read these through shared.settings (a setting field, env_setting)"
+    assert found == [], "read these through shared.platform.settings (a setting field, env_setting)"
     stale = set(ENVIRONMENT_READS_ALLOWED) - {(path, read) for path, _, read in reads}
     assert not stale, f"no longer read, drop from ENVIRONMENT_READS_ALLOWED: {stale}"
 
@@ -245,3 +245,58 @@ def test_the_environment_rule_would_catch_a_read():
         (5, "os.environ['Z']"),
         (7, "dict(os.environ)"),
     ]
+
+
+#: third-party packages of the platform: the core (shared/ outside shared/platform) needs none
+PLATFORM_PACKAGES = (
+    "celery",
+    "redis",
+    "kombu",
+    "sqlalchemy",
+    "alembic",
+    "prometheus_client",
+    "litestar",
+)
+MAX_MODULE_LINES = 400
+#: modules allowed past MAX_MODULE_LINES, each with why splitting it would not help
+LONG_MODULES: dict[str, str] = {}
+
+
+def _third_party_imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_the_core_imports_no_platform_module_and_no_platform_package():
+    """Before: 8 modules of shared/ imported Celery, Redis, Prometheus or SQLAlchemy, and the
+    method imported the settings."""
+    modules = _modules()
+    known = set(modules)
+    core = {
+        name: path
+        for name, path in modules.items()
+        if name.startswith("shared") and not name.startswith("shared.platform")
+    }
+    assert "shared.metrics" in core and "shared.platform.settings" not in core
+    wrong = {
+        name: sorted(
+            {m for m in _imports(name, path, known) if m.startswith("shared.platform")}
+            | (_third_party_imports(path) & set(PLATFORM_PACKAGES))
+        )
+        for name, path in core.items()
+    }
+    assert {name: found for name, found in wrong.items() if found} == {}
+
+
+def test_no_module_is_longer_than_400_lines():
+    long = {
+        name: len(path.read_text().splitlines())
+        for name, path in _modules().items()
+        if len(path.read_text().splitlines()) > MAX_MODULE_LINES and name not in LONG_MODULES
+    }
+    assert long == {}

@@ -16,7 +16,7 @@ from services.api.auth import OPEN, SCOPE, Caller, requires
 from services.api.domain.submissions import Submissions
 from services.api.problems import responses
 from services.api.schemas import JobView
-from shared.auth import Scope
+from shared.platform.auth import Scope
 
 T = TypeVar("T")
 

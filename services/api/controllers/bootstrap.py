@@ -10,7 +10,7 @@ from services.api import urls
 from services.api.controllers import Calling, located, route
 from services.api.domain.bootstrap import BootstrapService
 from services.api.schemas import BootstrapIn, BootstrapView
-from shared.auth import Scope
+from shared.platform.auth import Scope
 
 Bootstrapper = NamedDependency[BootstrapService]
 

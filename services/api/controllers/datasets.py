@@ -16,7 +16,7 @@ from services.api.browser import BODY_MEDIA, MULTIPART
 from services.api.controllers import Calling, creation, located, route
 from services.api.domain.datasets import DatasetService
 from services.api.schemas import DatasetIn, DatasetView
-from shared.auth import Scope
+from shared.platform.auth import Scope
 
 Datasets = NamedDependency[DatasetService]
 

@@ -10,8 +10,8 @@ from services.api import observability, urls
 from services.api.auth import SCOPE, requires
 from services.api.controllers import route
 from services.api.domain.health import CachedReadiness, Health, Readiness
-from shared.auth import Scope
-from shared.queue import JobQueue
+from shared.platform.auth import Scope
+from shared.platform.queue import JobQueue
 
 NOT_READY = {503: ResponseSpec(Readiness, description="Not ready; the reason says why")}
 

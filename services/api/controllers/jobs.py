@@ -18,10 +18,10 @@ from services.api import urls
 from services.api.controllers import Accepted, Calling, Submit, accepted, route, submission
 from services.api.domain.jobs import JobService
 from services.api.schemas import ExplanationJobIn, JobList, JobResult, JobView, MjdJobIn
-from shared.auth import Scope
 from shared.contracts import JobKind
-from shared.db.jobs import JobState
-from shared.layout import ARTIFACT_MEDIA_TYPES
+from shared.platform.auth import Scope
+from shared.platform.db.jobs import JobState
+from shared.platform.layout import ARTIFACT_MEDIA_TYPES
 
 
 @dataclass

@@ -11,9 +11,9 @@ from services.api.controllers import Accepted, Calling, Submit, accepted, route,
 from services.api.domain.submissions import checked_rows, same_length
 from services.api.problems import problem
 from services.api.schemas import MetricsIn, MetricsJobIn
-from shared.auth import Scope
 from shared.metrics import MetricReport, check_bootstrap, evaluate
-from shared.settings import Settings
+from shared.platform.auth import Scope
+from shared.platform.settings import Settings
 
 #: most resamples answered inline (a metrics job takes up to shared.metrics.MAX_BOOTSTRAP)
 MAX_SYNC_BOOTSTRAP = 10_000

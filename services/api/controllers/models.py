@@ -10,7 +10,7 @@ from services.api import urls
 from services.api.controllers import route
 from services.api.domain.predictions import Models
 from services.api.model_schemas import ModelList, ModelView, Promotion
-from shared.auth import Scope
+from shared.platform.auth import Scope
 
 ModelsDep = NamedDependency[Models]
 

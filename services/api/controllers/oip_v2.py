@@ -35,9 +35,9 @@ from services.api.problems import (
     problem,
     responses,
 )
-from shared.auth import Scope
 from shared.errors import DataError
-from shared.registry import ModelRegistry
+from shared.platform.auth import Scope
+from shared.platform.registry import ModelRegistry
 
 log = logging.getLogger(__name__)
 PredictionsDep = NamedDependency[Predictions]

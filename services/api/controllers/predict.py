@@ -10,7 +10,7 @@ from services.api import urls
 from services.api.controllers import route
 from services.api.domain.predictions import Predictions, client_gone
 from services.api.model_schemas import PredictIn, PredictOut
-from shared.auth import Scope
+from shared.platform.auth import Scope
 
 
 class PredictController(Controller):

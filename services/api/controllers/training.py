@@ -8,7 +8,7 @@ from litestar.params import JSONBody
 from services.api import urls
 from services.api.controllers import Accepted, Calling, Submit, accepted, submission
 from services.api.schemas import TrainingJobIn
-from shared.auth import Scope
+from shared.platform.auth import Scope
 
 
 class TrainingController(Controller):

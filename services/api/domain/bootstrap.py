@@ -15,11 +15,11 @@ from services.api.domain.jobs import JobService
 from services.api.domain.submissions import Submissions
 from services.api.schemas import BootstrapIn, BootstrapView
 from shared.contracts.specs import DataRef, MjdJobSpec, TrainingJobSpec
-from shared.db.bootstraps import Bootstrap
-from shared.db.database import Database
-from shared.db.jobs import Job, JobState, Priority
 from shared.errors import Conflict, DataError, NotFound
-from shared.registry import ModelRegistry
+from shared.platform.db.bootstraps import Bootstrap
+from shared.platform.db.database import Database
+from shared.platform.db.jobs import Job, JobState, Priority
+from shared.platform.registry import ModelRegistry
 
 #: the vendored dataset a student is bootstrapped from
 DATASET = "explained"

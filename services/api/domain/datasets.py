@@ -11,13 +11,13 @@ import msgspec
 from litestar.datastructures import UploadFile
 
 from services.api.schemas import DatasetView
-from shared import layout
-from shared.artifacts import ArtifactStore, check_id, new_id
 from shared.datasets import VENDORED, instance_from_record, read_instances, vendored_path
-from shared.db.database import Database
-from shared.db.datasets import Dataset
 from shared.errors import DataError, NotFound, TooLarge, echo
 from shared.labels import Label
+from shared.platform import layout
+from shared.platform.artifacts import ArtifactStore, check_id, new_id
+from shared.platform.db.database import Database
+from shared.platform.db.datasets import Dataset
 from shared.schemas import Instance
 
 UPLOAD_SUFFIXES = (".jsonl", ".json", ".csv")

@@ -15,9 +15,9 @@ from msgspec import Struct
 from services.api.domain.predictions import serving_view
 from services.api.model_schemas import ServingView
 from services.predictor import Predictor
-from shared.artifacts import ArtifactStore, StoreNotWritable
-from shared.db.database import Database
-from shared.queue import JobQueue, QueueUnavailable
+from shared.platform.artifacts import ArtifactStore, StoreNotWritable
+from shared.platform.db.database import Database
+from shared.platform.queue import JobQueue, QueueUnavailable
 
 
 class Health(Struct):

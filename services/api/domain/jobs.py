@@ -28,14 +28,14 @@ from services.api.schemas import (
     convert,
 )
 from services.api.urls import JOB, JOB_ARTIFACT, JOB_RESULT
-from shared import layout
-from shared.artifacts import ArtifactStore, check_id, new_id
 from shared.contracts import JobKind, encode
-from shared.db.database import Database
-from shared.db.jobs import FINISHED, Job, JobState, Priority
 from shared.errors import Conflict, DataError, NotFound, echo
 from shared.metrics import MetricReport
-from shared.queue import JobQueue, QueueUnavailable
+from shared.platform import layout
+from shared.platform.artifacts import ArtifactStore, check_id, new_id
+from shared.platform.db.database import Database
+from shared.platform.db.jobs import FINISHED, Job, JobState, Priority
+from shared.platform.queue import JobQueue, QueueUnavailable
 from shared.schemas import Instance
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from shared import oip_wire as wire
 from shared.errors import DataError, NotFound, echo
 from shared.labels import LABEL_NAMES
 from shared.metrics import entropy
-from shared.registry import ModelRegistry
+from shared.platform.registry import ModelRegistry
 
 STUDENT = "mjd-student"  # the model name on the OIP v2 routes
 Datatype = Literal["BOOL", "UINT8", "INT32", "INT64", "FP16", "FP32", "FP64", "BYTES"]

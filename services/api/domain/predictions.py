@@ -26,8 +26,8 @@ from services.predictor.telemetry import PREDICT_REJECTED
 from shared.errors import Conflict, DataError, Failed, NotFound
 from shared.labels import LABEL_NAMES
 from shared.metrics import entropy
-from shared.registry import ModelRegistry, UnknownVersion
-from shared.settings import Settings
+from shared.platform.registry import ModelRegistry, UnknownVersion
+from shared.platform.settings import Settings
 
 
 def serving_view(model: Any) -> ServingView | None:

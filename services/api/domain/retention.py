@@ -8,9 +8,9 @@ import logging
 import time
 
 from services.api.observability import ARTIFACTS_BYTES
-from shared import layout
-from shared.artifacts import ArtifactStore
-from shared.db.database import Database
+from shared.platform import layout
+from shared.platform.artifacts import ArtifactStore
+from shared.platform.db.database import Database
 
 log = logging.getLogger(__name__)
 DAY = 86_400.0

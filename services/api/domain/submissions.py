@@ -22,8 +22,6 @@ from services.api.schemas import (
     TrainingJobIn,
     spec_of,
 )
-from shared import layout
-from shared.artifacts import ArtifactStore
 from shared.contracts import JobKind
 from shared.contracts.specs import (
     ExplanationJobSpec,
@@ -31,15 +29,17 @@ from shared.contracts.specs import (
     MjdJobSpec,
     TrainingJobSpec,
 )
-from shared.db.jobs import Priority
 from shared.endpoints import OpenAIEndpoint
 from shared.errors import DataError
 from shared.labels import Label
 from shared.method.explanations import Decoding, ExplainSpec, labels_column, plan
 from shared.method.runs import LLMChoice, RunSpec, explanation_orders
 from shared.metrics import check_bootstrap
+from shared.platform import layout
+from shared.platform.artifacts import ArtifactStore
+from shared.platform.db.jobs import Priority
+from shared.platform.targets import check_targets, resolve
 from shared.schemas import Instance, Judgment
-from shared.targets import check_targets, resolve
 from shared.training import TrainSpec, check_base_model
 
 

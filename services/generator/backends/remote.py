@@ -32,7 +32,7 @@ from shared.endpoints import check_openai_options
 from shared.errors import MjdError
 from shared.method.explanations import Decoding
 from shared.method.prompts import OPTION_LETTERS, Letters
-from shared.settings import env_setting
+from shared.platform.settings import env_setting
 
 #: Log-probability given to a letter missing from top_logprobs (effectively zero).
 ABSENT_LOGPROB = -100.0

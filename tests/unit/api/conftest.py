@@ -11,10 +11,10 @@ import pytest
 from litestar.testing import TestClient
 
 from services.api.app import create_app
-from shared.artifacts import ArtifactStore
-from shared.db.database import Database
-from shared.queue import MemoryQueue
-from shared.settings import Settings
+from shared.platform.artifacts import ArtifactStore
+from shared.platform.db.database import Database
+from shared.platform.queue import MemoryQueue
+from shared.platform.settings import Settings
 
 
 @pytest.fixture

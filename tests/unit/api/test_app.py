@@ -10,9 +10,9 @@ import time
 import msgspec
 import pytest
 
-from shared.artifacts import ArtifactStore
-from shared.db.database import Database
 from shared.method.runs import RunSpec
+from shared.platform.artifacts import ArtifactStore
+from shared.platform.db.database import Database
 from tests.conftest import assert_problem as _problem
 
 ITEM = {
@@ -247,7 +247,7 @@ def test_finding_5_jobs_whose_message_was_lost_are_requeued_once(
 
 def test_the_app_module_loads_no_torch():
     code = (
-        "import sys; from services.api.app import create_app; from shared.queue import "
+        "import sys; from services.api.app import create_app; from shared.platform.queue import "
         "MemoryQueue; create_app(queue=MemoryQueue()); print('torch' in sys.modules)"
     )
     result = subprocess.run(
@@ -379,7 +379,7 @@ def test_a_listing_offset_past_the_database_integer_is_a_400_problem(api):
 
 def finish_mjd_job(store: ArtifactStore, database: Database, job_id: str) -> None:
     """What the generator leaves when an MJD job succeeds (uniform MJDs, no LLM)."""
-    from shared import layout
+    from shared.platform import layout
 
     ids = [i.id for i in layout.job_input(store, job_id)]
     records = [{"id": i, "distribution": [1 / 3] * 3} for i in ids]
@@ -446,7 +446,7 @@ def test_bootstrap_items_are_bounded(api, items):
 
 
 def test_no_bootstrap_while_a_student_is_promoted(make_api, tmp_path, database):
-    from shared.registry import ModelRegistry
+    from shared.platform.registry import ModelRegistry
 
     with make_api() as api:
         registry = ModelRegistry(ArtifactStore(tmp_path / "artifacts"), database)

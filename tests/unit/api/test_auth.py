@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from litestar.testing import TestClient
 
-from shared.auth import Scope
+from shared.platform.auth import Scope
 from tests.conftest import assert_problem, make_key
 
 ITEM = {

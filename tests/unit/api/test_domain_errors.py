@@ -14,8 +14,8 @@ from services.api.controllers.oip_v2 import OIP_ANSWERS
 from services.predictor import ClientGone, NoModel, NotServed, Overdue, QueueFull
 from shared import errors
 from shared.errors import Conflict, DataError, NotFound, TooLarge, Unavailable, Unsupported
-from shared.queue import QueueUnavailable
-from shared.registry import UnknownVersion
+from shared.platform.queue import QueueUnavailable
+from shared.platform.registry import UnknownVersion
 
 DOMAIN = Path(problems.__file__).parent / "domain"
 

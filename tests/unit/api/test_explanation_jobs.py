@@ -13,10 +13,6 @@ import pytest
 from litestar.testing import TestClient
 
 from services.api.auth import SCOPE
-from shared import layout
-from shared.artifacts import ArtifactStore
-from shared.auth import Scope
-from shared.db.database import Database
 from shared.labels import Label
 from shared.method.explanations import (
     MAX_GIVEN_LABELS,
@@ -27,6 +23,10 @@ from shared.method.explanations import (
     explain,
     plan,
 )
+from shared.platform import layout
+from shared.platform.artifacts import ArtifactStore
+from shared.platform.auth import Scope
+from shared.platform.db.database import Database
 from tests.conftest import assert_problem, make_key
 
 #: one item with a labels list, one whose labelled explanation gives its label

@@ -13,10 +13,10 @@ import httpx
 import pytest
 
 from services.api.app import create_app
-from shared.artifacts import ArtifactStore
-from shared.db.database import Database
-from shared.queue import CeleryQueue, MemoryQueue, QueueUnavailable
-from shared.settings import Settings
+from shared.platform.artifacts import ArtifactStore
+from shared.platform.db.database import Database
+from shared.platform.queue import CeleryQueue, MemoryQueue, QueueUnavailable
+from shared.platform.settings import Settings
 
 HUGE = "a" * 60_000
 

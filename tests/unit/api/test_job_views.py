@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from services.cli.bootstrap_follower import watch_bootstrap
-from shared.artifacts import ArtifactStore
+from shared.platform.artifacts import ArtifactStore
 from tests.conftest import assert_problem
 from tests.unit.api.test_app import ITEM, finish_mjd_job
 

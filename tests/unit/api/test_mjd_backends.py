@@ -10,10 +10,10 @@ import pytest
 from litestar.testing import TestClient
 
 from services.api.app import create_app
-from shared.artifacts import ArtifactStore
 from shared.endpoints import OpenAIEndpoint
-from shared.queue import MemoryQueue
-from shared.settings import Settings
+from shared.platform.artifacts import ArtifactStore
+from shared.platform.queue import MemoryQueue
+from shared.platform.settings import Settings
 from tests.conftest import assert_problem
 
 ITEM = {"premise": "A man sleeps.", "hypothesis": "A person rests."}

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from shared.telemetry import API_SERIES, WORKER_SERIES
+from shared.platform.telemetry import API_SERIES, WORKER_SERIES
 from tests.conftest import OPENMETRICS_EXPOSITION, PROMETHEUS_ACCEPT, TEXT_EXPOSITION
 
 

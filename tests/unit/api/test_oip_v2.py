@@ -12,7 +12,7 @@ from typing import Any
 from litestar.testing import TestClient
 
 from services.api.controllers.oip_v2 import HANDLED
-from shared.auth import Scope
+from shared.platform.auth import Scope
 from tests.conftest import assert_problem, make_key
 
 INFER = "/v2/models/mjd-student/infer"

@@ -8,7 +8,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from services.api.app import create_app
-from shared.queue import MemoryQueue
+from shared.platform.queue import MemoryQueue
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,11 @@ from litestar.testing import TestClient
 
 from services.api.app import create_app
 from services.api.domain.retention import DAY, Retention
-from shared.artifacts import ArtifactStore
-from shared.auth import Scope
-from shared.queue import MemoryQueue
-from shared.registry import ModelRegistry
-from shared.settings import Settings
+from shared.platform.artifacts import ArtifactStore
+from shared.platform.auth import Scope
+from shared.platform.queue import MemoryQueue
+from shared.platform.registry import ModelRegistry
+from shared.platform.settings import Settings
 from tests.conftest import assert_problem, make_key
 from tests.unit.api.test_auth import ITEM
 
@@ -89,7 +89,7 @@ def test_a_model_version_is_deleted_unless_it_is_served(api, database, store):
 
 def test_retention_deletes_old_finished_jobs_and_datasets_and_reports_the_size(database, store):
     from services.api.observability import ARTIFACTS_BYTES
-    from shared.db.datasets import Dataset
+    from shared.platform.db.datasets import Dataset
 
     for job_id in ("done", "running"):
         database.jobs.create_job(job_id, "mjd", {})

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
-from shared import layout
-from shared.artifacts import ArtifactStore
 from shared.datasets import MODEL_EXPLANATION_SETS, vendored_path
 from shared.labels import Label
+from shared.platform import layout
+from shared.platform.artifacts import ArtifactStore
 from tests.conftest import assert_problem
 
 NAME = "llama3-mnli-label-guided-longest"

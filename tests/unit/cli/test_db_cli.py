@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import create_engine, inspect
 
 from services.cli import main
-from shared.db.database import current_revision, migrate
+from shared.platform.db.database import current_revision, migrate
 
 HEAD = "0004"
 

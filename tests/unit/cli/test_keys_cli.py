@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from services.cli import main
-from shared.auth import digest, parse_key
-from shared.db.database import Database
+from shared.platform.auth import digest, parse_key
+from shared.platform.db.database import Database
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from services.cli import main
 
 def test_predict_of_an_unknown_version_names_the_models_folder(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("ARTIFACTS_DIR", str(tmp_path / "elsewhere"))
-    from shared import jobs
+    from shared.platform import jobs
 
     jobs.settings.cache_clear()
     jobs.store.cache_clear()

@@ -28,7 +28,7 @@ from shared.method.explanations import (
     plan,
 )
 from shared.method.runs import LLMChoice, RunSpec, explanation_orders, prompt_groups
-from shared.settings import Settings
+from shared.platform.settings import Settings
 from tests.openai_server import FakeOpenAI, answer_text, letter_logprobs
 
 

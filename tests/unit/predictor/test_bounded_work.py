@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from services.predictor import ClientGone, Overdue, Predictor, QueueFull
-from shared.artifacts import ArtifactStore
-from shared.db.database import Database
-from shared.registry import ModelRegistry
-from shared.settings import Settings
+from shared.platform.artifacts import ArtifactStore
+from shared.platform.db.database import Database
+from shared.platform.registry import ModelRegistry
+from shared.platform.settings import Settings
 
 PAIR = ("A man sleeps.", "A person rests.")
 

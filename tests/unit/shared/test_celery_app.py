@@ -1,4 +1,4 @@
-"""The module Celery's own tools load (``celery -A shared.celery_app …``): an app on the
+"""The module Celery's own tools load (``celery -A shared.platform.celery_app …``): an app on the
 broker from the environment, with task events on, made without loading any model."""
 
 from __future__ import annotations
@@ -10,17 +10,17 @@ import sys
 
 import pytest
 
-from shared import celery_app
 from shared.errors import MjdError
+from shared.platform import celery_app
 
 
 def test_celery_tools_find_an_app_on_the_environment_broker_without_loading_models():
-    """Issue 13: `celery -A shared.celery_app` failed (no attribute 'celery'). Celery's own
+    """Issue 13: `celery -A shared.platform.celery_app` failed (no attribute 'celery'). Celery's own
     lookup (find_app, as `-A` does it) in a fresh process; importing it loads no model."""
     code = (
         "import json, sys\n"
         "from celery.app.utils import find_app\n"
-        "app = find_app('shared.celery_app')\n"
+        "app = find_app('shared.platform.celery_app')\n"
         "print(json.dumps({'broker': app.conf.broker_url,\n"
         "    'events': [app.conf.worker_send_task_events, app.conf.task_send_sent_event],\n"
         "    'loaded': sorted({'torch', 'transformers', 'onnxruntime'} & set(sys.modules))}))"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shared.artifacts import ArtifactStore
-from shared.layout import append_checkpoint, checkpoint_records, checkpointed_records
+from shared.platform.artifacts import ArtifactStore
+from shared.platform.layout import append_checkpoint, checkpoint_records, checkpointed_records
 
 
 def test_a_line_cut_short_and_what_follows_are_dropped(tmp_path: Path) -> None:

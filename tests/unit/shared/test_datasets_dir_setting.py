@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from shared.datasets import DEFAULT_DATASETS_DIR, VENDORED, read_instances, vendored_path
-from shared.settings import Settings, datasets_dir_from_env
+from shared.platform.settings import Settings, datasets_dir_from_env
 
 
 def test_the_default_is_the_checkouts_datasets(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from services.trainer.student import installed_base_model
 from shared.encoding import encode_batch, load_tokenizer
-from shared.layout import TOKENIZER_FILE
+from shared.platform.layout import TOKENIZER_FILE
 
 TOKENIZER = load_tokenizer(installed_base_model() / TOKENIZER_FILE, 128)
 WORDS = st.sampled_from(["a", "dog", "runs", "playing", "internationalization", "!", "  ", "é"])

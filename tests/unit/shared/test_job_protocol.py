@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from shared import jobs
-from shared.celery_app import create_celery
 from shared.contracts import JobKind
+from shared.platform import jobs
+from shared.platform.celery_app import create_celery
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from shared.artifacts import ArtifactStore
 from shared.contracts.specs import DataRef
 from shared.datasets import (
     DEFAULT_DATASETS_DIR as DATASETS,
@@ -24,7 +23,8 @@ from shared.datasets import (
 )
 from shared.errors import DataError
 from shared.labels import LABELS, Label
-from shared.targets import resolve
+from shared.platform.artifacts import ArtifactStore
+from shared.platform.targets import resolve
 
 SETTINGS = ("label-free", "mnli-label-guided", "varierr-label-guided")
 

@@ -5,15 +5,23 @@ from __future__ import annotations
 
 import dataclasses
 
-from shared.settings import ENVIRONMENT, VARIABLES, Settings
-from shared.settings_table import BEGIN, END, README, REGENERATE, environment_table, with_table
+from shared.platform.settings import ENVIRONMENT, VARIABLES, Settings
+from shared.platform.settings_table import (
+    BEGIN,
+    END,
+    README,
+    REGENERATE,
+    environment_table,
+    with_table,
+)
 
 
 def test_the_readme_table_is_the_generated_one():
     readme = README.read_text()
     assert readme.count(BEGIN) == 1 and readme.count(END) == 1
     assert readme == with_table(readme), (
-        f"README.md's table of variables differs from shared/settings.py: run `{REGENERATE}`"
+        "README.md's table of variables differs from shared/platform/settings.py: "
+        f"run `{REGENERATE}`"
     )
 
 

@@ -16,13 +16,13 @@ from services.predictor import LoadedModel
 from services.trainer.export import PARITY_TOLERANCE, onnx_probabilities
 from services.trainer.student import load_checkpoint
 from services.trainer.training import predict_probabilities, soft_cross_entropy, train
-from shared.artifacts import ArtifactStore
-from shared.db.database import Database
 from shared.errors import DataError
-from shared.layout import MODEL_METADATA
 from shared.method.runs import MJDRecord
-from shared.registry import ModelRegistry, UnknownVersion, sha256_file
-from shared.targets import mjd_targets
+from shared.platform.artifacts import ArtifactStore
+from shared.platform.db.database import Database
+from shared.platform.layout import MODEL_METADATA
+from shared.platform.registry import ModelRegistry, UnknownVersion, sha256_file
+from shared.platform.targets import mjd_targets
 from shared.training import SoftLabelled, TrainSpec
 
 simplex = st.lists(st.floats(0.01, 1.0), min_size=3, max_size=3).map(
@@ -189,7 +189,7 @@ def test_mjd_targets_are_calibrated_on_a_labelled_subset(explained):
 )
 def test_cli_bad_input_is_one_line_and_status_2(argv, capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("ARTIFACTS_DIR", str(tmp_path))
-    from shared import jobs
+    from shared.platform import jobs
 
     jobs.settings.cache_clear()
     jobs.store.cache_clear()

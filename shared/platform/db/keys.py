@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 
-from shared.db.models import ApiKeyRow
-from shared.db.repository import Repository
+from shared.platform.db.models import ApiKeyRow
+from shared.platform.db.repository import Repository
 
 
 @dataclass(frozen=True, slots=True)

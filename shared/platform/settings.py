@@ -1,7 +1,8 @@
 """Settings from the environment, read once per process. Each is declared once, as a field
 of :class:`Settings` (its variable, default, parser, group and one-line doc); :data:`ENVIRONMENT`,
-the README's table (shared.settings_table) and the deploy files' checks derive from them, and
-no other module reads an mjd variable from the environment (tests/unit/test_architecture.py)."""
+the README's table (shared.platform.settings_table) and the deploy files' checks derive from
+them, and no other module reads an mjd variable from the environment
+(tests/unit/test_architecture.py)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from dataclasses import Field, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from shared import setting_fields as parse
 from shared.datasets.vendored import DEFAULT_DATASETS_DIR
 from shared.endpoints import ENDPOINT_NAME, OPENAI_BOUNDS, OpenAIEndpoint
 from shared.errors import DataError, MjdError
-from shared.setting_fields import Variable, setting
+from shared.platform import setting_fields as parse
+from shared.platform.setting_fields import Variable, setting
 
 PROVIDERS = ("auto", "cpu", "cuda")
 AUTH_MODES = ("required", "off")

@@ -8,9 +8,10 @@ soft shutdown: a worker told to stop hands its running task back to the queue at
 restarted worker resumes it in seconds instead of after the visibility timeout. Workers send
 task events and clients a task-sent event, for Flower and ``celery events``.
 
-This module is also what Celery's own tools load: ``celery -A shared.celery_app inspect ping``
-(``inspect active``, ``events``, ``flower``) finds its ``celery`` attribute, an app on the broker
-REDIS_URL names, made on first use; importing the module needs no broker and loads no model.
+This module is also what Celery's own tools load: ``celery -A shared.platform.celery_app
+inspect ping`` (``inspect active``, ``events``, ``flower``) finds its ``celery`` attribute, an
+app on the broker REDIS_URL names, made on first use; importing the module needs no broker and
+loads no model.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from kombu import Exchange, Queue
 
 from shared.contracts import QUEUES
 from shared.errors import MjdError
-from shared.settings import Settings
+from shared.platform.settings import Settings
 
 #: task name prefix -> queue; services send tasks to each other by these names only
 TASK_ROUTES = {f"{queue}.*": {"queue": queue} for queue in QUEUES}
@@ -62,13 +63,13 @@ def create_celery(name: str, settings: Settings, broker_url: str) -> Celery:
 
 @functools.cache
 def tools_app() -> Celery:
-    """The app of ``celery -A shared.celery_app …``: the services' configuration on the
+    """The app of ``celery -A shared.platform.celery_app …``: the services' configuration on the
     broker from the environment, without tasks (the tools only talk to workers)."""
     settings = Settings.from_env()
     if not settings.redis_url:
         raise MjdError(
             "REDIS_URL is not set: name the broker the workers use, e.g. "
-            "REDIS_URL=redis://127.0.0.1:6379/0 celery -A shared.celery_app inspect ping"
+            "REDIS_URL=redis://127.0.0.1:6379/0 celery -A shared.platform.celery_app inspect ping"
         )
     return create_celery("mjd", settings, settings.redis_url)
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 class Repository:
-    """One kind of record over the sessions of a :class:`shared.db.database.Database`."""
+    """One kind of record over the sessions of a :class:`shared.platform.db.database.Database`."""
 
     def __init__(self, session: sessionmaker[Session]) -> None:
         self.session = session

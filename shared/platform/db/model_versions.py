@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from shared.db.models import ModelRow
-from shared.db.repository import Repository
+from shared.platform.db.models import ModelRow
+from shared.platform.db.repository import Repository
 
 
 class ModelRepository(Repository):

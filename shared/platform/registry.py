@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from shared.artifacts import MODELS, ArtifactStore
-from shared.db.database import Database
 from shared.errors import NotFound
-from shared.layout import MODEL_METADATA
+from shared.platform.artifacts import MODELS, ArtifactStore
+from shared.platform.db.database import Database
+from shared.platform.layout import MODEL_METADATA
 
 VERSION_PATTERN = re.compile(r"^v[1-9][0-9]{0,8}$")
 

@@ -11,14 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from shared import layout
-from shared.artifacts import ArtifactStore, check_id
 from shared.contracts.specs import DataRef
 from shared.datasets import DEFAULT_DATASETS_DIR, VENDORED, read_instances, vendored_path
 from shared.errors import DataError, NotFound
 from shared.method.aggregation import fit_calibration
 from shared.method.calibration import bound_warnings
 from shared.method.runs import MJDRecord
+from shared.platform import layout
+from shared.platform.artifacts import ArtifactStore, check_id
 from shared.schemas import Instance
 from shared.training import SoftLabelled
 

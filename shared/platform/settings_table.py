@@ -1,19 +1,19 @@
 """The README's table of environment variables, generated from the settings' declarations.
-``python -m shared.settings_table`` rewrites it in README.md between the markers."""
+``python -m shared.platform.settings_table`` rewrites it in README.md between the markers."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from shared.setting_fields import GROUPS
-from shared.settings import VARIABLES
+from shared.platform.setting_fields import GROUPS
+from shared.platform.settings import VARIABLES
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 BEGIN = "<!-- settings:begin -->"
 END = "<!-- settings:end -->"
 #: the command that regenerates the table, for messages that ask for it
-REGENERATE = "python -m shared.settings_table"
+REGENERATE = "python -m shared.platform.settings_table"
 
 
 def environment_table() -> str:

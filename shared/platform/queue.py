@@ -1,6 +1,6 @@
 """The API's side of the job queues: submit a job's task, revoke it, see which jobs still
 have a message and which queues have workers. Job states live in the job store
-(:mod:`shared.db.jobs`), never here. :class:`CeleryQueue` talks to Celery over Redis and
+(:mod:`shared.platform.db.jobs`), never here. :class:`CeleryQueue` talks to Celery over Redis and
 fails fast when Redis is down; :class:`MemoryQueue` is the in-package stand-in that API unit
 tests use (no Redis, no workers)."""
 
@@ -14,10 +14,10 @@ from typing import Protocol, runtime_checkable
 import redis
 from celery import Celery
 
-from shared.celery_app import create_celery
 from shared.contracts import QUEUES, TASKS, queue_of
 from shared.errors import MjdError, Unavailable
-from shared.settings import Settings
+from shared.platform.celery_app import create_celery
+from shared.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 

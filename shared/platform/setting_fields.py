@@ -1,5 +1,6 @@
-"""How a :class:`shared.settings.Settings` field is declared and parsed: :func:`setting` keeps
-a field's variable, group, doc and parser in its metadata, so each default is written once."""
+"""How a :class:`shared.platform.settings.Settings` field is declared and parsed:
+:func:`setting` keeps a field's variable, group, doc and parser in its metadata, so each
+default is written once."""
 
 from __future__ import annotations
 

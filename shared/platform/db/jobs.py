@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
-from shared.db.models import JobRow
-from shared.db.repository import Repository
+from shared.platform.db.models import JobRow
+from shared.platform.db.repository import Repository
 
 #: the longest error text kept (the head of a traceback's message is what matters)
 MAX_ERROR_CHARS = 2000

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 
-from shared.db.models import DatasetRow
-from shared.db.repository import Repository
+from shared.platform.db.models import DatasetRow
+from shared.platform.db.repository import Repository
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """Prometheus plumbing shared by the API and the workers, and the names of every series.
 
 Each process defines only its own series, where they are counted: the workers' job outcomes
-in :mod:`shared.jobs`, the API's in ``services.api.observability`` and
+in :mod:`shared.platform.jobs`, the API's in ``services.api.observability`` and
 ``services.predictor.telemetry``, ``mjd up``'s worker restarts in ``services.cli.launcher``;
 so a worker's /metrics holds worker series only. Workers run in several processes, so mjd up
 sets PROMETHEUS_MULTIPROC_DIR (wiped at start) and the API's /metrics aggregates every
@@ -20,7 +20,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import REGISTRY, CollectorRegistry, make_wsgi_app, multiprocess
 
-from shared.settings import env_setting
+from shared.platform.settings import env_setting
 
 #: series a worker serves (job outcomes, counted by the job protocol)
 WORKER_SERIES = (
@@ -104,7 +104,7 @@ def serve_metrics(port: int, registry: CollectorRegistry) -> WSGIServer:
 
 def instrument_worker() -> None:
     """Serve the worker's metrics and health when MJD_WORKER_METRICS_PORT is set (job
-    outcomes are counted by the job protocol, shared.jobs, with the job store's final
+    outcomes are counted by the job protocol, shared.platform.jobs, with the job store's final
     states)."""
     from celery.signals import worker_init
 

@@ -8,12 +8,12 @@ from typing import Any
 
 import msgspec
 
-from shared.artifacts import DATASETS, JOBS, ArtifactStore
 from shared.datasets import read_instances, read_row_field
 from shared.errors import DataError
 from shared.jsonl import json_lines
 from shared.labels import Label
 from shared.method.explanations import labels_column
+from shared.platform.artifacts import DATASETS, JOBS, ArtifactStore
 from shared.schemas import Instance
 
 # datasets/<dataset id>/

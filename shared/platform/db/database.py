@@ -18,12 +18,12 @@ from sqlalchemy import Engine, create_engine, event, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
-from shared.db.bootstraps import BootstrapRepository
-from shared.db.datasets import DatasetRepository
-from shared.db.jobs import JobRepository
-from shared.db.keys import KeyRepository
-from shared.db.model_versions import ModelRepository
-from shared.db.models import JobRow
+from shared.platform.db.bootstraps import BootstrapRepository
+from shared.platform.db.datasets import DatasetRepository
+from shared.platform.db.jobs import JobRepository
+from shared.platform.db.keys import KeyRepository
+from shared.platform.db.model_versions import ModelRepository
+from shared.platform.db.models import JobRow
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 

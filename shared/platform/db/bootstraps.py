@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from shared.db.models import BootstrapRow
-from shared.db.repository import Repository
+from shared.platform.db.models import BootstrapRow
+from shared.platform.db.repository import Repository
 
 
 @dataclass(frozen=True, slots=True)

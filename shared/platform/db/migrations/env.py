@@ -1,11 +1,12 @@
-"""Alembic's environment: migrations run on the connection :func:`shared.db.database.migrate`
-hands over (``config.attributes["connection"]``); no alembic.ini."""
+"""Alembic's environment: migrations run on the connection
+:func:`shared.platform.db.database.migrate` hands over (``config.attributes["connection"]``);
+no alembic.ini."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from shared.db.models import Base
+from shared.platform.db.models import Base
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)

@@ -1,7 +1,7 @@
 """The job protocol every worker follows: the Celery app, the artifact store, the job store,
 the task wrapper (attempts counted, idempotent, cancellable, every failure recorded, summary
 last) and progress reports. Task bodies live with their service; the API's side (record,
-submit, revoke) is services.api.domain.jobs over :mod:`shared.queue`."""
+submit, revoke) is services.api.domain.jobs over :mod:`shared.platform.queue`."""
 
 from __future__ import annotations
 
@@ -16,19 +16,19 @@ from celery import Celery, Task
 from celery.exceptions import SoftTimeLimitExceeded
 from prometheus_client import Counter, Histogram
 
-from shared.artifacts import ArtifactStore
-from shared.celery_app import create_celery
 from shared.contracts import KINDS, JobKind, decode_spec, encode
-from shared.db.database import Database
-from shared.db.jobs import JobState, Priority
 from shared.errors import DataError, MjdError
-from shared.layout import JOB_SUMMARY, JOBS
-from shared.layout import finished_summary as stored_summary
-from shared.settings import Settings
+from shared.platform.artifacts import ArtifactStore
+from shared.platform.celery_app import create_celery
+from shared.platform.db.database import Database
+from shared.platform.db.jobs import JobState, Priority
+from shared.platform.layout import JOB_SUMMARY, JOBS
+from shared.platform.layout import finished_summary as stored_summary
+from shared.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 
-#: the workers' series (shared.telemetry.WORKER_SERIES), defined here: only processes that
+#: the workers' series (shared.platform.telemetry.WORKER_SERIES), defined here: only processes that
 #: run jobs register them
 JOBS_FINISHED = Counter(
     "mjd_jobs_finished_total", "Job deliveries ended by workers, by final state", ["queue", "state"]

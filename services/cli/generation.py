@@ -1,6 +1,7 @@
-"""``mjd generate`` and ``mjd calibrate``: make MJDs with an LLM and fit their temperature.
-The run options are ``RunSpec`` fields and keep its defaults; the LLM backends (torch,
-transformers) are imported only when ``mjd generate`` runs."""
+"""``mjd generate``, ``mjd explain`` and ``mjd calibrate``: make MJDs with an LLM, write
+explanations with one and fit the MJDs' temperature. The run and explain options take their
+defaults from ``RunSpec``, ``ExplainSpec`` and ``Decoding``; the LLM backends (torch,
+transformers) are imported only when a command that needs one runs."""
 
 from __future__ import annotations
 
@@ -182,15 +183,25 @@ def add_backend_options(parser: argparse.ArgumentParser) -> None:
 
 
 def register(commands: Commands, formats: tuple[str, ...]) -> None:
+    _add_generate(commands, formats)
+    _add_explain(commands, formats)
+    _add_calibrate(commands)
+
+
+def _add_input_output(parser: argparse.ArgumentParser, formats: tuple[str, ...], out: str) -> None:
+    """The items read (``--input``, ``--input-format``) and the JSON lines written (``--out``)."""
+    parser.add_argument("--input", type=input_file, required=True, help=INPUT_HELP)
+    parser.add_argument("--input-format", choices=formats, default="auto")
+    parser.add_argument("--out", required=True, help=out)
+
+
+def _add_generate(commands: Commands, formats: tuple[str, ...]) -> None:
     from shared.method.aggregation import AGGREGATIONS
-    from shared.method.explanations import MAX_NEW_TOKENS, MAX_PER_LABEL, MODES, SELECTIONS
     from shared.method.prompts import LETTER_CHOICES
     from shared.method.runs import MAX_K, SHORTFALL_POLICIES, RunSpec
 
     generate = commands.add_parser("generate", help="make MJDs with an LLM")
-    generate.add_argument("--input", type=input_file, required=True, help=INPUT_HELP)
-    generate.add_argument("--input-format", choices=formats, default="auto")
-    generate.add_argument("--out", required=True, help="MJD records as JSON lines")
+    _add_input_output(generate, formats, "MJD records as JSON lines")
     add_spec_option(
         generate, RunSpec, "k", type=int, choices=range(MAX_K + 1), help="explanations per prompt"
     )
@@ -231,44 +242,68 @@ def register(commands: Commands, formats: tuple[str, ...]) -> None:
     generate.add_argument("--limit", type=positive_int, help="only the first N items")
     generate.set_defaults(handler=cmd_generate)
 
+
+def _add_explain(commands: Commands, formats: tuple[str, ...]) -> None:
+    """The ``ExplainSpec`` options; their defaults are the spec's, so they live in one place."""
+    from shared.method.explanations import MAX_PER_LABEL, MODES, SELECTIONS, ExplainSpec
+
+    spec = ExplainSpec()
     explain = commands.add_parser(
         "explain", help="write explanations with an LLM for items that have labels"
     )
-    explain.add_argument("--input", type=input_file, required=True, help=INPUT_HELP)
-    explain.add_argument("--input-format", choices=formats, default="auto")
-    explain.add_argument("--out", required=True, help="the explained items as JSON lines")
-    explain.add_argument("--mode", choices=MODES, default="label-guided")
+    _add_input_output(explain, formats, "the explained items as JSON lines")
+    explain.add_argument("--mode", choices=MODES, default=spec.mode)
     explain.add_argument(
-        "--select", choices=SELECTIONS, default="first", help="which of the LLM's reasons to keep"
+        "--select",
+        choices=SELECTIONS,
+        default=spec.select,
+        help="which of the LLM's reasons to keep",
     )
     explain.add_argument(
         "--per-label",
         type=positive_int,
-        default=1,
+        default=spec.per_label,
         help=f"reasons kept per given label (1 to {MAX_PER_LABEL})",
     )
     explain.add_argument(
         "--labels-from",
-        default="auto",
+        default=spec.labels_from,
         help="label-guided: labels (a 'labels' list), explanations, counts, or a reference "
         "name (mnli, varierr); auto: the first of labels, explanations, counts",
     )
-    explain.add_argument(
-        "--max-new-tokens",
-        type=positive_int,
-        default=128,
-        help=f"longest answer per prompt (1 to {MAX_NEW_TOKENS})",
-    )
-    explain.add_argument(
-        "--sample", action="store_true", help="sample (seeded) instead of greedy decoding"
-    )
-    explain.add_argument("--temperature", type=positive_float, default=1.0, help="with --sample")
-    explain.add_argument("--top-p", type=positive_float, default=1.0, help="with --sample")
-    explain.add_argument("--seed", type=non_negative_int, default=0, help="with --sample")
+    _add_decoding_options(explain)
     add_backend_options(explain)
     explain.add_argument("--limit", type=positive_int, help="only the first N items")
     explain.set_defaults(handler=cmd_explain)
 
+
+def _add_decoding_options(parser: argparse.ArgumentParser) -> None:
+    """The ``Decoding`` options (``--sample`` is a flag: greedy unless given); their defaults
+    are the dataclass's."""
+    from shared.method.explanations import MAX_NEW_TOKENS, Decoding
+
+    decoding = Decoding()
+    parser.add_argument(
+        "--max-new-tokens",
+        type=positive_int,
+        default=decoding.max_new_tokens,
+        help=f"longest answer per prompt (1 to {MAX_NEW_TOKENS})",
+    )
+    parser.add_argument(
+        "--sample", action="store_true", help="sample (seeded) instead of greedy decoding"
+    )
+    parser.add_argument(
+        "--temperature", type=positive_float, default=decoding.temperature, help="with --sample"
+    )
+    parser.add_argument(
+        "--top-p", type=positive_float, default=decoding.top_p, help="with --sample"
+    )
+    parser.add_argument(
+        "--seed", type=non_negative_int, default=decoding.seed, help="with --sample"
+    )
+
+
+def _add_calibrate(commands: Commands) -> None:
     calibrate = commands.add_parser(
         "calibrate", help="fit the softmax temperature (and bias) of MJDs to human labels"
     )

@@ -24,6 +24,14 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
+def command_group(commands: Commands, name: str, help: str, actions: str) -> Commands:
+    """``mjd <name> <action>``: a command whose actions (``a|b|c``) are commands of their own."""
+    group = commands.add_parser(name, help=help)
+    return group.add_subparsers(
+        dest=f"{name}_command", metavar=actions, required=True, parser_class=Parser
+    )
+
+
 def existing_file(text: str) -> Path:
     path = Path(text)
     if not path.is_file():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from services.cli.args import Commands, Parser
+from services.cli.args import Commands, command_group
 from shared.errors import MjdError
 
 
@@ -52,9 +52,8 @@ def cmd_current(args: argparse.Namespace) -> int:
 
 
 def register(commands: Commands, formats: tuple[str, ...]) -> None:
-    db = commands.add_parser("db", help="the job store's schema (DATABASE_URL)")
-    actions = db.add_subparsers(
-        dest="db_command", metavar="upgrade|current", required=True, parser_class=Parser
+    actions = command_group(
+        commands, "db", "the job store's schema (DATABASE_URL)", "upgrade|current"
     )
     upgrade = actions.add_parser("upgrade", help="migrate the job store to the newest schema")
     upgrade.set_defaults(handler=cmd_upgrade)

@@ -259,11 +259,8 @@ def _add_explain(commands: Commands, formats: tuple[str, ...]) -> None:
         default=spec.select,
         help="which of the LLM's reasons to keep",
     )
-    explain.add_argument(
-        "--per-label",
-        type=positive_int,
-        default=spec.per_label,
-        help=f"reasons kept per given label (1 to {MAX_PER_LABEL})",
+    _count_option(
+        explain, "--per-label", spec.per_label, "reasons kept per given label", MAX_PER_LABEL
     )
     explain.add_argument(
         "--labels-from",
@@ -277,18 +274,22 @@ def _add_explain(commands: Commands, formats: tuple[str, ...]) -> None:
     explain.set_defaults(handler=cmd_explain)
 
 
+def _count_option(
+    parser: argparse.ArgumentParser, flag: str, default: int, what: str, most: int
+) -> None:
+    parser.add_argument(flag, type=positive_int, default=default, help=f"{what} (1 to {most})")
+
+
 def _add_decoding_options(parser: argparse.ArgumentParser) -> None:
     """The ``Decoding`` options (``--sample`` is a flag: greedy unless given); their defaults
     are the dataclass's."""
     from shared.method.explanations import MAX_NEW_TOKENS, Decoding
 
     decoding = Decoding()
-    parser.add_argument(
-        "--max-new-tokens",
-        type=positive_int,
-        default=decoding.max_new_tokens,
-        help=f"longest answer per prompt (1 to {MAX_NEW_TOKENS})",
-    )
+    _count_option(
+        parser, "--max-new-tokens", decoding.max_new_tokens, "longest answer per prompt",
+        MAX_NEW_TOKENS,
+    )  # fmt: skip
     parser.add_argument(
         "--sample", action="store_true", help="sample (seeded) instead of greedy decoding"
     )

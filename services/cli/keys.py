@@ -7,8 +7,9 @@ import argparse
 import time
 from typing import TYPE_CHECKING
 
-from services.cli.args import Commands, Parser
+from services.cli.args import Commands, command_group
 from shared.errors import MjdError
+from shared.platform.auth import Scope
 
 if TYPE_CHECKING:
     from shared.platform.db.database import Database
@@ -49,12 +50,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 
 
 def register(commands: Commands, formats: tuple[str, ...]) -> None:
-    from shared.platform.auth import Scope
-
-    keys = commands.add_parser("keys", help="API keys (create, list, revoke)")
-    actions = keys.add_subparsers(
-        dest="keys_command", metavar="create|list|revoke", required=True, parser_class=Parser
-    )
+    actions = command_group(commands, "keys", "API keys", "create|list|revoke")
     create = actions.add_parser("create", help="make a key; its last line of output is the key")
     create.add_argument("--name", required=True, help="who or what uses it")
     create.add_argument(

@@ -106,10 +106,8 @@ def generate_mjd(task: Any, job_id: str, job: MjdJobSpec) -> MjdSummary:
     return MjdSummary(
         job_id=job_id,
         items=len(instances),
-        model=backend.model_id,
-        backend=backend.name,
         artifacts=[layout.MJD_RESULT],
-        seconds=MjdSeconds(model=loaded - started, generation=time.monotonic() - loaded),
+        **llm_run(backend, started, loaded),
     )
 
 
@@ -142,11 +140,15 @@ def explain_items(task: Any, job_id: str, job: ExplanationJobSpec) -> Explanatio
         job_id=job_id,
         items=len(records),
         **tally(records),
-        model=backend.model_id,
-        backend=backend.name,
         artifacts=[layout.EXPLANATION_RESULT],
-        seconds=MjdSeconds(model=loaded - started, generation=time.monotonic() - loaded),
+        **llm_run(backend, started, loaded),
     )
+
+
+def llm_run(backend: Any, started: float, loaded: float) -> dict[str, Any]:
+    """A generation summary's model, backend and seconds (loading the model, then the rest)."""
+    seconds = MjdSeconds(model=loaded - started, generation=time.monotonic() - loaded)
+    return {"model": backend.model_id, "backend": backend.name, "seconds": seconds}
 
 
 def prompt_count(instance: Instance, spec: RunSpec) -> int:

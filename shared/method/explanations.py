@@ -123,6 +123,8 @@ class ExplainSpec:
         return cls(**{**fields, "decoding": Decoding(**fields.get("decoding", {}))})
 
 
+#: told (done, total) as work goes on
+Progress = Callable[[int, int], None] | None
 #: what a text-generation backend offers: prompts, decoding, progress(done, total) -> texts
 GenerateTexts = Callable[[Sequence[str], Decoding, Callable[[int, int], None] | None], list[str]]
 
@@ -137,7 +139,7 @@ class TextBackend(Protocol):
         self,
         prompts: Sequence[str],
         decoding: Decoding,
-        progress: Callable[[int, int], None] | None = None,
+        progress: Progress = None,
     ) -> list[str]: ...
 
 
@@ -288,7 +290,7 @@ def explain(
     *,
     run: Mapping[str, Any],
     items_per_call: int = 8,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress = None,
     cancelled: Callable[[], bool] = lambda: False,
 ) -> Iterator[dict[str, Any]]:
     """One explained record per item, in input order, for the labels :func:`plan` gave.

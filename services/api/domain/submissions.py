@@ -68,6 +68,11 @@ def same_length(human: np.ndarray, model: np.ndarray) -> None:
         raise DataError(f"row counts differ: human {len(human)}, model {len(model)}", field="model")
 
 
+def llm_fields(llm: LLMChoice, endpoint: str | None) -> dict[str, Any]:
+    """A job spec's LLM: the choice with its endpoint as the name this server resolved."""
+    return {"backend": llm.backend, "model": llm.model, "endpoint": endpoint}
+
+
 def distributions_file(ids: list[str], rows: np.ndarray) -> bytes:
     return b"".join(
         msgspec.json.encode({"id": i, "distribution": r.tolist()}) + b"\n"
@@ -119,9 +124,7 @@ class Submissions:
                 raise exc.located(f"instances[{index}].") from None
         spec = MjdJobSpec(
             run=run,
-            backend=llm.backend,
-            model=llm.model,
-            endpoint=endpoint,
+            **llm_fields(llm, endpoint),
             dataset_id=data.dataset_id,
             explanation_job_id=data.job_id,
             items=len(instances),
@@ -162,9 +165,7 @@ class Submissions:
                 raise exc.located(prefix) from None
         job_spec = ExplanationJobSpec(
             explain=spec,
-            backend=llm.backend,
-            model=llm.model,
-            endpoint=endpoint,
+            **llm_fields(llm, endpoint),
             dataset_id=data.dataset_id,
             items=len(instances),
         )

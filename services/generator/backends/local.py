@@ -18,7 +18,7 @@ import io
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ from services.generator.packing import (
 )
 from shared.cpus import usable_cpus
 from shared.errors import MjdError
-from shared.method.explanations import Decoding
+from shared.method.explanations import Decoding, Progress
 from shared.method.prompts import LETTER_CHOICES, OPTION_LETTERS, Letters
 
 log = logging.getLogger(__name__)
@@ -317,10 +317,7 @@ class TransformersBackend:
     # ------------------------------------------------------------------ text generation
 
     def generate_texts(
-        self,
-        messages: Sequence[str],
-        decoding: Decoding,
-        progress: Callable[[int, int], None] | None = None,
+        self, messages: Sequence[str], decoding: Decoding, progress: Progress = None
     ) -> list[str]:
         """The model's answer to each user message, ``batch_size`` at a time (batches of
         similar length); greedy unless ``decoding.sample``, whose draws are seeded once per

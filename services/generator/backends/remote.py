@@ -30,7 +30,7 @@ import numpy as np
 from services.generator.engine import LetterScores, split_into_groups
 from shared.endpoints import check_openai_options
 from shared.errors import MjdError
-from shared.method.explanations import Decoding
+from shared.method.explanations import Decoding, Progress
 from shared.method.prompts import OPTION_LETTERS, Letters
 from shared.platform.settings import env_setting
 
@@ -118,10 +118,7 @@ class OpenAIBackend:
         return split_into_groups(groups, logits, mass, missing=1.0 - mass)
 
     def generate_texts(
-        self,
-        messages: Sequence[str],
-        decoding: Decoding,
-        progress: Callable[[int, int], None] | None = None,
+        self, messages: Sequence[str], decoding: Decoding, progress: Progress = None
     ) -> list[str]:
         """The server's answer to each message: greedy (temperature 0) unless
         ``decoding.sample``, which sends its temperature, top_p and seed (servers that honour
@@ -141,7 +138,7 @@ class OpenAIBackend:
         self,
         messages: Sequence[str],
         call: Callable[[str, threading.Event], T],
-        progress: Callable[[int, int], None] | None = None,
+        progress: Progress = None,
     ) -> list[T]:
         """``call`` on every message, ``concurrency`` at a time; the first final error stops
         the rest (requests in flight finish or time out, none is sent after it) and is

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from shared.platform.db.models import DatasetRow
 from shared.platform.db.repository import Repository
@@ -34,15 +34,7 @@ class DatasetRepository(Repository):
 
     def datasets_before(self, when: float, limit: int = 1000) -> list[str]:
         """Ids of datasets made before ``when`` (for retention), oldest first."""
-        with self.session() as session:
-            return list(
-                session.scalars(
-                    select(DatasetRow.id)
-                    .where(DatasetRow.created < when)
-                    .order_by(DatasetRow.created)
-                    .limit(limit)
-                )
-            )
+        return self._oldest_ids(DatasetRow.created, when, limit)
 
     def get_dataset(self, dataset_id: str, owner: str | None = None) -> Dataset | None:
         """The dataset; None when it does not exist or, given ``owner``, is not theirs."""

@@ -203,15 +203,8 @@ class JobRepository(Repository):
 
     def finished_before(self, when: float, limit: int = 1000) -> list[str]:
         """Ids of jobs that finished before ``when`` (for retention), oldest first."""
-        with self.session() as session:
-            return list(
-                session.scalars(
-                    select(JobRow.id)
-                    .where(JobRow.state.in_([str(s) for s in FINISHED]), JobRow.finished < when)
-                    .order_by(JobRow.finished)
-                    .limit(limit)
-                )
-            )
+        finished = JobRow.state.in_([str(s) for s in FINISHED])
+        return self._oldest_ids(JobRow.finished, when, limit, finished)
 
     def unfinished(self, older_than: float) -> list[Job]:
         """QUEUED or RUNNING jobs created before ``older_than`` (for the reconciler)."""

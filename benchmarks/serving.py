@@ -58,6 +58,22 @@ def default_model(folder: Path, pairs: list[tuple[str, str]]) -> Path:
     return folder
 
 
+def publish_and_promote(source: Path, artifacts: Path, database_url: str) -> None:
+    """The exported model as the served version of a fresh store, as a training job
+    publishes and promotes one."""
+    from shared.platform.artifacts import ArtifactStore
+    from shared.platform.db.database import Database
+    from shared.platform.registry import ModelRegistry
+
+    database = Database(database_url)
+    registry = ModelRegistry(ArtifactStore(artifacts), database)
+    version = registry.claim_version()
+    shutil.copytree(source, registry.folder(version), dirs_exist_ok=True)
+    metadata = json.loads((source / MODEL_METADATA).read_text())
+    registry.promote(registry.publish(version, metadata)["version"])
+    database.close()
+
+
 def percentiles(seconds: list[float]) -> dict[str, float]:
     ms = np.asarray(seconds) * 1000
     return {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99))}
@@ -193,18 +209,21 @@ def main() -> None:
     try:
         source = args.model or default_model(workdir / "export", pairs)
         artifacts = workdir / "artifacts"
-        shutil.copytree(source, artifacts / "models" / "v1")
-        metadata = json.loads((source / MODEL_METADATA).read_text())
-        metadata["version"] = "v1"
-        (artifacts / "models" / "v1" / MODEL_METADATA).write_text(json.dumps(metadata))
-        (artifacts / "models" / "promoted").mkdir(parents=True)
-        (artifacts / "models" / "promoted" / "version.json").write_text('{"version": "v1"}')
+        database_url = f"sqlite:///{artifacts / 'mjd.db'}"
+        publish_and_promote(source, artifacts, database_url)
 
         model = LoadedModel.load(source, provider=args.provider, variant=args.variant)
         raw_result = raw(model, pairs, args.rounds)
         del model
 
-        env = {"MJD_PREDICT_PROVIDER": args.provider, "MJD_PREDICT_VARIANT": args.variant}
+        env = {
+            "MJD_PREDICT_PROVIDER": args.provider,
+            "MJD_PREDICT_VARIANT": args.variant,
+            "DATABASE_URL": database_url,
+            # the serving path is measured, not the key check nor the per-key rate limit
+            "MJD_AUTH": "off",
+            "MJD_RATE_LIMITS": "predict=0",
+        }
         if not os.environ.get("REDIS_URL"):  # the API needs a broker URL; predict never uses it
             from services.cli.launcher import start_embedded_redis
 
@@ -251,6 +270,9 @@ def main() -> None:
             redis_server.shutdown()
         shutil.rmtree(workdir, ignore_errors=True)
     emit(report, args.out)
+    failed = report["http"]["non_200"]
+    if failed:
+        sys.exit(f"{failed} requests were not answered 200")
 
 
 if __name__ == "__main__":

@@ -200,10 +200,12 @@ def main() -> None:
     parser.add_argument("--provider", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--variant", choices=("fp32", "int8"), default="fp32")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--pairs", type=int, help="only the first N dev pairs (a smoke run)")
     parser.add_argument("--out")
     args = parser.parse_args()
 
     pairs = [(i.premise, i.hypothesis) for i in read_instances(vendored_path("dev"))]
+    pairs = pairs[: args.pairs] if args.pairs else pairs
     workdir = Path(tempfile.mkdtemp(prefix="mjd-serving-"))
     redis_server = None
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 
 class MjdError(Exception):
@@ -80,6 +81,22 @@ class Unavailable(ServiceError):
 class Failed(ServiceError):
     """The server failed at a step the request asked for (a promoted model that did not
     load)."""
+
+
+_MSGSPEC_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
+_MSGSPEC_MISSING = re.compile(r"missing required field `([^`]+)`")
+
+
+def msgspec_location(message: str) -> tuple[str, str | None]:
+    """A msgspec decode or validation message without its `` - at `$...` `` suffix, and the
+    field it names as a body spells it (``inputs[0].name``; a missing field under its
+    parent); None when it names none."""
+    at = _MSGSPEC_PATH.search(message)
+    path = at.group(1) if at else ""
+    missing = _MSGSPEC_MISSING.search(message)
+    if missing:
+        path = f"{path}.{missing.group(1)}" if path else missing.group(1)
+    return (message[: at.start()] if at else message), path or None
 
 
 #: the most characters of a request's own value an error repeats back

@@ -10,7 +10,6 @@ from shared.contracts.kinds import (
     JobKind,
     KindRow,
     decode_spec,
-    decode_summary,
     encode,
     queue_of,
 )
@@ -23,7 +22,6 @@ __all__ = [
     "JobKind",
     "KindRow",
     "decode_spec",
-    "decode_summary",
     "encode",
     "queue_of",
 ]

@@ -24,7 +24,7 @@ from shared.contracts.summaries import (
     MjdSummary,
     TrainingSummary,
 )
-from shared.errors import DataError
+from shared.errors import DataError, msgspec_location
 
 
 class JobKind(StrEnum):
@@ -102,19 +102,6 @@ def queue_of(kind: str) -> str:
     return KINDS[JobKind(kind)].queue
 
 
-def row_of_task(task: str) -> KindRow:
-    return next(row for row in KINDS.values() if row.task == task)
-
-
-def _located(error: msgspec.ValidationError) -> tuple[str, str | None]:
-    """msgspec's message and the field it names (``$.run.k`` as ``run.k``)."""
-    message, _, path = str(error).partition(" - at `$")
-    field = path.rstrip("`").lstrip(".") or None
-    if field is None and "field `" in message:
-        field = message.split("field `", 1)[1].split("`", 1)[0]
-    return message, field
-
-
 def decode_spec(kind: str, stored: dict[str, Any]) -> msgspec.Struct:
     """A stored job spec as its kind's type; a DataError naming the field for an unknown
     kind or a malformed spec (never a KeyError deep inside a worker)."""
@@ -125,7 +112,7 @@ def decode_spec(kind: str, stored: dict[str, Any]) -> msgspec.Struct:
     try:
         return msgspec.convert(stored, row.spec, strict=False)
     except msgspec.ValidationError as exc:
-        message, field = _located(exc)
+        message, field = msgspec_location(str(exc))
         raise DataError(f"malformed {kind} job spec: {message}", field=field) from None
     except DataError as exc:  # a domain spec's own check (RunSpec, TrainSpec, ...)
         raise exc.located(_nested_prefix(row.spec, exc.field)) from None
@@ -139,11 +126,6 @@ def _nested_prefix(spec: type[msgspec.Struct], field: str | None) -> str:
         if dataclasses.is_dataclass(nested) and field in nested.__dataclass_fields__:
             return f"{name}."
     return ""
-
-
-def decode_summary(kind: str, stored: dict[str, Any]) -> msgspec.Struct:
-    """A stored summary as its kind's type."""
-    return msgspec.convert(stored, KINDS[JobKind(kind)].summary, strict=False)
 
 
 def encode(value: msgspec.Struct) -> dict[str, Any]:

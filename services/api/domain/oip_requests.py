@@ -3,17 +3,13 @@ compressed, maybe with binary tensor data after its JSON header."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 import msgspec
 
 from services.api.domain.oip import InferIn
 from shared import oip_wire as wire
-from shared.errors import DataError
-
-_DECODE_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
-_MISSING = re.compile(r"missing required field `([^`]+)`")
+from shared.errors import DataError, msgspec_location
 
 
 def _wire_error(exc: DataError) -> DataError:
@@ -24,13 +20,7 @@ def _wire_error(exc: DataError) -> DataError:
 
 def _decode_error(exc: msgspec.DecodeError) -> DataError:
     """msgspec's error with the body's offending field named (``inputs[0].name``)."""
-    message = str(exc)
-    at = _DECODE_PATH.search(message)
-    path = at.group(1) if at else ""
-    missing = _MISSING.search(message)
-    if missing:
-        path = f"{path}.{missing.group(1)}" if path else missing.group(1)
-    detail = message[: at.start()] if at else message
+    detail, path = msgspec_location(str(exc))
     if not isinstance(exc, msgspec.ValidationError):
         detail = f"the request body could not be read: {detail}"
     return DataError(detail, field=path or "body")

@@ -125,14 +125,15 @@ ANSWERS: dict[type[Exception], Answer] = {
 
 
 def domain_problem(
-    exc: Exception, answers: dict[type[Exception], Answer] = ANSWERS, **extra: Any
+    exc: Exception, answers: dict[type[Exception], Answer] = ANSWERS
 ) -> ProblemDetailsException:
-    """The problem details of a domain error (``answers`` must know a class in its MRO)."""
+    """The problem details of a domain error (``answers`` must know a class in its MRO); a
+    DataError's row, when it has one, is in the body too."""
     answer = next(answers[c] for c in type(exc).__mro__ if c in answers)
     detail = answer.detail or getattr(exc, "message", None) or str(exc)
     field_name = getattr(exc, "field", None) or answer.field
-    if getattr(exc, "row", None):
-        extra["row"] = exc.row  # type: ignore[attr-defined]
+    row = getattr(exc, "row", None)
+    extra = {"row": row} if row else {}
     return problem(answer.status, detail, field_name, answer.headers, **extra)
 
 

@@ -43,21 +43,21 @@ log = logging.getLogger(__name__)
 RECONCILE_GRACE_SECONDS = 30.0
 
 
-def job_progress(job: Job) -> Progress | None:
+def job_progress(job: Job, summary: JobSummary | None) -> Progress | None:
     """Done and total of the job's work as its worker last reported them. A succeeded job
     that reported none (a metrics job without a bootstrap, a job whose files were complete
     before its worker stopped) is complete over its summary's items: done == total."""
     if job.total is not None:
         done = job.total if job.state == JobState.SUCCEEDED else job.done or 0
         return Progress(done=done, total=job.total)
-    items = (job.summary or {}).get("items")
-    if job.state == JobState.SUCCEEDED and isinstance(items, int):
-        return Progress(done=items, total=items)
+    if job.state == JobState.SUCCEEDED and summary is not None:
+        return Progress(done=summary.items, total=summary.items)
     return None
 
 
 def job_view(job: Job) -> JobView:
-    artifacts = (job.summary or {}).get("artifacts", [])
+    summary = convert(job.summary, JobSummary) if job.summary is not None else None
+    artifacts = summary.artifacts if summary is not None else []
     return JobView(
         id=job.id,
         kind=JobKind(job.kind),
@@ -67,9 +67,9 @@ def job_view(job: Job) -> JobView:
         started=job.started,
         finished=job.finished,
         attempts=job.attempts,
-        progress=job_progress(job),
+        progress=job_progress(job, summary),
         error=job.error,
-        summary=convert(job.summary, JobSummary) if job.summary is not None else None,
+        summary=summary,
         links=JobLinks(
             self_=JOB.format(job_id=job.id),
             result=JOB_RESULT.format(job_id=job.id),

@@ -23,8 +23,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from shared.metrics import evaluate
     from shared.platform.settings import datasets_dir_from_env
 
-    human = read_distributions(args.human, args.human_format, datasets_dir=datasets_dir_from_env())
-    model = read_distributions(args.model, args.model_format, datasets_dir=datasets_dir_from_env())
+    folder = datasets_dir_from_env()
+    human = read_distributions(args.human, args.human_format, datasets_dir=folder)
+    model = read_distributions(args.model, args.model_format, datasets_dir=folder)
     try:
         ids, human_probs, model_probs = align(human, model, subset=args.subset)
     except DataError as exc:
@@ -63,9 +64,10 @@ def cmd_baselines(args: argparse.Namespace) -> int:
     from shared.datasets import read_instances, vendored_path
     from shared.platform.settings import datasets_dir_from_env
 
-    path = args.data or vendored_path("explained", datasets_dir_from_env())
+    folder = datasets_dir_from_env()
+    path = args.data or vendored_path("explained", folder)
     reports = evaluate_baselines(
-        read_instances(path, args.data_format, datasets_dir=datasets_dir_from_env()),
+        read_instances(path, args.data_format, datasets_dir=folder),
         resamples=args.bootstrap,
         seed=args.seed,
     )

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import ast
 import itertools
+import re
+import sys
+import tomllib
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pytest
@@ -300,3 +304,26 @@ def test_no_module_is_longer_than_400_lines():
         if len(path.read_text().splitlines()) > MAX_MODULE_LINES and name not in LONG_MODULES
     }
     assert long == {}
+
+
+def _declared_distributions() -> set[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return {
+        re.split(r"[<>=\[ ;!~]", d)[0].lower().replace("_", "-") for d in project["dependencies"]
+    }
+
+
+def test_every_third_party_package_the_code_imports_is_declared():
+    """Before: numba, msgspec and kombu were imported directly but came in only as other
+    packages' dependencies."""
+    distributions = packages_distributions()
+    declared = _declared_distributions()
+    undeclared = {}
+    for path in _modules().values():
+        for top in _third_party_imports(path):
+            if top in sys.stdlib_module_names or top in PACKAGES or top == "__future__":
+                continue
+            names = {d.lower().replace("_", "-") for d in distributions.get(top, [])}
+            if not names & declared:
+                undeclared.setdefault(top, str(path.relative_to(ROOT)))
+    assert undeclared == {}

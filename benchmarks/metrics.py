@@ -2,10 +2,11 @@
 
 The reference is written in the style of the authors' evaluation notebook: KL, JSD and TVD
 per row in Python (clip, renormalise, scipy's rel_entr), then ``dcor.distance_correlation`` on
-the whole N x 3 matrices. Each measurement runs in a fresh process so peak memory (max RSS)
-belongs to that measurement alone. Usage:
+the whole N x K matrices (K = 3 for NLI; ``--labels 11`` measures an 11-point scale such as
+LeWiDi's Paraphrase, where D.Corr takes the general kernel). Each measurement runs in a fresh
+process so peak memory (max RSS) belongs to that measurement alone. Usage:
 
-    python benchmarks/metrics.py [--sizes 10000 100000 1000000] [--out result.json]
+    python benchmarks/metrics.py [--sizes 10000 100000 1000000] [--labels 3] [--out result.json]
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ from report import emit
 MIB = 1024  # ru_maxrss is in KiB on Linux
 
 
-def make_data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Human rows like ChaosNLI (100 votes), model rows correlated with them."""
+def make_data(n: int, seed: int = 0, k: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Human rows over K labels like ChaosNLI (100 votes), model rows correlated with them."""
     rng = np.random.default_rng(seed)
-    human = rng.multinomial(100, rng.dirichlet([0.7, 0.7, 0.7], n)) / 100
-    model = 0.6 * human + 0.4 * rng.dirichlet([2.0, 2.0, 2.0], n)
+    human = rng.multinomial(100, rng.dirichlet(np.full(k, 0.7), n)) / 100
+    model = 0.6 * human + 0.4 * rng.dirichlet(np.full(k, 2.0), n)
     return human, model
 
 
@@ -55,9 +56,9 @@ def reference_rowwise(human: np.ndarray, model: np.ndarray) -> tuple[float, floa
     return tuple(float(np.mean(column)) for column in zip(*rows, strict=True))  # type: ignore[return-value]
 
 
-def _measure(task: str, n: int, queue: Any) -> None:
+def _measure(task: str, n: int, k: int, queue: Any) -> None:
     """Run one measurement in this (fresh) process and report time and memory."""
-    human, model = make_data(n)
+    human, model = make_data(n, k=k)
     from shared import dcorr, metrics
 
     dcorr.distance_correlation_exact(human[:50], model[:50])  # compile outside the timing
@@ -102,12 +103,12 @@ def _measure(task: str, n: int, queue: Any) -> None:
     queue.put({"seconds": seconds, "peak_rss_mib": peak, "rss_before_mib": rss_before, **value})
 
 
-def measure(task: str, n: int, repeats: int) -> dict[str, Any]:
+def measure(task: str, n: int, repeats: int, k: int = 3) -> dict[str, Any]:
     context = mp.get_context("spawn")
     runs = []
     for _ in range(repeats):
         queue = context.Queue()
-        process = context.Process(target=_measure, args=(task, n, queue))
+        process = context.Process(target=_measure, args=(task, n, k, queue))
         process.start()
         runs.append(queue.get())
         process.join()
@@ -129,6 +130,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--repeats", type=int, default=3, help="runs per measurement (median)")
+    parser.add_argument("--labels", type=int, default=3, help="K, the labels per distribution")
     parser.add_argument("--exact-max-rows", type=int, default=100_000)
     parser.add_argument(
         "--reference-dcor-max-rows",
@@ -152,34 +154,35 @@ def main() -> None:
             "timing": f"median of {args.repeats} fresh-process runs ({1} at 1M rows or more)",
             "memory": "peak RSS of the measuring process; peak_increase = peak minus RSS "
             "after imports and data generation",
-            "suite": "full report: KL/JSD/TVD/D.Corr, entropies and their correlations, "
+            "suite": "full report: KL/JSD/TVD/Manhattan/D.Corr, entropies and their correlations, "
             "accuracy/F1, entropy bins, 1000-resample bootstrap CIs",
             "core": "the four numbers the reference computes (KL, JSD, TVD means, D.Corr)",
             "dcorr_policy": f"exact up to {EXACT_DCORR_MAX_ROWS} rows, above that the block "
             f"estimator ({DEFAULT_BLOCK_ROWS}-row blocks)",
         },
+        "labels": args.labels,
         "sizes": {},
     }
     for n in args.sizes:
         repeats = args.repeats if n < 1_000_000 else 1
         entry: dict[str, Any] = {
-            "suite": measure("suite", n, repeats),
-            "core": measure("core", n, repeats),
-            "rowwise_ours": measure("rowwise_ours", n, repeats),
+            "suite": measure("suite", n, repeats, args.labels),
+            "core": measure("core", n, repeats, args.labels),
+            "rowwise_ours": measure("rowwise_ours", n, repeats, args.labels),
         }
         if n <= args.exact_max_rows:
-            entry["dcorr_exact"] = measure("dcorr_exact", n, repeats)
-        entry["dcorr_estimate"] = measure("dcorr_estimate", n, repeats)
+            entry["dcorr_exact"] = measure("dcorr_exact", n, repeats, args.labels)
+        entry["dcorr_estimate"] = measure("dcorr_estimate", n, repeats, args.labels)
         if "dcorr_exact" in entry:
             entry["dcorr_estimate"]["abs_error_vs_exact"] = abs(
                 entry["dcorr_estimate"]["dcorr"] - entry["dcorr_exact"]["dcorr"]
             )
         if n <= args.reference_rowwise_max_rows:
-            entry["reference_rowwise"] = measure("reference_rowwise", n, 1)
+            entry["reference_rowwise"] = measure("reference_rowwise", n, 1, args.labels)
         else:
             entry["reference_rowwise"] = None
         if n <= args.reference_dcor_max_rows:
-            entry["reference_dcor"] = measure("reference_dcor", n, 1)
+            entry["reference_dcor"] = measure("reference_dcor", n, 1, args.labels)
         else:
             entry["reference_dcor"] = None
             entry["reference_dcor_skipped"] = (

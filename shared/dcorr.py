@@ -1,5 +1,6 @@
-"""Distance correlation of two sets of 3-label distributions (the paper's D.Corr): exact by
-a fused numba loop over pairs up to EXACT_DCORR_MAX_ROWS rows, a block estimate above it."""
+"""Distance correlation of two sets of label distributions (the paper's D.Corr), for any
+number of columns: exact by a numba loop over pairs up to EXACT_DCORR_MAX_ROWS rows, a block
+estimate above it; memory is O(N) either way (no N x N matrix)."""
 
 from __future__ import annotations
 
@@ -55,8 +56,51 @@ def _pairwise_sums(xt: np.ndarray, yt: np.ndarray, n_chunks: int) -> tuple:  # p
     return row_a.sum(axis=0), row_b.sum(axis=0), 2.0 * totals.sum(axis=0)
 
 
-#: The compiled kernel works on up to this many columns (narrower data is zero-padded, which
-#: keeps every distance); wider data goes to ``dcor`` itself, which holds N x N matrices.
+@numba.njit(parallel=True, cache=True, fastmath=_FAST)
+def _pairwise_sums_wide(x: np.ndarray, y: np.ndarray, n_chunks: int) -> tuple:  # pragma: no cover
+    """What :func:`_pairwise_sums` gives, for any numbers of columns (data as C-contiguous
+    N x p and N x q rows): the same fused loop over pairs with a loop over columns inside.
+    Memory is O(n_chunks * N)."""
+    n, p = x.shape
+    q = y.shape[1]
+    row_a = np.zeros((n_chunks, n))
+    row_b = np.zeros((n_chunks, n))
+    totals = np.zeros((n_chunks, 3))
+    for c in numba.prange(n_chunks):
+        chunk_a = row_a[c]
+        chunk_b = row_b[c]
+        for i in range(c, n, n_chunks):
+            xi, yi = x[i], y[i]
+            ra = rb = ab = aa = bb = 0.0
+            for j in range(i + 1, n):
+                xj, yj = x[j], y[j]
+                da = 0.0
+                for d in range(p):
+                    t = xj[d] - xi[d]
+                    da += t * t
+                db = 0.0
+                for d in range(q):
+                    u = yj[d] - yi[d]
+                    db += u * u
+                a = math.sqrt(da)
+                b = math.sqrt(db)
+                ra += a
+                rb += b
+                ab += a * b
+                aa += da
+                bb += db
+                chunk_a[j] += a
+                chunk_b[j] += b
+            chunk_a[i] += ra
+            chunk_b[i] += rb
+            totals[c, 0] += ab
+            totals[c, 1] += aa
+            totals[c, 2] += bb
+    return row_a.sum(axis=0), row_b.sum(axis=0), 2.0 * totals.sum(axis=0)
+
+
+#: Data of up to this many columns goes to the fused kernel :func:`_pairwise_sums` (narrower
+#: data is zero-padded, which keeps every distance), wider data to :func:`_pairwise_sums_wide`.
 KERNEL_COLUMNS = 3
 
 
@@ -67,6 +111,15 @@ def _kernel_layout(data: np.ndarray) -> np.ndarray:
     return out
 
 
+def pairwise_sums(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row sums of the distance matrices of ``x`` and ``y`` (N x p, N x q) and the sums of
+    a*b, a*a, b*b over all ordered pairs, by the kernel for their width."""
+    chunks = max(1, 2 * numba.get_num_threads())
+    if max(x.shape[1], y.shape[1]) <= KERNEL_COLUMNS:
+        return _pairwise_sums(_kernel_layout(x), _kernel_layout(y), chunks)
+    return _pairwise_sums_wide(np.ascontiguousarray(x), np.ascontiguousarray(y), chunks)
+
+
 def _as_matrix(values: Any) -> np.ndarray:
     array = np.asarray(values, dtype=np.float64)
     return array.reshape(-1, 1) if array.ndim == 1 else array
@@ -74,7 +127,7 @@ def _as_matrix(values: Any) -> np.ndarray:
 
 def distance_correlation_exact(x: Any, y: Any) -> float:
     """Exact V-statistic distance correlation, equal to ``dcor.distance_correlation``, in O(N)
-    memory for up to 3 columns, from row sums of the distance matrices:
+    memory for any number of columns, from row sums of the distance matrices:
     dCov^2 = S_ab/N^2 + mean(a) mean(b) - 2/N sum_i abar_i bbar_i."""
     x, y = _as_matrix(x), _as_matrix(y)
     if x.shape[0] != y.shape[0]:
@@ -82,12 +135,7 @@ def distance_correlation_exact(x: Any, y: Any) -> float:
     n = x.shape[0]
     if n < 2:
         return 0.0
-    if max(x.shape[1], y.shape[1]) > KERNEL_COLUMNS:
-        import dcor
-
-        return float(dcor.distance_correlation(x, y))
-    chunks = max(1, 2 * numba.get_num_threads())
-    row_a, row_b, (s_ab, s_aa, s_bb) = _pairwise_sums(_kernel_layout(x), _kernel_layout(y), chunks)
+    row_a, row_b, (s_ab, s_aa, s_bb) = pairwise_sums(x, y)
     abar, bbar = row_a / n, row_b / n
     mean_a, mean_b = abar.mean(), bbar.mean()
     dcov = s_ab / n**2 + mean_a * mean_b - 2 * np.dot(abar, bbar) / n
@@ -120,17 +168,12 @@ def distance_correlation_blocks(
     """
     x, y = _as_matrix(x), _as_matrix(y)
     n = x.shape[0]
-    if max(x.shape[1], y.shape[1]) > KERNEL_COLUMNS:
-        raise ValueError(f"the D.Corr estimator takes at most {KERNEL_COLUMNS} columns")
     if n < 2 * block_rows:
         return distance_correlation_exact(x, y)
-    chunks = max(1, 2 * numba.get_num_threads())
     moments = np.zeros(3)
     blocks = np.array_split(np.random.default_rng(seed).permutation(n), n // block_rows)
     for rows in blocks:
-        row_a, row_b, (s_ab, s_aa, s_bb) = _pairwise_sums(
-            _kernel_layout(x[rows]), _kernel_layout(y[rows]), chunks
-        )
+        row_a, row_b, (s_ab, s_aa, s_bb) = pairwise_sums(x[rows], y[rows])
         total_a, total_b, m = row_a.sum(), row_b.sum(), len(rows)
         moments += (
             _unbiased_moment(s_ab, row_a @ row_b, total_a * total_b, m),

@@ -45,7 +45,7 @@ def authors_generate(backend: Any, prompts: list[str], batch_size: int = 20) -> 
         tokenizer.pad_token = tokenizer.eos_token
     stops = [tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<|im_end|>")]
     texts = [backend.render(m) for m in prompts]
-    bare = [ids for (ids,) in backend.letter_ids["bare"]]
+    bare = [ids for (ids,) in backend.letter_ids("bare")]
     out = []
     for start in range(0, len(texts), batch_size):
         inputs = tokenizer(

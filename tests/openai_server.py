@@ -7,7 +7,7 @@ behaviour of ``script``, or ``default`` once the script is used up:
 - ``429`` / ``500``: a retryable error (Retry-After 0); ``401``: a final one;
 - ``sleep``: answer after ``sleep_seconds``; ``hang``: answer only once released (a server
   still working on a request the client gave up on);
-- ``malformed``: a body that is not JSON; ``no-letters``: no option letter in the list;
+- ``malformed``: a body that is not JSON; ``no-letters``: no option letter in a full list;
 - ``no-logprobs``: a server that ignores the logprobs request.
 
 A request without logprobs (text generation) gets :func:`answer_text` of its prompt.
@@ -27,20 +27,29 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+#: the tokens of a "no-letters" answer: more than any request asks for, none a letter
+NO_LETTERS = ("The", "It", "This", "Yes", "No", "So", "We", "My")
 #: how long a "hang" request waits at most for the test to release it
 HANG_LIMIT = 60.0
 
 
-def letter_logprobs(prompt: str) -> dict[str, float]:
-    """Deterministic log-probabilities of "A", " B", "C" (70% of the mass) plus filler."""
+#: the option letters the server knows, as it spells them (" B" with a space), and filler
+LETTER_TOKENS = ("A", " B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L", "M", "N", "O", "P")
+FILLER = {"The": math.log(0.2), "Yes": math.log(0.1)}
+
+
+def letter_logprobs(prompt: str, options: int = 3) -> dict[str, float]:
+    """Deterministic log-probabilities of the first ``options`` letters ("A", " B", "C", ...:
+    70% of the mass) then filler, most likely first."""
     digest = hashlib.sha256(prompt.encode()).digest()
-    weights = [1 + digest[i] for i in range(3)]
+    weights = [1 + digest[i] for i in range(options)]
     total = sum(weights)
     out = {
-        token: math.log(0.7 * w / total) for token, w in zip(("A", " B", "C"), weights, strict=True)
+        token: math.log(0.7 * w / total)
+        for token, w in zip(LETTER_TOKENS[:options], weights, strict=True)
     }
-    out.update({"The": math.log(0.2), "I": math.log(0.1)})
-    return out
+    out.update(FILLER)
+    return dict(sorted(out.items(), key=lambda item: -item[1]))
 
 
 def answer_text(prompt: str) -> str:
@@ -50,7 +59,14 @@ def answer_text(prompt: str) -> str:
 
 
 class FakeOpenAI:
-    def __init__(self, max_logprobs: int = 5) -> None:
+    """``options``: how many letters it scores; ``silent_cap``: list at most this many top
+    logprobs whatever is asked (as servers that cap without an error do)."""
+
+    def __init__(
+        self, max_logprobs: int = 5, options: int = 3, silent_cap: int | None = None
+    ) -> None:
+        self.options = options
+        self.silent_cap = silent_cap
         self.script: deque[str] = deque()
         self.default = "ok"
         self.requests: list[dict[str, Any]] = []
@@ -94,9 +110,11 @@ class FakeOpenAI:
                     message = {"role": "assistant", "content": text}
                     self._send(200, {"choices": [{"message": message} if chat else {"text": text}]})
                     return
-                top = letter_logprobs(prompt)
+                top = letter_logprobs(prompt, server.options)
                 if behaviour == "no-letters":
-                    top = {"The": math.log(0.6), "I": math.log(0.3)}
+                    top = {word: math.log(0.9 / 8) for word in NO_LETTERS}
+                if server.silent_cap is not None:
+                    top = dict(list(top.items())[: server.silent_cap])
                 if behaviour == "no-logprobs":
                     self._send(200, {"choices": [{"text": "A"}]})
                     return

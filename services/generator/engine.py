@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from shared.method.prompts import OPTION_ORDERS, Letters
+from shared.method.prompts import Letters
 from shared.method.runs import (
     MJDRecord,
     RunSpec,
@@ -22,14 +22,16 @@ from shared.method.runs import (
     to_label_logits,
 )
 from shared.schemas import Instance
+from shared.tasks import NLI, Task, option_orders
 
 
 @dataclass(frozen=True, slots=True)
 class LetterScores:
     """What a backend returns for a group of prompts (one row per prompt).
 
-    ``logits``: the logits of the letters A, B, C (each the log-sum-exp over the spellings
-    the run counts, see :data:`shared.method.prompts.Letters`); ``mass``: the probability
+    ``logits``: the logits of the option letters A, B, C, ... (each the log-sum-exp over
+    the spellings the run counts, see :data:`shared.method.prompts.Letters`); ``mass``: the
+    probability
     those counted letter tokens hold among all next tokens; ``missing``: for remote backends,
     the probability they do not cover (letters absent from top_logprobs count as 0), else
     None.
@@ -64,13 +66,13 @@ PROMPTS_PER_CALL = 96
 
 
 def _whole_items(
-    plans: Sequence[tuple[Instance, list[Any]]], prompts_per_call: int
+    plans: Sequence[tuple[Instance, list[Any]]], prompts_per_call: int, per_order: int
 ) -> Iterator[Sequence[tuple[Instance, list[Any]]]]:
     """Consecutive runs of plans with at most ``prompts_per_call`` prompts (one item more
-    when a single item has more)."""
+    when a single item has more); ``per_order`` prompts per explanation order."""
     start = size = 0
     for end, (_, orders) in enumerate(plans):
-        prompts = len(orders) * len(OPTION_ORDERS)
+        prompts = len(orders) * per_order
         if end > start and size + prompts > prompts_per_call:
             yield plans[start:end]
             start, size = end, 0
@@ -83,9 +85,11 @@ class Backend(Protocol):
     name: str
     model_id: str
 
-    def score_groups(self, groups: Sequence[Sequence[str]], letters: Letters) -> list[LetterScores]:
+    def score_groups(
+        self, groups: Sequence[Sequence[str]], letters: Letters, options: Sequence[str]
+    ) -> list[LetterScores]:
         """Score groups of user messages (messages of a group share a long prefix), counting
-        the ``letters`` spellings of each option letter."""
+        the ``letters`` spellings of each of the option letters ``options`` (A, B, C, ...)."""
         ...
 
 
@@ -94,24 +98,38 @@ def generate(
     backend: Backend,
     spec: RunSpec,
     *,
+    task: Task = NLI,
     prompts_per_call: int = PROMPTS_PER_CALL,
     progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[MJDRecord]:
-    """Yield one MJDRecord per instance, in input order. ``progress(done, total)`` counts
-    prompts. All items are planned (and checked) before the first prompt is scored; the
-    backend gets whole items, as many as fit in ``prompts_per_call`` (at least one)."""
+    """Yield one MJDRecord per instance of ``task``, in input order. ``progress(done,
+    total)`` counts prompts. All items are planned (and checked) before the first prompt is
+    scored; the backend gets whole items, as many as fit in ``prompts_per_call`` (at least
+    one)."""
+    spec = spec.for_task(task)
+    orders_of_options = option_orders(task, spec.seed)
+    per_order = len(orders_of_options)
     plans = [(instance, explanation_orders(instance, spec)) for instance in instances]
-    total = sum(len(orders) * len(OPTION_ORDERS) for _, orders in plans)
+    total = sum(len(orders) * per_order for _, orders in plans)
     run = {**asdict(spec), "backend": backend.name, "model": backend.model_id}
+    described = {
+        "task": task.ref,
+        "labels": list(task.label_names),
+        "option_policy": task.policy,
+        "option_orders": [list(order) for order in orders_of_options],
+    }
     done = 0
     if progress is not None:
         progress(done, total)
-    for chunk in _whole_items(plans, prompts_per_call):
-        groups = [prompt_groups(instance, orders, spec) for instance, orders in chunk]
-        scores = iter(backend.score_groups([g for item in groups for g in item], spec.letters))
+    for chunk in _whole_items(plans, prompts_per_call, per_order):
+        groups = [prompt_groups(instance, orders, spec, task) for instance, orders in chunk]
+        flat = [g for item in groups for g in item]
+        scores = iter(backend.score_groups(flat, spec.letters, task.letters))
         for (instance, orders), item_groups in zip(chunk, groups, strict=True):
             item_scores = [next(scores) for _ in item_groups]
-            label_logits = np.stack([to_label_logits(s.logits) for s in item_scores])
+            label_logits = np.stack(
+                [to_label_logits(s.logits, task, spec.seed) for s in item_scores]
+            )
             missing = [s.missing.tolist() for s in item_scores if s.missing is not None]
             yield MJDRecord(
                 id=instance.id,
@@ -121,7 +139,8 @@ def generate(
                 explanation_orders=[list(order) for order in orders],
                 missing_mass=missing or None,
                 spec=run,
+                **described,
             )
-            done += len(item_groups) * len(OPTION_ORDERS)
+            done += len(item_groups) * per_order
         if progress is not None:
             progress(done, total)

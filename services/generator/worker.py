@@ -23,7 +23,6 @@ from shared.contracts import JobKind
 from shared.contracts.specs import ExplanationJobSpec, MjdJobSpec
 from shared.contracts.summaries import ExplanationSummary, MjdSeconds, MjdSummary
 from shared.method.explanations import explain_with, plan, tally
-from shared.method.prompts import OPTION_ORDERS
 from shared.method.runs import LLMChoice, RunSpec, explanation_orders
 from shared.platform import layout
 from shared.platform.jobs import (
@@ -40,6 +39,7 @@ from shared.platform.jobs import (
 from shared.platform.layout import JOBS, job_input
 from shared.platform.telemetry import instrument_worker
 from shared.schemas import Instance
+from shared.tasks import NLI, Task, option_orders
 
 log = logging.getLogger(__name__)
 app = celery_app("mjd-generator")
@@ -80,20 +80,21 @@ def generate_mjd(task: Any, job_id: str, job: MjdJobSpec) -> MjdSummary:
     delivered again (its worker stopped, or it gave way to waiting jobs as a background job
     does between items) goes on where it stopped; the result file is written atomically at
     the end, so a redelivered task never leaves two copies."""
-    instances = job_input(store(), job_id)
-    spec = job.run
+    instances = job_input(store(), job_id, job.task)
+    spec = job.run.for_task(job.task)
     records = layout.checkpointed_records(store(), job_id, [i.id for i in instances])
     layout.checkpoint_records(store(), job_id, records)
     started = time.monotonic()
     backend = backend_for(*backend_settings(job.llm))
     loaded = time.monotonic()
     report = progress_reporter(job_id)
-    before = sum(prompt_count(i, spec) for i in instances[: len(records)])
+    before = sum(prompt_count(i, spec, job.task) for i in instances[: len(records)])
     gives_way = give_way_check(job_id)
     for record in generate(
         instances[len(records) :],
         backend,
         spec,
+        task=job.task,
         progress=lambda done, total: report(before + done, before + total),
     ):
         records.append(record.to_json())
@@ -116,9 +117,9 @@ def explain_items(task: Any, job_id: str, job: ExplanationJobSpec) -> Explanatio
     """Explanations by the job's LLM for its stored items. The labels are planned again from
     the stored items (the API planned them the same way before queueing); the result is
     written whole at the end, so a redelivered job simply starts again."""
-    instances = job_input(store(), job_id)
+    instances = job_input(store(), job_id, job.task)
     spec = job.explain
-    given = plan(instances, spec, layout.job_labels(store(), job_id))
+    given = plan(instances, spec, layout.job_labels(store(), job_id, job.task), job.task)
     started = time.monotonic()
     backend = backend_for(*backend_settings(job.llm))
     loaded = time.monotonic()
@@ -128,6 +129,7 @@ def explain_items(task: Any, job_id: str, job: ExplanationJobSpec) -> Explanatio
             instances,
             given,
             spec,
+            task=job.task,
             progress=progress_reporter(job_id),
             cancelled=cancel_check(job_id),
         )
@@ -151,5 +153,5 @@ def llm_run(backend: Any, started: float, loaded: float) -> dict[str, Any]:
     return {"model": backend.model_id, "backend": backend.name, "seconds": seconds}
 
 
-def prompt_count(instance: Instance, spec: RunSpec) -> int:
-    return len(explanation_orders(instance, spec)) * len(OPTION_ORDERS)
+def prompt_count(instance: Instance, spec: RunSpec, task: Task = NLI) -> int:
+    return len(explanation_orders(instance, spec)) * len(option_orders(task, spec.seed))

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from msgspec import Struct, field
 
+from shared.errors import DataError
 from shared.method.explanations import ExplainSpec
 from shared.method.runs import LLMBackend, LLMChoice, RunSpec
+from shared.tasks import NLI, Task
 from shared.training import TrainSpec
 
 
@@ -34,6 +36,15 @@ class MjdJobSpec(LLMSpec, kw_only=True):
     items: int | None = None
     dataset_id: str | None = None
     explanation_job_id: str | None = None
+    #: the task, whole: a job keeps the version it was queued with (specs from before: NLI)
+    task: Task = NLI
+
+    def __post_init__(self) -> None:
+        """The run must fit the task (one bias per label)."""
+        try:
+            self.run.for_task(self.task)
+        except DataError as exc:
+            raise exc.located("run.") from None
 
 
 class ExplanationJobSpec(LLMSpec, kw_only=True):
@@ -42,6 +53,7 @@ class ExplanationJobSpec(LLMSpec, kw_only=True):
     explain: ExplainSpec = field(default_factory=ExplainSpec)
     items: int | None = None
     dataset_id: str | None = None
+    task: Task = NLI
 
 
 class MetricsJobSpec(Struct, kw_only=True):

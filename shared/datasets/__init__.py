@@ -1,4 +1,4 @@
-"""Readers and writers for NLI label-distribution data, one module per format behind the
+"""Readers and writers for label-distribution data of any task, one module per format behind the
 reader registry (:mod:`shared.datasets.registry`). Readers validate every row and raise
 :class:`DataError` naming the file, row and field; no row is ever dropped silently.
 
@@ -8,10 +8,12 @@ The names below are the package's public interface.
 from shared.datasets.align import align, id_mismatch
 from shared.datasets.detect import detect_format
 from shared.datasets.generic import instance_from_record
-from shared.datasets.lewidi import lewidi_soft_label_to_probs
+from shared.datasets.lewidi import soft_label_probs
 from shared.datasets.model_explanations import MACHINE_COMMENT_KEYS
 from shared.datasets.readers import (
+    Dataset,
     DistributionSet,
+    read_dataset,
     read_distributions,
     read_instances,
     read_row_field,
@@ -38,18 +40,20 @@ __all__ = [
     "MODEL_EXPLANATION_SETS",
     "READERS",
     "VENDORED",
+    "Dataset",
     "DistributionSet",
     "Reader",
     "align",
     "detect_format",
     "id_mismatch",
     "instance_from_record",
-    "lewidi_soft_label_to_probs",
     "located",
+    "read_dataset",
     "read_distributions",
     "read_instances",
     "read_row_field",
     "reader_for",
+    "soft_label_probs",
     "utf8_text",
     "vendored_path",
     "write_distributions_csv",

@@ -21,7 +21,7 @@ def parse_chaosnli(record: Any) -> Instance:
     else:
         human = Judgment.from_probs(require(record, "label"), "label")
     gold = record.get("old_label")
-    return Instance(
+    return Instance.nli(
         id=str(record.get("uid") or source.get("uid") or text_id(premise, hypothesis)),
         premise=premise,
         hypothesis=hypothesis,

@@ -9,18 +9,23 @@ from typing import Any
 
 from shared.datasets.records import located
 from shared.errors import DataError
-from shared.labels import LABEL_NAMES
 from shared.schemas import Judgment
-
-CSV_PROB_COLUMNS = LABEL_NAMES
-CSV_COUNT_COLUMNS = tuple(f"n_{name}" for name in LABEL_NAMES)
+from shared.tasks import NLI, Task
 
 #: how csv_rows checks the columns it reads, so a bad row names them, not its record key
 _CSV_JUDGMENTS = {"probs": Judgment.from_probs, "counts": Judgment.from_counts}
 
 
-def csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """CSV rows as records: probability columns become ``probs``, count columns ``counts``."""
+def csv_columns(task: Task) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The task's probability columns (its label names) and count columns (``n_<label>``)."""
+    return task.label_names, tuple(f"n_{name}" for name in task.label_names)
+
+
+def csv_rows(path: Path, task: Task = NLI) -> Iterator[tuple[int, dict[str, Any]]]:
+    """CSV rows as records: the id and input columns as they are, the task's probability
+    columns become ``probs``, its count columns ``counts``."""
+    probs, counts = csv_columns(task)
+    texts = ("id", *(n for field in task.inputs for n in (field.name, *field.aliases)))
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
         number = 0  # rows read so far; the header is row 1
@@ -28,14 +33,12 @@ def csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             columns = set(reader.fieldnames or [])
             number = 1
             for number, row in enumerate(reader, start=2):
-                record: dict[str, Any] = {
-                    k: v for k, v in row.items() if k in ("id", "premise", "hypothesis") and v
-                }
-                for names, key in ((CSV_PROB_COLUMNS, "probs"), (CSV_COUNT_COLUMNS, "counts")):
+                record: dict[str, Any] = {k: v for k, v in row.items() if k in texts and v}
+                for names, key in ((probs, "probs"), (counts, "counts")):
                     if columns.issuperset(names):
                         record[key] = [_csv_number(row[n], n, number, path) for n in names]
                         with located(str(path), number):  # name the file's columns
-                            _CSV_JUDGMENTS[key](record[key], ",".join(names))
+                            _CSV_JUDGMENTS[key](record[key], ",".join(names), task)
                         break
                 yield number, record
         except csv.Error as exc:  # e.g. a field over csv.field_size_limit() (131,072 chars)

@@ -14,7 +14,7 @@ def parse_explained(record: Any) -> Instance:
     mnli = require(record, "mnli labels")
     if not isinstance(mnli, list) or len(mnli) != 2:
         raise DataError("expected [gold letter, [E, N, C] counts]", field="mnli labels")
-    return Instance(
+    return Instance.nli(
         id=str(record.get("id") or text_id(premise, hypothesis)),
         premise=premise,
         hypothesis=hypothesis,

@@ -33,7 +33,7 @@ def parse_varierr(record: Any) -> Instance:
             counts[label.index] += 1
     entries.sort(key=lambda entry: entry[:2])
     chaos = record.get("chaosnli_labels")
-    return Instance(
+    return Instance.nli(
         id=str(record.get("id") or text_id(premise, hypothesis)),
         premise=premise,
         hypothesis=hypothesis,

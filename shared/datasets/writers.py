@@ -10,9 +10,9 @@ from typing import IO, Any
 
 import numpy as np
 
-from shared.datasets.csv_rows import CSV_PROB_COLUMNS
 from shared.files import write_atomically
 from shared.schemas import Instance
+from shared.tasks import NLI, Task
 
 
 def write_jsonl(path: str | Path, records: Iterable[Mapping[str, Any]]) -> None:
@@ -27,10 +27,14 @@ def write_instances_jsonl(path: str | Path, instances: Iterable[Instance]) -> No
     write_jsonl(path, (instance.to_json() for instance in instances))
 
 
-def write_distributions_csv(path: str | Path, ids: Iterable[str], probs: np.ndarray) -> None:
+def write_distributions_csv(
+    path: str | Path, ids: Iterable[str], probs: np.ndarray, task: Task = NLI
+) -> None:
+    """One row per item: its id and a column per label (the task's names, its order)."""
+
     def write(handle: IO[Any]) -> None:
         writer = csv.writer(handle)
-        writer.writerow(["id", *CSV_PROB_COLUMNS])
+        writer.writerow(["id", *task.label_names])
         for item_id, row in zip(ids, probs, strict=True):
             writer.writerow([item_id, *(repr(float(p)) for p in row)])
 

@@ -1,7 +1,8 @@
 """From raw label logits to one distribution per item, and temperature calibration.
 
-Logits arrive per item as an array of shape (explanation orders, option orders, 3) in E/N/C
-order. Aggregations are plain functions so a stored run can be re-aggregated without the LLM.
+Logits arrive per item as an array of shape (explanation orders, option orders, K) in the
+task's label order. Aggregations are plain functions so a stored run can be re-aggregated
+without the LLM.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
 
 
 def softmax_aggregate(
-    logits: np.ndarray, temperature: float, bias: Sequence[float] = (0.0, 0.0, 0.0)
+    logits: np.ndarray, temperature: float, bias: Sequence[float] = ()
 ) -> np.ndarray:
     """Mean over every prompt of softmax(logits / T + bias): the temperature has no default
     here, a run's is its spec's (``RunSpec.temperature``)."""
     if not temperature > 0:
         raise ValueError(f"temperature must be positive, got {temperature}")
-    scaled = np.asarray(logits, dtype=np.float64) / temperature + np.asarray(bias)
+    shift = np.asarray(bias, dtype=np.float64) if len(bias) else 0.0
+    scaled = np.asarray(logits, dtype=np.float64) / temperature + shift
     probs = np.exp(log_softmax(scaled, axis=-1))
     return probs.reshape(-1, probs.shape[-1]).mean(axis=0)
 
@@ -35,7 +37,7 @@ def softmax_aggregate(
 def normalize_aggregate(logits: np.ndarray) -> np.ndarray:
     """The authors' "normalize" rule: each prompt's logits divided by their sum, averaged.
 
-    Only meaningful when all three logits are positive (as for the paper's Llama-3 runs)."""
+    Only meaningful when all the logits are positive (as for the paper's Llama-3 runs)."""
     logits = np.asarray(logits, dtype=np.float64)
     if (logits <= 0).any():
         raise ValueError(
@@ -51,7 +53,7 @@ class Calibration:
     """Fitted softmax parameters and the mean KL they reach on the fitting items."""
 
     temperature: float
-    bias: tuple[float, float, float]
+    bias: tuple[float, ...]
     mean_kl: float
     items: int
 
@@ -68,15 +70,17 @@ BIAS_BOUND = 10.0
 def fit_calibration(
     item_logits: Sequence[np.ndarray], human: np.ndarray, *, fit_bias: bool = False
 ) -> Calibration:
-    """Fit T (and optionally a per-label bias, E fixed at 0) minimising mean KL(human || MJD),
-    with log T searched within TEMPERATURE_BOUNDS from three starting points."""
+    """Fit T (and optionally K - 1 label biases, the first label's fixed at 0) minimising
+    mean KL(human || MJD), with log T searched within TEMPERATURE_BOUNDS from three
+    starting points."""
     human = np.asarray(human, dtype=np.float64)
     if len(item_logits) != len(human) or len(human) == 0:
         raise ValueError("need one human distribution per item, and at least one item")
+    k = human.shape[1]
 
-    def unpack(theta: np.ndarray) -> tuple[float, tuple[float, float, float]]:
-        bias = (0.0, float(theta[1]), float(theta[2])) if fit_bias else (0.0, 0.0, 0.0)
-        return float(np.exp(theta[0])), bias
+    def unpack(theta: np.ndarray) -> tuple[float, tuple[float, ...]]:
+        free = [float(b) for b in theta[1:]] if fit_bias else [0.0] * (k - 1)
+        return float(np.exp(theta[0])), (0.0, *free)
 
     def loss(theta: np.ndarray) -> float:
         temperature, bias = unpack(theta)
@@ -84,7 +88,7 @@ def fit_calibration(
         return float(kl_divergence(human, model).mean())
 
     log_bounds = tuple(np.log(TEMPERATURE_BOUNDS))
-    bounds = [log_bounds] + [(-BIAS_BOUND, BIAS_BOUND)] * (2 if fit_bias else 0)
+    bounds = [log_bounds] + [(-BIAS_BOUND, BIAS_BOUND)] * ((k - 1) if fit_bias else 0)
 
     def start(log_temperature: float) -> np.ndarray:
         theta = np.zeros(len(bounds))

@@ -8,16 +8,23 @@ from collections.abc import Sequence
 from typing import Literal, get_args
 
 from shared.errors import DataError
-from shared.labels import Label
+from shared.tasks import NLI, Task
 
 Selection = Literal["first", "longest", "all"]
 SELECTIONS: tuple[str, ...] = get_args(Selection)
 
 _MARKER = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)])\s+")
-_LABELLED = re.compile(
-    r"^[*\"'(\[]*(entailment|neutral|contradiction)[*\"')\]]*\s*[:\u2013\u2014-]\s*(.+)$",
-    re.IGNORECASE,
-)
+
+
+def _labelled(task: Task) -> re.Pattern[str]:
+    """A list item that starts with one of the task's label words or names: longest first,
+    so "Not ironic" is not read as "ironic"."""
+    spellings = {s for label in task.labels for s in (label.word, label.name)}
+    alternatives = "|".join(re.escape(s) for s in sorted(spellings, key=len, reverse=True))
+    return re.compile(
+        rf"^[*\"'(\[]*({alternatives})[*\"')\]]*\s*[:\u2013\u2014-]\s*(.+)$",
+        re.IGNORECASE,
+    )
 
 
 def parse_list(text: str) -> list[str]:
@@ -38,15 +45,17 @@ def parse_list(text: str) -> list[str]:
     return out
 
 
-def parse_labelled(text: str) -> tuple[list[tuple[Label, str]], int]:
-    """``(label, reason)`` per list item that starts with a label word, and how many items
-    did not (kept out, and counted in the record so nothing is lost unseen)."""
-    found: list[tuple[Label, str]] = []
+def parse_labelled(text: str, task: Task = NLI) -> tuple[list[tuple[str, str]], int]:
+    """``(label name, reason)`` per list item that starts with one of the task's label
+    words, and how many items did not (kept out, and counted in the record so nothing is
+    lost unseen)."""
+    pattern = _labelled(task)
+    found: list[tuple[str, str]] = []
     unparsed = 0
     for item in parse_list(text):
-        match = _LABELLED.match(item)
+        match = pattern.match(item)
         if match and match.group(2).strip():
-            found.append((Label(match.group(1).lower()), match.group(2).strip()))
+            found.append((task.parse_label(match.group(1)), match.group(2).strip()))
         else:
             unparsed += 1
     return found, unparsed

@@ -57,7 +57,7 @@ def cross_fit(
             f"folds must be between 2 and the number of items ({len(logits)})", field="folds"
         )
     fold = _fold_of(len(logits), folds, seed)
-    out = np.empty((len(logits), 3))
+    out = np.empty((len(logits), human.shape[1]))
     fits = []
     for f in range(folds):
         train = np.flatnonzero(fold != f)

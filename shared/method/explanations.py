@@ -22,9 +22,9 @@ from typing import Any, Literal, Protocol, get_args
 
 from shared.bounds import check_range, check_seed
 from shared.errors import DataError
-from shared.labels import LABELS, Label
 from shared.method.answers import SELECTIONS, Selection, parse_labelled, parse_list, select
 from shared.schemas import Explanation, Instance
+from shared.tasks import NLI, Task
 
 Mode = Literal["label-guided", "label-free"]
 MODES: tuple[str, ...] = get_args(Mode)
@@ -36,47 +36,49 @@ MAX_NEW_TOKENS = 512
 MAX_GIVEN_LABELS = 20
 MAX_TEMPERATURE = 2.0
 
-#: How each label is asked about: the words of the authors' MC prompt (shared.method.prompts).
-LABEL_GLOSS = {
-    Label.ENTAILMENT: "true (entailment)",
-    Label.NEUTRAL: "undetermined (neutral)",
-    Label.CONTRADICTION: "false (contradiction)",
-}
-LABEL_WORD = {label: label.value.capitalize() for label in LABELS}
-
 
 @dataclass(frozen=True, slots=True)
 class Template:
     """A prompt, named and versioned: a changed wording gets a new version, so records made
-    with different prompts can always be told apart."""
+    with different prompts can always be told apart. ``text`` is one of the task's
+    explanation templates (placeholders checked by :class:`shared.tasks.Task`)."""
 
     id: str
     version: str
     text: str
+    task: Task = NLI
 
-    def render(self, instance: Instance, label: Label | None = None) -> str:
-        words = {"word": LABEL_WORD[label], "gloss": LABEL_GLOSS[label]} if label else {}
-        return self.text.format(premise=instance.premise, hypothesis=instance.hypothesis, **words)
+    def render(self, instance: Instance, label: str | None = None) -> str:
+        task = self.task
+        lines = task.explanations.input_line
+        inputs = "".join(
+            lines.format(shown_as=field.shown_as, value=instance.inputs[field.name])
+            for field in task.inputs
+        )
+        words = [item.word for item in task.labels]
+        values = {
+            "inputs": inputs + task.explanations.inputs_end,
+            "words": ", ".join(words[:-1]) + " or " + words[-1],
+        }
+        if label is not None:
+            known = task.labels[task.index(label)]
+            values |= {"word": known.word, "gloss": known.gloss or known.word}
+        return self.text.format(**values)
 
 
-_ITEM = "Context: {premise}\nStatement: {hypothesis}\n\n"
-TEMPLATES: dict[str, Template] = {
-    "label-guided": Template(
-        "mjd-explain-label-guided",
-        "v1",
-        _ITEM + "A reader judged the statement {gloss} given the context. Give short reasons "
-        "why a reader would choose {word}, as a list: one reason per line, each starting "
-        'with "- ".',
-    ),
-    "label-free": Template(
-        "mjd-explain-label-free",
-        "v1",
-        _ITEM + "Is the statement true (entailment), undetermined (neutral) or false "
-        "(contradiction) given the context? Readers may disagree. For each label a reader could "
-        'reasonably choose, write one line "- <label>: <short reason>", where <label> is '
-        "Entailment, Neutral or Contradiction.",
-    ),
-}
+def templates_for(task: Task) -> dict[str, Template]:
+    """The task's two explanation prompts by mode (NLI's keep their ids from before)."""
+    stem = "mjd-explain" if task.name == NLI.name else f"mjd-explain-{task.name}"
+    version = task.explanations.version
+    return {
+        "label-guided": Template(
+            f"{stem}-label-guided", version, task.explanations.label_guided, task
+        ),
+        "label-free": Template(f"{stem}-label-free", version, task.explanations.label_free, task),
+    }
+
+
+TEMPLATES: dict[str, Template] = templates_for(NLI)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,8 +148,8 @@ class TextBackend(Protocol):
 # ---------------------------------------------------------------------------- labels given
 
 
-def labels_from_record(value: Any, field_name: str = "labels") -> list[Label]:
-    """A ``labels`` list (["e", "neutral", ...]) checked and bounded."""
+def labels_from_record(value: Any, field_name: str = "labels", task: Task = NLI) -> list[str]:
+    """A ``labels`` list (["e", "neutral", ...]) checked against the task and bounded."""
     if not isinstance(value, list) or not value:
         raise DataError("expected a non-empty list of labels", field=field_name)
     if len(value) > MAX_GIVEN_LABELS:
@@ -155,18 +157,20 @@ def labels_from_record(value: Any, field_name: str = "labels") -> list[Label]:
     out = []
     for item in value:
         try:
-            out.append(Label.parse(item if isinstance(item, str) else repr(item)))
-        except ValueError as exc:
-            raise DataError(str(exc), field=field_name) from None
+            out.append(task.parse_label(item if isinstance(item, str) else repr(item)))
+        except DataError as exc:
+            raise DataError(exc.message, field=field_name) from None
     return out
 
 
-def given_labels(instance: Instance, source: str, labels: list[Label] | None = None) -> list[Label]:
+def given_labels(
+    instance: Instance, source: str, labels: list[str] | None = None, task: Task = NLI
+) -> list[str]:
     """The labels to explain for one item, with repeats (two readers chose it: two kept).
 
     ``auto`` takes the first of: a ``labels`` list, the explanations' labels, the counts of
     the item's human distribution. An item without any raises a DataError."""
-    found: list[Label] | None = None
+    found: list[str] | None = None
     if source in ("auto", "labels") and labels:
         found = labels
     if found is None and source in ("auto", "explanations"):
@@ -174,7 +178,7 @@ def given_labels(instance: Instance, source: str, labels: list[Label] | None = N
         found = explained or None
     if found is None and source in ("auto", "counts"):
         counts = instance.human.counts if instance.human else None
-        found = _expand(counts, "counts") if counts else None
+        found = _expand(counts, "counts", task) if counts else None
     if found is None and source not in LABEL_SOURCES:
         reference = instance.references.get(source)
         if reference is None or reference.counts is None:
@@ -184,7 +188,7 @@ def given_labels(instance: Instance, source: str, labels: list[Label] | None = N
                 + (f" (it has: {known})" if known else ""),
                 field="labels_from",
             )
-        found = _expand(reference.counts, source)
+        found = _expand(reference.counts, source, task)
     if not found:
         where = "labels" if source == "auto" else source
         raise DataError(
@@ -200,20 +204,22 @@ def given_labels(instance: Instance, source: str, labels: list[Label] | None = N
     return found
 
 
-def _expand(counts: Sequence[int], name: str) -> list[Label]:
+def _expand(counts: Sequence[int], name: str, task: Task) -> list[str]:
     if sum(counts) > MAX_GIVEN_LABELS:
         raise DataError(
             f"{sum(counts)} labels in {name}; at most {MAX_GIVEN_LABELS} can be explained",
             field="labels",
         )
-    return [label for label, n in zip(LABELS, counts, strict=True) for _ in range(n)]
+    return [label for label, n in zip(task.label_names, counts, strict=True) for _ in range(n)]
 
 
 # ---------------------------------------------------------------------------- records
 
 
-def prompts_for(instance: Instance, spec: ExplainSpec, given: Sequence[Label]) -> list[str]:
-    template = TEMPLATES[spec.mode]
+def prompts_for(
+    instance: Instance, spec: ExplainSpec, given: Sequence[str], task: Task = NLI
+) -> list[str]:
+    template = templates_for(task)[spec.mode]
     if spec.mode == "label-free":
         return [template.render(instance)]
     return [template.render(instance, label) for label in dict.fromkeys(given)]
@@ -222,22 +228,23 @@ def prompts_for(instance: Instance, spec: ExplainSpec, given: Sequence[Label]) -
 def explained_record(
     instance: Instance,
     spec: ExplainSpec,
-    given: Sequence[Label],
+    given: Sequence[str],
     responses: Sequence[str],
     run: Mapping[str, Any],
+    task: Task = NLI,
 ) -> dict[str, Any]:
     """The item with the LLM's explanations, in the generic JSON lines layout that
     ``read_instances`` reads, and what made them under ``explanation_generation``."""
     explanations: list[Explanation] = []
     unparsed = 0
     if spec.mode == "label-free":
-        pairs, unparsed = parse_labelled(responses[0])
+        pairs, unparsed = parse_labelled(responses[0], task)
         for label in dict.fromkeys(label for label, _ in pairs):
             reasons = [reason for found, reason in pairs if found == label]
             explanations += [
                 Explanation(r, label) for r in select(reasons, spec.select, spec.per_label)
             ]
-        labels_asked: list[Label | None] = [None]
+        labels_asked: list[str | None] = [None]
     else:
         labels_asked = list(dict.fromkeys(given))
         for label, response in zip(labels_asked, responses, strict=True):
@@ -245,7 +252,7 @@ def explained_record(
             explanations += [
                 Explanation(r, label) for r in select(parse_list(response), spec.select, wanted)
             ]
-    template = TEMPLATES[spec.mode]
+    template = templates_for(task)[spec.mode]
     out = instance.to_json()
     out["explanations"] = [e.to_json() for e in explanations]
     out["explanation_generation"] = {
@@ -257,9 +264,10 @@ def explained_record(
         "per_label": spec.per_label,
         "labels_from": spec.labels_from,
         "decoding": asdict(spec.decoding),
-        "labels_given": [label.value for label in given],
+        "task": task.ref,
+        "labels_given": [str(label) for label in given],
         "responses": [
-            {"label": None if label is None else label.value, "text": text}
+            {"label": None if label is None else str(label), "text": text}
             for label, text in zip(labels_asked, responses, strict=True)
         ],
         "unparsed_lines": unparsed,
@@ -270,25 +278,27 @@ def explained_record(
 def plan(
     instances: Sequence[Instance],
     spec: ExplainSpec,
-    labels: Sequence[list[Label] | None] | None = None,
-) -> list[list[Label]]:
+    labels: Sequence[list[str] | None] | None = None,
+    task: Task = NLI,
+) -> list[list[str]]:
     """The labels given for each item (none in label-free mode), all checked before any LLM
     is loaded or called; ``labels[i]`` is item i's ``labels`` list, if any."""
     if spec.mode == "label-free":
         return [[] for _ in instances]
     return [
-        given_labels(instance, spec.labels_from, labels[i] if labels else None)
+        given_labels(instance, spec.labels_from, labels[i] if labels else None, task)
         for i, instance in enumerate(instances)
     ]
 
 
 def explain(
     instances: Sequence[Instance],
-    given: Sequence[Sequence[Label]],
+    given: Sequence[Sequence[str]],
     generate_texts: GenerateTexts,
     spec: ExplainSpec,
     *,
     run: Mapping[str, Any],
+    task: Task = NLI,
     items_per_call: int = 8,
     progress: Progress = None,
     cancelled: Callable[[], bool] = lambda: False,
@@ -296,7 +306,9 @@ def explain(
     """One explained record per item, in input order, for the labels :func:`plan` gave.
     ``run`` (backend, model) is stored with each; ``cancelled`` is asked before each call
     to the LLM and ``progress(done, total)`` counts prompts."""
-    prompts = [prompts_for(instance, spec, g) for instance, g in zip(instances, given, strict=True)]
+    prompts = [
+        prompts_for(instance, spec, g, task) for instance, g in zip(instances, given, strict=True)
+    ]
     total = sum(len(p) for p in prompts)
     done = 0
     if progress is not None:
@@ -314,7 +326,7 @@ def explain(
         texts = iter(generate_texts(flat, spec.decoding, advance))
         for i in chunk:
             responses = [next(texts) for _ in prompts[i]]
-            yield explained_record(instances[i], spec, given[i], responses, run)
+            yield explained_record(instances[i], spec, given[i], responses, run, task)
         done += len(flat)
         if progress is not None:
             progress(done, total)
@@ -323,7 +335,7 @@ def explain(
 def explain_with(
     backend: TextBackend,
     instances: Sequence[Instance],
-    given: Sequence[Sequence[Label]],
+    given: Sequence[Sequence[str]],
     spec: ExplainSpec,
     **options: Any,
 ) -> Iterator[dict[str, Any]]:
@@ -340,12 +352,12 @@ def tally(records: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     }
 
 
-def labels_column(values: Sequence[Any], source: str) -> list[list[Label] | None]:
+def labels_column(values: Sequence[Any], source: str, task: Task = NLI) -> list[list[str] | None]:
     """The ``labels`` field of each row of an input file, checked (row numbers from 1)."""
-    out: list[list[Label] | None] = []
+    out: list[list[str] | None] = []
     for row, value in enumerate(values, start=1):
         try:
-            out.append(None if value is None else labels_from_record(value))
+            out.append(None if value is None else labels_from_record(value, task=task))
         except DataError as exc:
             raise DataError(exc.message, source=source, row=row, field=exc.field) from None
     return out

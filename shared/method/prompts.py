@@ -1,77 +1,73 @@
-"""The authors' multiple-choice prompts, verbatim (MJD-Estimator, MJD-generator notebook).
+"""The multiple-choice prompt of any task, from its template (shared.tasks): for ``nli``
+the authors' prompts, verbatim (MJD-Estimator, MJD-generator notebook).
 
-Every MJD record stores :data:`TEMPLATE_VERSION`, so results made with other wording can
+Every MJD record stores its task's template version, so results made with other wording can
 never be mixed up with these.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import permutations
 from typing import Literal, get_args
 
-from shared.labels import LABELS, Label
+from shared.labels import Label
 from shared.schemas import Explanation, Instance
+from shared.tasks import NLI, Task, option_orders
 
-TEMPLATE_VERSION = "chen2024-mc-v1"
+TEMPLATE_VERSION = NLI.prompt.version
 
-#: The option words as the prompt spells them.
-OPTION_WORDS = {
-    Label.ENTAILMENT: "Entailment",
-    Label.NEUTRAL: "Neutral",
-    Label.CONTRADICTION: "Contradiction",
-}
-#: Letters of the three options, in the order they are listed.
-OPTION_LETTERS = ("A", "B", "C")
+#: The NLI option words as the prompt spells them.
+OPTION_WORDS = {label: NLI.word(label) for label in Label}
 #: Which spellings of an option letter count as the model's answer: ``bare`` ("A" only, what
 #: the authors' notebook reads) or ``both`` ("A" and " A").
 Letters = Literal["bare", "both"]
 LETTER_CHOICES: tuple[str, ...] = get_args(Letters)
-#: All 6 orders of the labels behind options A, B, C (the notebook's order).
-OPTION_ORDERS: tuple[tuple[Label, ...], ...] = tuple(permutations(LABELS))
-
-_TASK = (
-    "determine whether the following statement is true (entailment), undetermined (neutral), "
-    "or false (contradiction) given the context below and select ONE of the listed options "
-    "and start your answer with a single letter. "
-)
-_PLAIN_OPENING = "Please " + _TASK
-_EXPLAINED_OPENING = (
-    "Please carefully and fairly base your selection on the comments below to " + _TASK
+#: All 6 orders of the NLI labels behind options A, B, C (the notebook's order).
+OPTION_ORDERS: tuple[tuple[Label, ...], ...] = tuple(
+    tuple(Label(name) for name in order) for order in option_orders(NLI)
 )
 
 
-def _comment(index: int, explanation: Explanation, explicit: bool) -> str:
-    text = f"\nComment {index}: {explanation.text} "
+def _comment(task: Task, index: int, explanation: Explanation, explicit: bool) -> str:
+    text = task.prompt.comment.format(index=index, text=explanation.text)
     if explicit:
         if explanation.label is None:
             raise ValueError("explicit prompts need a label on every explanation")
-        text += f"So I choose {OPTION_WORDS[explanation.label]}. "
+        text += task.prompt.explicit_choice.format(word=task.word(explanation.label))
     return text
 
 
-def prompt_head(instance: Instance, explanations: Sequence[Explanation], explicit: bool) -> str:
-    """Everything before the option list: shared by the 6 option orders."""
-    if not explanations:
-        return f"{_PLAIN_OPENING}\nContext: {instance.premise} \nStatement: {instance.hypothesis} "
-    comments = "".join(_comment(i, e, explicit) for i, e in enumerate(explanations, start=1))
-    return (
-        f"{_EXPLAINED_OPENING}\nContext: {instance.premise} "
-        f"\nStatement: {instance.hypothesis} {comments}"
+def prompt_head(
+    instance: Instance, explanations: Sequence[Explanation], explicit: bool, task: Task = NLI
+) -> str:
+    """Everything before the option list: shared by the option orders."""
+    template = task.prompt
+    opening = template.explained_prefix if explanations else template.plain_prefix
+    inputs = "".join(
+        template.input_line.format(shown_as=field.shown_as, value=instance.inputs[field.name])
+        for field in task.inputs
     )
+    comments = "".join(_comment(task, i, e, explicit) for i, e in enumerate(explanations, 1))
+    return opening + template.instruction + inputs + comments
 
 
-def prompt_options(option_order: Sequence[Label]) -> str:
-    a, b, c = (OPTION_WORDS[label] for label in option_order)
-    return f"\nA. {a} \nB. {b} \nC. {c}. \nAnswer:"
+def prompt_options(option_order: Sequence[str], task: Task = NLI) -> str:
+    """The option list: the label words behind A, B, C, ... in ``option_order``."""
+    template = task.prompt
+    options = template.option_separator.join(
+        template.option.format(letter=letter, word=task.word(label))
+        for letter, label in zip(task.letters, option_order, strict=True)
+    )
+    return options + template.answer_cue
 
 
 def build_prompt(
     instance: Instance,
-    option_order: Sequence[Label],
+    option_order: Sequence[str],
     explanations: Sequence[Explanation] = (),
     *,
     explicit: bool = False,
+    task: Task = NLI,
 ) -> str:
     """The user message for one (option order, explanation order)."""
-    return prompt_head(instance, explanations, explicit) + prompt_options(option_order)
+    return prompt_head(instance, explanations, explicit, task) + prompt_options(option_order, task)

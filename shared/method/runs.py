@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from itertools import permutations
 from typing import Any, Literal, get_args
 
@@ -23,21 +23,15 @@ import numpy as np
 from shared.bounds import check_range, check_seed
 from shared.endpoints import ENDPOINT_NAME, OpenAIEndpoint
 from shared.errors import DataError
-from shared.labels import NUM_LABELS
 from shared.method.aggregation import (
     AGGREGATIONS,
     Aggregation,
     normalize_aggregate,
     softmax_aggregate,
 )
-from shared.method.prompts import (
-    LETTER_CHOICES,
-    OPTION_ORDERS,
-    TEMPLATE_VERSION,
-    Letters,
-    build_prompt,
-)
+from shared.method.prompts import LETTER_CHOICES, TEMPLATE_VERSION, Letters, build_prompt
 from shared.schemas import Instance
+from shared.tasks import MAX_LABELS, NLI, Task, option_orders
 
 #: what to do with an item that has fewer than k explanations
 Shortfall = Literal["error", "use-available"]
@@ -47,6 +41,8 @@ MAX_K = 4
 MAX_ORDERS = 10_000
 #: largest softmax temperature: past it every distribution is uniform to many digits
 MAX_TEMPERATURE = 100.0
+#: largest label bias a spec may set (calibration fits within ±10)
+MAX_BIAS = 100.0
 #: how runs were scored before ``letters`` was a choice: a record's spec without it means
 #: this. Kept because MJD record files (``mjd generate``'s output, benchmark caches) live
 #: outside the store, with their users; reading one as "bare" would silently rescore it.
@@ -66,7 +62,9 @@ class RunSpec:
     letters: Letters = "bare"
     aggregation: Aggregation = "softmax"
     temperature: float = 20.0
-    bias: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    #: one per label, in the task's order (K - 1 free: a constant shift changes nothing);
+    #: empty means none
+    bias: tuple[float, ...] = (0.0, 0.0, 0.0)
     seed: int = 0
     template_version: str = TEMPLATE_VERSION
 
@@ -83,9 +81,25 @@ class RunSpec:
             raise DataError(f"expected one of {', '.join(AGGREGATIONS)}", field="aggregation")
         if not 0 < self.temperature <= MAX_TEMPERATURE:
             raise DataError(f"must be positive and at most {MAX_TEMPERATURE}", field="temperature")
-        if len(self.bias) != NUM_LABELS:
-            raise DataError("expected 3 values (E/N/C)", field="bias")
+        if len(self.bias) > MAX_LABELS or not all(
+            isinstance(b, int | float) and abs(b) <= MAX_BIAS for b in self.bias
+        ):
+            raise DataError(
+                f"expected at most {MAX_LABELS} numbers within ±{MAX_BIAS:g}", field="bias"
+            )
         check_seed(self.seed)
+
+    def for_task(self, task: Task) -> RunSpec:
+        """The spec checked against a task: one bias per label (all-zero biases of another
+        length, such as the NLI default, become the task's zeros) and the task's template
+        version."""
+        k = len(task.labels)
+        bias = self.bias
+        if len(bias) != k:
+            if any(bias):
+                raise DataError(f"expected {k} values ({'/'.join(task.label_names)})", field="bias")
+            bias = (0.0,) * k
+        return replace(self, bias=bias, template_version=task.prompt.version)
 
     @classmethod
     def from_stored(cls, stored: Mapping[str, Any]) -> RunSpec:
@@ -186,9 +200,9 @@ def explanation_orders(
 
 
 def prompt_groups(
-    instance: Instance, orders: Sequence[tuple[int, ...]], spec: RunSpec
+    instance: Instance, orders: Sequence[tuple[int, ...]], spec: RunSpec, task: Task = NLI
 ) -> list[list[str]]:
-    """For each explanation order, the user messages of the 6 option orders."""
+    """For each explanation order, the user messages of the task's option orders."""
     return [
         [
             build_prompt(
@@ -196,19 +210,21 @@ def prompt_groups(
                 option_order,
                 [instance.explanations[i] for i in order],
                 explicit=spec.explicit,
+                task=task,
             )
-            for option_order in OPTION_ORDERS
+            for option_order in option_orders(task, spec.seed)
         ]
         for order in orders
     ]
 
 
-def to_label_logits(letter_logits: np.ndarray) -> np.ndarray:
-    """Map per-option-order letter logits (6 x 3, A/B/C) to label logits (6 x 3, E/N/C)."""
+def to_label_logits(letter_logits: np.ndarray, task: Task = NLI, seed: int = 0) -> np.ndarray:
+    """Map per-option-order letter logits (orders x K, A/B/C/...) to label logits (orders x
+    K, in the task's label order)."""
     out = np.empty_like(letter_logits)
-    for row, option_order in enumerate(OPTION_ORDERS):
+    for row, option_order in enumerate(option_orders(task, seed)):
         for position, label in enumerate(option_order):
-            out[row, label.index] = letter_logits[row, position]
+            out[row, task.index(label)] = letter_logits[row, position]
     return out
 
 
@@ -224,11 +240,17 @@ class MJDRecord:
 
     id: str
     distribution: list[float]
-    label_logits: list  # [explanation order][option order][E, N, C]
+    label_logits: list  # [explanation order][option order][label, in the task's order]
     letter_mass: list  # [explanation order][option order]
     explanation_orders: list[list[int]]
     missing_mass: list | None
     spec: dict[str, Any] = field(default_factory=dict)
+    #: the task (``name@version``), its labels, option-order policy and the label names
+    #: behind A, B, C, ... of each option order; records from before are NLI's
+    task: str | None = None
+    labels: list[str] | None = None
+    option_policy: str | None = None
+    option_orders: list[list[str]] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

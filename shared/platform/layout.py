@@ -11,10 +11,10 @@ import msgspec
 from shared.datasets import read_instances, read_row_field
 from shared.errors import DataError
 from shared.jsonl import json_lines
-from shared.labels import Label
 from shared.method.explanations import labels_column
 from shared.platform.artifacts import DATASETS, JOBS, ArtifactStore
 from shared.schemas import Instance
+from shared.tasks import NLI, Task
 
 # datasets/<dataset id>/
 DATASET_INSTANCES = "instances.jsonl"
@@ -61,18 +61,19 @@ def dataset_exists(store: ArtifactStore, dataset_id: str) -> bool:
     return store.exists(DATASETS, dataset_id, DATASET_INSTANCES)
 
 
-def dataset_instances(store: ArtifactStore, dataset_id: str) -> list[Instance]:
-    return read_instances(store.path(DATASETS, dataset_id, DATASET_INSTANCES), "jsonl")
+def dataset_instances(store: ArtifactStore, dataset_id: str, task: Task = NLI) -> list[Instance]:
+    path = store.path(DATASETS, dataset_id, DATASET_INSTANCES)
+    return read_instances(path, "jsonl", task=task)
 
 
-def job_input(store: ArtifactStore, job_id: str) -> list[Instance]:
-    return read_instances(store.path(JOBS, job_id, MJD_INPUT), "jsonl")
+def job_input(store: ArtifactStore, job_id: str, task: Task = NLI) -> list[Instance]:
+    return read_instances(store.path(JOBS, job_id, MJD_INPUT), "jsonl", task=task)
 
 
-def job_labels(store: ArtifactStore, job_id: str) -> list[list[Label] | None]:
+def job_labels(store: ArtifactStore, job_id: str, task: Task = NLI) -> list[list[str] | None]:
     """The ``labels`` list of each of an explanation job's items (None where it has none)."""
     path = store.path(JOBS, job_id, MJD_INPUT)
-    return labels_column(read_row_field(path, "labels"), MJD_INPUT)
+    return labels_column(read_row_field(path, "labels"), MJD_INPUT, task)
 
 
 def _json_lines(store: ArtifactStore, job_id: str, name: str) -> list[dict[str, Any]]:
@@ -89,9 +90,9 @@ def explained_records(store: ArtifactStore, job_id: str) -> list[dict[str, Any]]
     return _json_lines(store, job_id, EXPLANATION_RESULT)
 
 
-def explained_instances(store: ArtifactStore, job_id: str) -> list[Instance]:
+def explained_instances(store: ArtifactStore, job_id: str, task: Task = NLI) -> list[Instance]:
     """The explained items of a finished explanation job, as an MJD job reads them."""
-    return read_instances(store.path(JOBS, job_id, EXPLANATION_RESULT), "jsonl")
+    return read_instances(store.path(JOBS, job_id, EXPLANATION_RESULT), "jsonl", task=task)
 
 
 def checkpointed_records(store: ArtifactStore, job_id: str, ids: list[str]) -> list[dict[str, Any]]:

@@ -13,7 +13,6 @@ from litestar.datastructures import UploadFile
 from services.api.schemas import DatasetView
 from shared.datasets import VENDORED, instance_from_record, read_instances, vendored_path
 from shared.errors import DataError, NotFound, TooLarge, echo
-from shared.labels import Label
 from shared.platform import layout
 from shared.platform.artifacts import ArtifactStore, check_id, new_id
 from shared.platform.db.database import Database
@@ -24,14 +23,14 @@ UPLOAD_SUFFIXES = (".jsonl", ".json", ".csv")
 
 
 def instances_jsonl(
-    instances: list[Instance], labels: list[list[Label] | None] | None = None
+    instances: list[Instance], labels: list[list[str] | None] | None = None
 ) -> bytes:
     """One JSON line per instance; with ``labels``, an item's list of labels to explain (when
     it has one) as its ``labels`` field, which explanation generation reads."""
     records = [i.to_json() for i in instances]
     for record, given in zip(records, labels or [], strict=False):
         if given is not None:
-            record["labels"] = [label.value for label in given]
+            record["labels"] = [str(label) for label in given]
     return b"".join(msgspec.json.encode(r) + b"\n" for r in records)
 
 

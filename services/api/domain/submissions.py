@@ -31,7 +31,6 @@ from shared.contracts.specs import (
 )
 from shared.endpoints import OpenAIEndpoint
 from shared.errors import DataError
-from shared.labels import Label
 from shared.method.explanations import Decoding, ExplainSpec, labels_column, plan
 from shared.method.runs import LLMChoice, RunSpec, explanation_orders
 from shared.metrics import check_bootstrap
@@ -55,7 +54,7 @@ def checked_rows(rows: list[list[float]], field_name: str) -> np.ndarray:
     return np.asarray(rows, dtype=np.float64)
 
 
-def request_labels(records: list[dict[str, Any]]) -> list[list[Label] | None]:
+def request_labels(records: list[dict[str, Any]]) -> list[list[str] | None]:
     """The ``labels`` list of each inline record (None where it has none), checked."""
     try:
         return labels_column([record.get("labels") for record in records], "instances")

@@ -38,7 +38,8 @@ from services.generator.packing import (
 from shared.cpus import usable_cpus
 from shared.errors import MjdError
 from shared.method.explanations import Decoding, Progress
-from shared.method.prompts import LETTER_CHOICES, OPTION_LETTERS, Letters
+from shared.method.prompts import Letters
+from shared.tasks import NLI
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ def letter_spellings(letter: str, letters: Letters) -> tuple[str, ...]:
 
 
 def letter_token_ids(
-    tokenizer: Any, letters: Letters, options: Sequence[str] = OPTION_LETTERS
+    tokenizer: Any, letters: Letters, options: Sequence[str] = NLI.letters
 ) -> list[list[int]]:
     """Token ids of each option letter's spellings (:func:`letter_spellings`), from the
     tokenizer itself (only spellings that are a single token count)."""
@@ -160,9 +161,7 @@ class TransformersBackend:
             self.tokenizer = AutoTokenizer.from_pretrained(directory, **extra)
             self.model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch_dtype, **extra)
         self.model.to(self.device).eval()
-        self.letter_ids = {
-            letters: letter_token_ids(self.tokenizer, letters) for letters in LETTER_CHOICES
-        }
+        self._letter_ids: dict[tuple[str, tuple[str, ...]], list[list[int]]] = {}
         pad = self.tokenizer.pad_token_id
         self.pad_id = pad if pad is not None else (self.tokenizer.eos_token_id or 0)
         self.batch_size = max(1, batch_size)
@@ -191,10 +190,22 @@ class TransformersBackend:
 
     # ------------------------------------------------------------------ scoring
 
-    def score_groups(self, groups: Sequence[Sequence[str]], letters: Letters) -> list[LetterScores]:
+    def letter_ids(self, letters: Letters, options: Sequence[str] = NLI.letters) -> list[list[int]]:
+        """The token ids of each option letter's counted spellings (looked up once)."""
+        key = (letters, tuple(options))
+        if key not in self._letter_ids:
+            self._letter_ids[key] = letter_token_ids(self.tokenizer, letters, options)
+        return self._letter_ids[key]
+
+    def score_groups(
+        self,
+        groups: Sequence[Sequence[str]],
+        letters: Letters,
+        options: Sequence[str] = NLI.letters,
+    ) -> list[LetterScores]:
         flat = [self.tokens(m) for group in groups for m in group]
         score = self._score_with_prefixes if self.prefix_reuse else self.score_sequences
-        return split_into_groups(groups, *score(flat, self.letter_ids[letters]))
+        return split_into_groups(groups, *score(flat, self.letter_ids(letters, options)))
 
     def _tree_agrees(self) -> bool:
         """Whether tree scoring gives the plain forward's letter probabilities on two probe
@@ -203,7 +214,7 @@ class TransformersBackend:
         from scipy.special import softmax
 
         probe = [self.tokens(message) for message in PROBE_MESSAGES]
-        letter_ids = self.letter_ids["bare"]
+        letter_ids = self.letter_ids("bare")
         tree, _ = self._score_with_prefixes(probe, letter_ids)
         plain, _ = self.score_sequences(probe, letter_ids)
         self._stem = None

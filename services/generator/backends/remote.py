@@ -31,8 +31,9 @@ from services.generator.engine import LetterScores, split_into_groups
 from shared.endpoints import check_openai_options
 from shared.errors import MjdError
 from shared.method.explanations import Decoding, Progress
-from shared.method.prompts import OPTION_LETTERS, Letters
+from shared.method.prompts import Letters
 from shared.platform.settings import env_setting
+from shared.tasks import NLI
 
 #: Log-probability given to a letter missing from top_logprobs (effectively zero).
 ABSENT_LOGPROB = -100.0
@@ -107,11 +108,16 @@ class OpenAIBackend:
             limits=httpx.Limits(max_connections=self.concurrency),
         )
 
-    def score_groups(self, groups: Sequence[Sequence[str]], letters: Letters) -> list[LetterScores]:
+    def score_groups(
+        self,
+        groups: Sequence[Sequence[str]],
+        letters: Letters,
+        options: Sequence[str] = NLI.letters,
+    ) -> list[LetterScores]:
         """Score every message (see :meth:`_each`)."""
         rows = self._each(
             [m for group in groups for m in group],
-            lambda message, stop: self.score_message(message, letters, stop),
+            lambda message, stop: self.score_message(message, letters, stop, options),
         )
         logits = np.array([row[0] for row in rows])
         mass = np.array([row[1] for row in rows])
@@ -173,14 +179,29 @@ class OpenAIBackend:
         return [future.result() for future in futures]
 
     def score_message(
-        self, message: str, letters: Letters, stop: threading.Event | None = None
+        self,
+        message: str,
+        letters: Letters,
+        stop: threading.Event | None = None,
+        options: Sequence[str] = NLI.letters,
     ) -> tuple[list[float], float]:
         """Letter log-probabilities (log-sum-exp over each letter's counted spellings) and the
-        probability those spellings hold together."""
-        top = self._top_logprobs(self._post(self._request(message), stop or threading.Event()))
-        found = [
-            [lp for token, lp in top if spells(token, letter, letters)] for letter in OPTION_LETTERS
-        ]
+        probability those spellings hold together. At least one top logprob per option is
+        asked for; a letter absent from a list the server cut short (its cap) is an error
+        naming the cap, never a silent zero. A letter absent from a full list is below every
+        listed token: it gets ABSENT_LOGPROB and the record keeps the mass not covered."""
+        asked = max(self.top_logprobs, len(options))
+        top = self._top_logprobs(
+            self._post(self._request(message, top=asked), stop or threading.Event(), asked)
+        )
+        found = [[lp for token, lp in top if spells(token, letter, letters)] for letter in options]
+        absent = [letter for letter, lps in zip(options, found, strict=True) if not lps]
+        if absent and len(top) < asked:
+            raise MjdError(
+                f"{self.where}: the server listed {len(top)} top logprobs of the {asked} asked "
+                f"(its cap) and option letter(s) {', '.join(absent)} are not among them; "
+                f"{len(options)} options need a server that lists at least {len(options)}"
+            )
         logits = [float(np.logaddexp.reduce(lps)) if lps else ABSENT_LOGPROB for lps in found]
         mass = sum(math.exp(lp) for lps in found for lp in lps)
         return logits, min(mass, 1.0)
@@ -196,18 +217,25 @@ class OpenAIBackend:
         return chat_prompt(self.tokenizer, message)
 
     def _request(
-        self, message: str, settings: Mapping[str, Any] | None = None, *, logprobs: bool = True
+        self,
+        message: str,
+        settings: Mapping[str, Any] | None = None,
+        *,
+        logprobs: bool = True,
+        top: int | None = None,
     ) -> tuple[str, dict[str, Any]]:
-        """One request: the scoring one (a single token and its top logprobs) by default."""
+        """One request: the scoring one (a single token and its ``top`` logprobs, by default
+        the endpoint's count) by default."""
         common = {"model": self.model_id, **(settings or {"max_tokens": 1, "temperature": 0})}
+        top = top or self.top_logprobs
         if self.mode == "chat":
             chat = {**common, "messages": [{"role": "user", "content": message}]}
             if logprobs:
-                chat.update(logprobs=True, top_logprobs=self.top_logprobs)
+                chat.update(logprobs=True, top_logprobs=top)
             return "/chat/completions", chat
         completion = {**common, "prompt": self.prompt(message)}
         if logprobs:
-            completion["logprobs"] = self.top_logprobs
+            completion["logprobs"] = top
         return "/completions", completion
 
     def _text(self, body: Any) -> str:
@@ -237,9 +265,12 @@ class OpenAIBackend:
                 f"({type(exc).__name__}: {exc}); does the server support logprobs?"
             ) from None
 
-    def _post(self, request: tuple[str, dict[str, Any]], stop: threading.Event) -> Any:
+    def _post(
+        self, request: tuple[str, dict[str, Any]], stop: threading.Event, asked: int = 0
+    ) -> Any:
         """One request, retried only when the server surely did not work on it or asked to
-        be asked again (connect errors, 429, 5xx); never after a read timeout."""
+        be asked again (connect errors, 429, 5xx); never after a read timeout. ``asked``:
+        the top logprobs it asks for, named in the error when the server refuses them."""
         path, payload = request
         for attempt in range(self.max_retries + 1):
             if stop.is_set():
@@ -263,15 +294,23 @@ class OpenAIBackend:
                 raise MjdError(f"{self.where}: {type(exc).__name__} during {path}") from None
             else:
                 if response.status_code not in RETRY_STATUSES or last:
-                    return self._body(response, path)
+                    return self._body(response, path, asked)
                 retry_after = response.headers.get("retry-after")
             stop.wait(self._delay(attempt, retry_after))
         raise AssertionError("unreachable")
 
-    def _body(self, response: httpx.Response, path: str) -> Any:
+    def _body(self, response: httpx.Response, path: str, asked: int = 0) -> Any:
         if response.status_code >= 400:
+            refused = (
+                f" (it was asked for {asked} top logprobs, more than the endpoint's "
+                f"{self.top_logprobs}: a task's options need one each; a server whose cap is "
+                "lower cannot score it)"
+                if response.status_code == 400 and asked > self.top_logprobs
+                else ""
+            )
             raise MjdError(
-                f"{self.where}: {path}: HTTP {response.status_code}: {response.text[:200].strip()}"
+                f"{self.where}: {path}: HTTP {response.status_code}: "
+                f"{response.text[:200].strip()}{refused}"
             )
         try:
             return response.json()

@@ -17,9 +17,9 @@ class CountingBackend:
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
 
-    def score_groups(self, groups, letters):
+    def score_groups(self, groups, letters, options):
         self.calls.append([message for group in groups for message in group])
-        return [LetterScores(np.zeros((len(g), 3)), np.ones(len(g))) for g in groups]
+        return [LetterScores(np.zeros((len(g), len(options))), np.ones(len(g))) for g in groups]
 
 
 def test_calls_hold_whole_items_within_the_prompt_budget(explained):

@@ -23,7 +23,7 @@ from shared.schemas import Explanation, Instance
 def _item(explanations=2, label="neutral"):
     from shared.labels import Label
 
-    return Instance(
+    return Instance.nli(
         id="item-7",
         premise="P.",
         hypothesis="H.",

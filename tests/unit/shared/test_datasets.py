@@ -10,9 +10,9 @@ import pytest
 from shared.datasets import (
     align,
     detect_format,
-    lewidi_soft_label_to_probs,
     read_distributions,
     read_instances,
+    soft_label_probs,
     vendored_path,
     write_distributions_csv,
     write_distributions_jsonl,
@@ -20,6 +20,7 @@ from shared.datasets import (
 )
 from shared.errors import DataError
 from shared.labels import LABELS, Label
+from shared.tasks import NLI
 
 
 @pytest.mark.parametrize(
@@ -94,7 +95,7 @@ def test_lewidi_per_label_binary_soft_labels_are_converted(tmp_path):
         "entailment": {"0": 0.5, "1": 0.5},
         "neutral": {"0": 1.0, "1": 0.0},
     }
-    assert lewidi_soft_label_to_probs(soft) == [0.5, 0.0, 0.5]
+    assert soft_label_probs(soft, NLI) == ([0.5, 0.0, 0.5], False)
     path = tmp_path / "VariErrNLI_dev.json"
     path.write_text(
         json.dumps(

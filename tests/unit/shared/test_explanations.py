@@ -25,7 +25,7 @@ from shared.method.explanations import (
 from shared.schemas import Explanation, Instance, Judgment
 
 E, N, C = Label.ENTAILMENT, Label.NEUTRAL, Label.CONTRADICTION
-ITEM = Instance("a", "A man sleeps.", "A person rests.")
+ITEM = Instance.nli("a", "A man sleeps.", "A person rests.")
 
 
 def test_parse_list_keeps_marked_items_in_order_without_markers_or_repeats():
@@ -62,7 +62,7 @@ def test_select_first_longest_all():
 
 
 def test_given_labels_come_from_a_list_explanations_counts_or_a_reference():
-    item = Instance(
+    item = Instance.nli(
         "a",
         "P.",
         "H.",
@@ -83,7 +83,7 @@ def test_items_without_labels_or_with_too_many_are_refused_before_any_generation
     with pytest.raises(DataError, match="item 'a' has no labels to explain") as info:
         plan([ITEM], spec)
     assert info.value.field == "labels"
-    crowd = Instance("b", "P.", "H.", human=Judgment.from_counts([50, 30, 20]))
+    crowd = Instance.nli("b", "P.", "H.", human=Judgment.from_counts([50, 30, 20]))
     with pytest.raises(DataError, match=f"100 labels in counts; at most {MAX_GIVEN_LABELS}"):
         plan([crowd], spec)
     assert plan([ITEM], ExplainSpec(mode="label-free")) == [[]]
@@ -150,7 +150,7 @@ def _echo(prompts, decoding, progress):
 
 
 def test_label_guided_records_carry_the_given_labels_and_how_they_were_made():
-    items = [ITEM, Instance("b", "P.", "H.", explanations=(Explanation("x", C),))]
+    items = [ITEM, Instance.nli("b", "P.", "H.", explanations=(Explanation("x", C),))]
     spec = ExplainSpec(select="longest", decoding=Decoding(max_new_tokens=7))
     given = plan(items, spec, [[N, E, N], None])
     seen = []
@@ -204,7 +204,7 @@ def test_a_cancelled_run_stops_before_the_next_call():
         calls.append(len(prompts))
         return _echo(prompts, decoding, progress)
 
-    items = [Instance(str(i), "P.", "H.") for i in range(3)]
+    items = [Instance.nli(str(i), "P.", "H.") for i in range(3)]
     spec = ExplainSpec(mode="label-free")
     records = explain(
         items, plan(items, spec), generate, spec, run={}, items_per_call=1,

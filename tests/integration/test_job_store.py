@@ -18,7 +18,7 @@ from shared.platform.db.datasets import Dataset
 from shared.platform.db.jobs import MAX_ERROR_CHARS, JobState, Priority
 from shared.platform.db.models import JobRow
 
-HEAD = "0004"
+HEAD = "0005"
 
 
 @pytest.fixture

@@ -66,7 +66,7 @@ def _plain(value: Any) -> Any:
 
 def test_the_schema_is_at_the_revision_0_1_0_left(old_store):
     store, _ = old_store
-    assert current_revision(store.engine) == "0004"
+    assert current_revision(store.engine) == "0005"
 
 
 def test_every_job_reads_as_it_did_with_its_typed_summary(old_store):

@@ -24,6 +24,7 @@ from shared.platform.db.jobs import JobRepository
 from shared.platform.db.keys import KeyRepository
 from shared.platform.db.model_versions import ModelRepository
 from shared.platform.db.models import JobRow
+from shared.platform.db.tasks import TaskRepository
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -99,6 +100,7 @@ class Database:
         self.bootstraps = BootstrapRepository(self.session)
         self.models = ModelRepository(self.session)
         self.keys = KeyRepository(self.session)
+        self.tasks = TaskRepository(self.session)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -19,6 +19,8 @@ class Dataset:
     with_human: int
     with_explanations: int
     created: float
+    #: ``name@version`` of the task its items are of
+    task: str = "nli@1"
 
 
 class DatasetRepository(Repository):

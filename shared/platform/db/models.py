@@ -7,6 +7,9 @@ from typing import Any
 from sqlalchemy import JSON, Float, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+#: the task of rows written before tasks existed
+TASK_BEFORE = "nli@1"
+
 
 class Base(DeclarativeBase):
     pass
@@ -33,6 +36,8 @@ class JobRow(Base):
     requeued: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    #: ``name@version`` of the task the job is for
+    task: Mapped[str] = mapped_column(String(64), default=TASK_BEFORE)
 
     __table_args__ = (
         Index("ix_jobs_created", "created"),
@@ -53,6 +58,7 @@ class DatasetRow(Base):
     with_explanations: Mapped[int] = mapped_column(Integer)
     created: Mapped[float] = mapped_column(Float, index=True)
     owner: Mapped[str | None] = mapped_column(String(16), default=None)
+    task: Mapped[str] = mapped_column(String(64), default=TASK_BEFORE)
 
 
 class BootstrapRow(Base):
@@ -82,6 +88,22 @@ class ModelRow(Base):
     job_id: Mapped[str | None] = mapped_column(String(64), default=None)
     promoted: Mapped[float | None] = mapped_column(Float, default=None, index=True)
     record: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: the task it predicts (one promoted version is served per task)
+    task: Mapped[str] = mapped_column(String(64), default=TASK_BEFORE)
+
+    __table_args__ = (Index("ix_models_task_promoted", "task", "promoted"),)
+
+
+class TaskRow(Base):
+    """A user-defined task version, whole (built-in tasks live in code)."""
+
+    __tablename__ = "tasks"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created: Mapped[float] = mapped_column(Float)
+    owner: Mapped[str | None] = mapped_column(String(16), default=None)
 
 
 class ApiKeyRow(Base):

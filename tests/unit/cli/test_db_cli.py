@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, inspect
 from services.cli import main
 from shared.platform.db.database import current_revision, migrate
 
-HEAD = "0004"
+HEAD = "0005"
 
 
 @pytest.fixture

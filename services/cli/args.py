@@ -125,3 +125,29 @@ def spec_from_args(cls: type[T], args: argparse.Namespace) -> T:
     """A spec dataclass from the options of the same names (the rest keep their defaults)."""
     names = {field.name for field in dataclasses.fields(cls)}  # type: ignore[arg-type]
     return cls(**{name: value for name, value in vars(args).items() if name in names})
+
+
+#: what a ``--task`` option's help says it takes
+TASK_HELP = (
+    "a task: a built-in name (nli, paraphrase, csc, mp, md-agreement, convabuse; "
+    "`mjd tasks list`) or a task file (.json or .toml); default: the one the data file "
+    "names (LeWiDi's 'annotation task'), else nli"
+)
+
+
+def add_task_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--task", default=None, metavar="NAME|FILE", help=TASK_HELP)
+
+
+def task_from_args(args: argparse.Namespace) -> Any:
+    """The task ``--task`` names (a :class:`shared.tasks.Task`), or None when not given: a
+    built-in name, else a task file (a DataError, so exit 2 with one line, otherwise)."""
+    from shared.tasks import BUILTIN
+    from shared.tasks.files import find_task, read_task_file
+
+    given = getattr(args, "task", None)
+    if given is None:
+        return None
+    if given.partition("@")[0] in BUILTIN:
+        return find_task(given)
+    return read_task_file(given)

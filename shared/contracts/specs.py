@@ -62,6 +62,8 @@ class MetricsJobSpec(Struct, kw_only=True):
     plot: bool = True
     bootstrap: int = 1000
     seed: int = 0
+    #: both sides' task (the API refuses sides of different label sets)
+    task: Task = NLI
 
 
 class DataRef(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -83,3 +85,5 @@ class TrainingJobSpec(Struct, kw_only=True):
     train: TrainSpec = field(default_factory=TrainSpec)
     quantize: bool = True
     promote: bool = False
+    #: the task the student predicts: its data's (a dataset's or an MJD job's)
+    task: Task = NLI

@@ -28,6 +28,7 @@ from services.api.controllers.metrics import MetricsController
 from services.api.controllers.models import ModelController
 from services.api.controllers.oip_v2 import ROUTER_ERRORS, OipController
 from services.api.controllers.predict import PredictController
+from services.api.controllers.tasks import TaskController
 from services.api.controllers.training import TrainingController
 from services.api.domain.bootstrap import BootstrapService
 from services.api.domain.datasets import DatasetService
@@ -36,6 +37,7 @@ from services.api.domain.jobs import JobService, Reconciler
 from services.api.domain.predictions import Models, Predictions
 from services.api.domain.retention import Retention
 from services.api.domain.submissions import Submissions
+from services.api.domain.tasks import TaskService
 from services.api.limits import STORE as RATE_STORE
 from services.api.limits import rate_limits, rate_store
 from services.api.observability import PROMETHEUS, serve_metrics_port
@@ -50,6 +52,7 @@ from shared.platform.settings import Settings
 
 CONTROLLERS = (
     DatasetController,
+    TaskController,
     JobController,
     MetricsController,
     TrainingController,
@@ -89,6 +92,7 @@ class Services:
     registry: ModelRegistry
     predictor: Predictor
     jobs: JobService
+    tasks: TaskService
     datasets: DatasetService
     submissions: Submissions
     bootstrap: BootstrapService
@@ -117,8 +121,11 @@ def build_services(
     registry.adopt_files()
     predictor = Predictor(registry, settings)
     jobs = JobService(store, queue, database)
-    datasets = DatasetService(store, database, settings.max_dataset_rows, settings.datasets_dir)
-    submissions = Submissions(jobs, datasets, store, settings.openai_endpoints)
+    tasks = TaskService(database)
+    datasets = DatasetService(
+        store, database, tasks, settings.max_dataset_rows, settings.datasets_dir
+    )
+    submissions = Submissions(jobs, datasets, tasks, store, settings.openai_endpoints)
     return Services(
         database=database,
         settings=settings,
@@ -127,6 +134,7 @@ def build_services(
         registry=registry,
         predictor=predictor,
         jobs=jobs,
+        tasks=tasks,
         datasets=datasets,
         submissions=submissions,
         bootstrap=BootstrapService(jobs, datasets, submissions, registry, database),

@@ -9,7 +9,7 @@ refused (400).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, get_type_hints
+from typing import Annotated, Any, get_type_hints
 
 import msgspec
 from msgspec import Struct
@@ -56,13 +56,22 @@ def spec_of(body: Struct) -> dict[str, Any]:
     return msgspec.structs.asdict(body)
 
 
+#: a task's name (its newest version) or ``name@version``
+TaskName = Annotated[
+    str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_-]{0,39}(@[0-9]{1,7})?$", max_length=48)
+]
+
+
 # ---------------------------------------------------------------------------- requests
 
 
 class DatasetIn(Struct, forbid_unknown_fields=True):
+    """``task``: what inline instances are of (a task's name, or ``name@version``)."""
+
     instances: list[dict[str, Any]] | None = None
     vendored: str | None = None
     name: str | None = None
+    task: TaskName | None = None
 
 
 class MjdJobIn(Struct, forbid_unknown_fields=True):
@@ -75,6 +84,8 @@ class MjdJobIn(Struct, forbid_unknown_fields=True):
     job_id: str | None = None
     run: RunIn = msgspec.field(default_factory=RunIn)  # type: ignore[valid-type]
     priority: Priority = Priority.NORMAL
+    #: the task of inline ``instances`` (a dataset's or explanation job's is its own)
+    task: TaskName | None = None
 
 
 class ExplanationJobIn(ExplainIn):  # type: ignore[misc, valid-type]
@@ -85,13 +96,18 @@ class ExplanationJobIn(ExplainIn):  # type: ignore[misc, valid-type]
     dataset_id: str | None = None
     instances: list[dict[str, Any]] | None = None
     run: LLMIn = msgspec.field(default_factory=LLMIn)  # type: ignore[valid-type]
+    #: the task of inline ``instances`` (a dataset's is its own)
+    task: TaskName | None = None
 
 
 class MetricsIn(Struct, forbid_unknown_fields=True):
+    """``task``: whose labels the rows' columns are (default NLI's three)."""
+
     human: list[list[float]]
     model: list[list[float]]
     bootstrap: int = 1000
     seed: int = 0
+    task: TaskName | None = None
 
 
 class DistributionsRef(Struct, forbid_unknown_fields=True):
@@ -106,6 +122,8 @@ class MetricsJobIn(Struct, forbid_unknown_fields=True):
     plot: bool = True
     bootstrap: int = 1000
     seed: int = 0
+    #: the task of inline ``distributions`` (a dataset's or MJD job's is its own)
+    task: TaskName | None = None
 
 
 class TrainingJobIn(Struct, forbid_unknown_fields=True):
@@ -152,6 +170,8 @@ class JobView(Struct):
     error: str | None
     summary: JobSummary | None
     links: JobLinks
+    #: ``name@version`` of the task the job is for
+    task: str = "nli@1"
 
 
 class BootstrapIn(Struct, forbid_unknown_fields=True):

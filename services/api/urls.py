@@ -17,6 +17,9 @@ EXPLANATION_JOBS = f"{API}/explanation-jobs"
 METRICS_JOBS = f"{API}/metrics-jobs"
 TRAINING_JOBS = f"{API}/training-jobs"
 
+TASKS = f"{API}/tasks"
+TASK = f"{API}/tasks/{{name}}"
+
 METRICS = f"{API}/metrics"
 PREDICT = f"{API}/predict"
 MODELS = f"{API}/models"

@@ -20,6 +20,7 @@ from shared.method.runs import MJDRecord
 from shared.platform import layout
 from shared.platform.artifacts import ArtifactStore, check_id
 from shared.schemas import Instance
+from shared.tasks import NLI, Task
 from shared.training import SoftLabelled
 
 #: the ways a training request names its data; exactly one per request
@@ -41,9 +42,11 @@ def resolve(
     field: str = "data",
     *,
     datasets_dir: Path = DEFAULT_DATASETS_DIR,
+    task: Task = NLI,
 ) -> Source:
-    """Read what ``ref`` names (vendored datasets from ``datasets_dir``), with errors naming
-    ``field``; cheap enough for the API to call before queueing."""
+    """Read what ``ref`` names (vendored datasets, NLI, from ``datasets_dir``; a stored
+    dataset or MJD job holds items of ``task``), with errors naming ``field``; cheap enough
+    for the API to call before queueing."""
     given = [name for name in SOURCES if getattr(ref, name) is not None]
     if len(given) != 1:
         raise DataError(f"give exactly one of {', '.join(SOURCES)}", field=field)
@@ -58,12 +61,12 @@ def resolve(
     if kind == "dataset_id":
         if not layout.dataset_exists(store, value):
             raise NotFound(f"no dataset {value!r}", field=where)
-        return Source(layout.dataset_instances(store, value), None, {kind: value})
+        return Source(layout.dataset_instances(store, value, task), None, {kind: value})
     if layout.finished_summary(store, value) is None or not store.exists(
         layout.JOBS, value, layout.MJD_RESULT
     ):
         raise NotFound(f"no finished MJD job {value!r}", field=where)
-    instances = layout.job_input(store, value)
+    instances = layout.job_input(store, value, task)
     by_id = {r["id"]: MJDRecord.from_json(r) for r in layout.mjd_records(store, value)}
     if set(by_id) != {i.id for i in instances}:
         raise DataError("the job's records do not match its instances", field=where)

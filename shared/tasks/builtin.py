@@ -12,15 +12,15 @@ NLI = Task(
     version=1,
     description="Natural language inference: is the statement true, undetermined or false "
     "given the context (ChaosNLI, VariErr, LeWiDi's VariErrNLI).",
-    inputs=(
-        TaskInput("premise", "Context", aliases=("context",)),
-        TaskInput("hypothesis", "Statement", aliases=("statement",)),
-    ),
-    labels=(
-        TaskLabel("entailment", "Entailment", "true (entailment)", aliases=("e",)),
-        TaskLabel("neutral", "Neutral", "undetermined (neutral)", aliases=("n",)),
-        TaskLabel("contradiction", "Contradiction", "false (contradiction)", aliases=("c",)),
-    ),
+    inputs=[
+        TaskInput("premise", "Context", aliases=["context"]),
+        TaskInput("hypothesis", "Statement", aliases=["statement"]),
+    ],
+    labels=[
+        TaskLabel("entailment", "Entailment", "true (entailment)", aliases=["e"]),
+        TaskLabel("neutral", "Neutral", "undetermined (neutral)", aliases=["n"]),
+        TaskLabel("contradiction", "Contradiction", "false (contradiction)", aliases=["c"]),
+    ],
     prompt=PromptTemplate(
         version="chen2024-mc-v1",
         instruction="determine whether the following statement is true (entailment), "
@@ -36,7 +36,7 @@ NLI = Task(
         'reader could reasonably choose, write one line "- <label>: <short reason>", where '
         "<label> is Entailment, Neutral or Contradiction.",
     ),
-    lewidi_names=("natural language inference",),
+    lewidi_names=["natural language inference"],
     primary_metric="kl",
 )
 
@@ -54,21 +54,21 @@ def _label_free(question: str) -> str:
     )
 
 
-def _scale(low: int, high: int, glosses: dict[int, str], signed: bool) -> tuple[TaskLabel, ...]:
+def _scale(low: int, high: int, glosses: dict[int, str], signed: bool) -> list[TaskLabel]:
     def word(value: int) -> str:
         return f"+{value}" if signed and value > 0 else str(value)
 
-    return tuple(
+    return [
         TaskLabel(str(value), word(value), glosses.get(value, f"{word(value)} on the scale"))
         for value in range(low, high + 1)
-    )
+    ]
 
 
-def _binary(no: str, yes: str, gloss_no: str, gloss_yes: str) -> tuple[TaskLabel, ...]:
-    return (
-        TaskLabel("0", no, gloss_no, aliases=(no.lower(),)),
-        TaskLabel("1", yes, gloss_yes, aliases=(yes.lower(),)),
-    )
+def _binary(no: str, yes: str, gloss_no: str, gloss_yes: str) -> list[TaskLabel]:
+    return [
+        TaskLabel("0", no, gloss_no, aliases=[no.lower()]),
+        TaskLabel("1", yes, gloss_yes, aliases=[yes.lower()]),
+    ]
 
 
 def _explanations(question: str) -> ExplanationTemplates:
@@ -80,7 +80,7 @@ PARAPHRASE = Task(
     version=1,
     description="LeWiDi 2025 Paraphrase: how far two questions ask the same thing, on a "
     "Likert scale from -5 (completely different) to +5 (the same).",
-    inputs=(TaskInput("Question1", "Question 1"), TaskInput("Question2", "Question 2")),
+    inputs=[TaskInput("Question1", "Question 1"), TaskInput("Question2", "Question 2")],
     labels=_scale(
         -5,
         5,
@@ -102,7 +102,7 @@ PARAPHRASE = Task(
         "From -5 (completely different) to +5 (the same), how far do the two questions ask "
         "the same thing?"
     ),
-    lewidi_names=("paraphrase detection",),
+    lewidi_names=["paraphrase detection"],
     primary_metric="wasserstein",
 )
 
@@ -111,7 +111,7 @@ CSC = Task(
     version=1,
     description="LeWiDi 2025 CSC (Conversational Sarcasm Corpus): how sarcastic a response "
     "is in its context, from 1 (not at all) to 6 (completely).",
-    inputs=(TaskInput("context", "Context"), TaskInput("response", "Response")),
+    inputs=[TaskInput("context", "Context"), TaskInput("response", "Response")],
     labels=_scale(1, 6, {1: "not at all sarcastic", 6: "completely sarcastic"}, signed=False),
     ordinal=True,
     prompt=PromptTemplate(
@@ -122,7 +122,7 @@ CSC = Task(
     explanations=_explanations(
         "From 1 (not at all) to 6 (completely), how sarcastic is the response in its context?"
     ),
-    lewidi_names=("sarcasm detection",),
+    lewidi_names=["sarcasm detection"],
     primary_metric="wasserstein",
 )
 
@@ -130,28 +130,28 @@ MP = Task(
     name="mp",
     version=1,
     description="LeWiDi 2025 MultiPico: is a reply to a social-media post ironic (9 languages).",
-    inputs=(TaskInput("post", "Post"), TaskInput("reply", "Reply")),
+    inputs=[TaskInput("post", "Post"), TaskInput("reply", "Reply")],
     labels=_binary("Not ironic", "Ironic", "the reply is meant literally", "the reply is ironic"),
     prompt=PromptTemplate(
         version="mjd-mp-v1",
         instruction="determine whether the reply is ironic given the post it answers " + _ANSWER,
     ),
     explanations=_explanations("Is the reply ironic given the post it answers?"),
-    lewidi_names=("irony detection",),
+    lewidi_names=["irony detection"],
 )
 
 MD_AGREEMENT = Task(
     name="md-agreement",
     version=1,
     description="LeWiDi 2023 MD-Agreement: is a tweet offensive.",
-    inputs=(TaskInput("text", "Tweet"),),
+    inputs=[TaskInput("text", "Tweet")],
     labels=_binary("Not offensive", "Offensive", "no one would be offended", "it is offensive"),
     prompt=PromptTemplate(
         version="mjd-md-agreement-v1",
         instruction="determine whether the following tweet is offensive " + _ANSWER,
     ),
     explanations=_explanations("Is the tweet offensive?"),
-    lewidi_names=("offensiveness detection",),
+    lewidi_names=["offensiveness detection"],
 )
 
 CONVABUSE = Task(
@@ -159,12 +159,12 @@ CONVABUSE = Task(
     version=1,
     description="LeWiDi 2023 ConvAbuse: is the user's last turn in a dialogue with a "
     "conversational agent abusive.",
-    inputs=(
+    inputs=[
         TaskInput("prev_agent", "Agent (earlier)"),
         TaskInput("prev_user", "User (earlier)"),
         TaskInput("agent", "Agent"),
         TaskInput("user", "User (the turn to judge)"),
-    ),
+    ],
     labels=_binary("Not abusive", "Abusive", "the turn is not abusive", "the turn is abusive"),
     prompt=PromptTemplate(
         version="mjd-convabuse-v1",
@@ -172,7 +172,7 @@ CONVABUSE = Task(
         "abusive " + _ANSWER,
     ),
     explanations=_explanations("Is the user's last turn in the dialogue abusive?"),
-    lewidi_names=("abusivness detection", "abusiveness detection"),
+    lewidi_names=["abusivness detection", "abusiveness detection"],
 )
 
 BUILTIN: dict[str, Task] = {

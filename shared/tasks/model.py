@@ -48,7 +48,7 @@ class TaskInput(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     name: Short
     shown_as: Short
-    aliases: tuple[Short, ...] = ()
+    aliases: list[Short] = msgspec.field(default_factory=list)
 
 
 class TaskLabel(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -58,7 +58,7 @@ class TaskLabel(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     name: Short
     word: Short
     gloss: Text = ""
-    aliases: tuple[Short, ...] = ()
+    aliases: list[Short] = msgspec.field(default_factory=list)
 
 
 class PromptTemplate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -114,16 +114,18 @@ class Task(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     name: Annotated[str, msgspec.Meta(pattern=NAME.pattern)]
     version: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
     description: Text
-    inputs: Annotated[tuple[TaskInput, ...], msgspec.Meta(min_length=1, max_length=MAX_INPUTS)]
-    labels: Annotated[tuple[TaskLabel, ...], msgspec.Meta(min_length=2, max_length=MAX_LABELS)]
+    inputs: Annotated[list[TaskInput], msgspec.Meta(min_length=1, max_length=MAX_INPUTS)]
+    labels: Annotated[list[TaskLabel], msgspec.Meta(min_length=2, max_length=MAX_LABELS)]
     prompt: PromptTemplate
     explanations: ExplanationTemplates
     ordinal: bool = False
     option_orders: OptionPolicy = "auto"
     #: the baselines every dataset of the task is scored against
-    baselines: tuple[Literal["uniform", "prior"], ...] = ("uniform", "prior")
+    baselines: list[Literal["uniform", "prior"]] = msgspec.field(
+        default_factory=lambda: ["uniform", "prior"]
+    )
     #: the ``annotation task`` values of LeWiDi files that hold this task
-    lewidi_names: tuple[Short, ...] = ()
+    lewidi_names: list[Short] = msgspec.field(default_factory=list)
     #: the metric the task is ranked by (LeWiDi 2025: Wasserstein for ordinal scales)
     primary_metric: Literal["kl", "jsd", "tvd", "manhattan", "wasserstein"] = "manhattan"
 

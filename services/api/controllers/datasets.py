@@ -24,9 +24,10 @@ Datasets = NamedDependency[DatasetService]
 @dataclass
 class UploadForm:
     """A dataset file in any format the readers know (explained, ChaosNLI, VariErr, LeWiDi,
-    generic JSONL or CSV)."""
+    generic JSONL or CSV) and, optionally, the task its items are of."""
 
     file: UploadFile | None = None
+    task: str | None = None
 
 
 def _created(view: DatasetView) -> Response[DatasetView]:
@@ -41,7 +42,9 @@ class DatasetController(Controller):
         self, data: JSONBody[DatasetIn], datasets: Datasets, caller: Calling
     ) -> Response[DatasetView]:
         """Instances inline, or a vendored dataset by name."""
-        return _created(datasets.create(data.instances, data.vendored, data.name, caller.key_id))
+        return _created(
+            datasets.create(data.instances, data.vendored, data.name, caller.key_id, data.task)
+        )
 
     @creation(
         urls.DATASET_UPLOAD, "uploadDataset", "Upload a dataset file", 400, 413, 415, 422, 503,
@@ -53,8 +56,9 @@ class DatasetController(Controller):
         datasets: Datasets,
         caller: Calling,
     ) -> Response[DatasetView]:
-        """The multipart form field ``file``, in any format the readers know."""
-        return _created(datasets.upload(data.file, caller.key_id))
+        """The multipart form field ``file``, in any format the readers know; ``task``
+        names its task when the file does not."""
+        return _created(datasets.upload(data.file, caller.key_id, data.task))
 
     @route(
         get, urls.DATASET, "getDataset", "A stored dataset's description", 400, 404,

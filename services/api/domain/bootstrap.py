@@ -20,6 +20,7 @@ from shared.platform.db.bootstraps import Bootstrap
 from shared.platform.db.database import Database
 from shared.platform.db.jobs import Job, JobState, Priority
 from shared.platform.registry import ModelRegistry
+from shared.tasks import NLI
 
 #: the vendored dataset a student is bootstrapped from
 DATASET = "explained"
@@ -83,7 +84,7 @@ class BootstrapService:
         claimed = self.db.bootstraps.claim_bootstrap(items)
         if claimed is None:  # another request started one just now: that is the one
             return self.current()
-        dataset = self.datasets.add(vendored[:items], "bootstrap", caller.key_id)
+        dataset = self.datasets.add(vendored[:items], "bootstrap", caller.key_id, NLI)
         self.db.bootstraps.note_bootstrap(claimed.number, "dataset_id", dataset.id)
         job = self.submissions.queue_mjd(
             MjdJobSpec(dataset_id=dataset.id, items=items),

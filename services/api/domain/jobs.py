@@ -37,6 +37,8 @@ from shared.platform.db.database import Database
 from shared.platform.db.jobs import FINISHED, Job, JobState, Priority
 from shared.platform.queue import JobQueue, QueueUnavailable
 from shared.schemas import Instance
+from shared.tasks import NLI, Task
+from shared.tasks.files import task_from_json
 
 log = logging.getLogger(__name__)
 #: a job this young may still be on its way to the queue; the reconciler leaves it be
@@ -53,6 +55,12 @@ def job_progress(job: Job, summary: JobSummary | None) -> Progress | None:
     if job.state == JobState.SUCCEEDED and summary is not None:
         return Progress(done=summary.items, total=summary.items)
     return None
+
+
+def job_task(job: Job) -> Task:
+    """The task a job was queued with (kept whole in its spec; specs from before: NLI)."""
+    stored = job.spec.get("task")
+    return NLI if stored is None else task_from_json(stored)
 
 
 def job_view(job: Job) -> JobView:
@@ -75,6 +83,7 @@ def job_view(job: Job) -> JobView:
             result=JOB_RESULT.format(job_id=job.id),
             artifacts=[JOB_ARTIFACT.format(job_id=job.id, name=n) for n in artifacts],
         ),
+        task=job.task,
     )
 
 
@@ -97,7 +106,9 @@ class JobService:
         job_id = new_id()
         for name, data in files.items():
             self.store.write_bytes(layout.JOBS, job_id, name, data)
-        self.db.jobs.create_job(job_id, kind, encode(spec), priority, owner)
+        task = getattr(spec, "task", None)
+        ref = task.ref if task is not None else "nli@1"
+        self.db.jobs.create_job(job_id, kind, encode(spec), priority, owner, ref)
         try:
             self.queue.submit(kind, job_id)
         except QueueUnavailable:
@@ -181,15 +192,16 @@ class JobService:
 
     def finished_mjd_records(
         self, job_id: str, field_name: str, sees: str | None
-    ) -> list[dict[str, Any]]:
+    ) -> tuple[Task, list[dict[str, Any]]]:
+        """A finished MJD job's task and records."""
         job = self.job(job_id, sees, field_name)
         if job.kind != JobKind.MJD or job.state != JobState.SUCCEEDED:
             raise Conflict("not a finished MJD job", field=field_name)
-        return layout.mjd_records(self.store, job_id)
+        return job_task(job), layout.mjd_records(self.store, job_id)
 
     def finished_explanations(
         self, job_id: str, field_name: str, sees: str | None
-    ) -> list[Instance]:
+    ) -> tuple[Task, list[Instance]]:
         """The explained items of a finished explanation job the caller sees (404 for
         another's), as an MJD job reads them: 422 for a job of another kind, 409 until it
         succeeds."""
@@ -202,7 +214,8 @@ class JobService:
             raise Conflict(
                 f"job is {job.state}; its explanations exist once it succeeds", field=field_name
             )
-        return layout.explained_instances(self.store, job_id)
+        task = job_task(job)
+        return task, layout.explained_instances(self.store, job_id, task)
 
     def reconcile(self, grace: float = RECONCILE_GRACE_SECONDS) -> dict[str, int]:
         """Queue again, once, every unfinished job whose message is gone (the embedded Redis

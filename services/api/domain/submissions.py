@@ -13,6 +13,7 @@ import numpy as np
 from services.api.auth import Caller
 from services.api.domain.datasets import DatasetService, instances_jsonl, parse_instances
 from services.api.domain.jobs import JobService
+from services.api.domain.tasks import TaskService
 from services.api.schemas import (
     DistributionsRef,
     ExplanationJobIn,
@@ -24,6 +25,7 @@ from services.api.schemas import (
 )
 from shared.contracts import JobKind
 from shared.contracts.specs import (
+    DataRef,
     ExplanationJobSpec,
     MetricsJobSpec,
     MjdJobSpec,
@@ -39,27 +41,39 @@ from shared.platform.artifacts import ArtifactStore
 from shared.platform.db.jobs import Priority
 from shared.platform.targets import check_targets, resolve
 from shared.schemas import Instance, Judgment
+from shared.tasks import NLI, Task
 from shared.training import TrainSpec, check_base_model
 
 
-def checked_rows(rows: list[list[float]], field_name: str) -> np.ndarray:
-    """Distributions of a request, each checked (errors name ``field_name[row]``)."""
+def checked_rows(rows: list[list[float]], field_name: str, task: Task = NLI) -> np.ndarray:
+    """Distributions of a request over ``task``'s labels, each checked (errors name
+    ``field_name[row]``)."""
     if not rows:
         raise DataError("must not be empty", field=field_name)
     for index, row in enumerate(rows):
         try:
-            Judgment.from_probs(row, f"{field_name}[{index}]")
+            Judgment.from_probs(row, f"{field_name}[{index}]", task)
         except DataError as exc:
             raise DataError(exc.message, field=exc.field) from None
     return np.asarray(rows, dtype=np.float64)
 
 
-def request_labels(records: list[dict[str, Any]]) -> list[list[str] | None]:
+def request_labels(records: list[dict[str, Any]], task: Task) -> list[list[str] | None]:
     """The ``labels`` list of each inline record (None where it has none), checked."""
     try:
-        return labels_column([record.get("labels") for record in records], "instances")
+        return labels_column([record.get("labels") for record in records], "instances", task)
     except DataError as exc:
         raise DataError(exc.message, field=f"instances[{(exc.row or 1) - 1}].{exc.field}") from None
+
+
+def same_labels(first: Task, second: Task, field_name: str) -> None:
+    """Two sides of one comparison must share a label set (in the same order)."""
+    if first.label_names != second.label_names:
+        raise DataError(
+            f"its task {second.ref} has labels {', '.join(second.label_names)}; the other "
+            f"side's ({first.ref}) has {', '.join(first.label_names)}",
+            field=field_name,
+        )
 
 
 def same_length(human: np.ndarray, model: np.ndarray) -> None:
@@ -88,11 +102,13 @@ class Submissions:
         self,
         jobs: JobService,
         datasets: DatasetService,
+        tasks: TaskService,
         store: ArtifactStore,
         endpoints: Mapping[str, OpenAIEndpoint],
     ) -> None:
         self.jobs = jobs
         self.datasets = datasets
+        self.tasks = tasks
         self.store = store
         self.endpoints = endpoints
 
@@ -111,9 +127,14 @@ class Submissions:
         except DataError as exc:
             raise exc.located("run.") from None
         if data.job_id is not None:
-            instances = self.jobs.finished_explanations(data.job_id, "job_id", caller.sees)
+            task, instances = self.jobs.finished_explanations(data.job_id, "job_id", caller.sees)
+            self._task_given(data.task, task)
         else:
-            instances = self._items(data.dataset_id, data.instances, caller)
+            task, instances = self._items(data.dataset_id, data.instances, caller, data.task)
+        try:
+            run = run.for_task(task)
+        except DataError as exc:
+            raise exc.located("run.") from None
         for index, instance in enumerate(instances):
             try:
                 explanation_orders(instance, run, shortfall_option="run.shortfall")
@@ -127,6 +148,7 @@ class Submissions:
             dataset_id=data.dataset_id,
             explanation_job_id=data.job_id,
             items=len(instances),
+            task=task,
         )
         return self.queue_mjd(spec, instances, data.priority, caller.key_id)
 
@@ -154,11 +176,11 @@ class Submissions:
             endpoint = llm.check(self.endpoints)
         except DataError as exc:
             raise exc.located("run.") from None
-        instances = self._items(data.dataset_id, data.instances, caller)
-        labels = request_labels(data.instances) if data.instances is not None else None
+        task, instances = self._items(data.dataset_id, data.instances, caller, data.task)
+        labels = request_labels(data.instances, task) if data.instances is not None else None
         for index, instance in enumerate(instances):
             try:
-                plan([instance], spec, [labels[index]] if labels else None)
+                plan([instance], spec, [labels[index]] if labels else None, task)
             except DataError as exc:
                 prefix = "" if exc.field == "labels_from" else f"instances[{index}]."
                 raise exc.located(prefix) from None
@@ -167,25 +189,40 @@ class Submissions:
             **llm_fields(llm, endpoint),
             dataset_id=data.dataset_id,
             items=len(instances),
+            task=task,
         )
         files = {layout.MJD_INPUT: instances_jsonl(instances, labels)}
         return self.jobs.submit(JobKind.EXPLANATION, job_spec, files, owner=caller.key_id)
 
     def _items(
-        self, dataset_id: str | None, records: list[dict[str, Any]] | None, caller: Caller
-    ) -> list[Instance]:
-        """The items of a job: exactly one of a stored dataset the caller sees or inline
-        records (within the row quota)."""
+        self,
+        dataset_id: str | None,
+        records: list[dict[str, Any]] | None,
+        caller: Caller,
+        task_name: str | None,
+    ) -> tuple[Task, list[Instance]]:
+        """The task and items of a job: exactly one of a stored dataset the caller sees
+        (its own task) or inline records of ``task_name`` (within the row quota)."""
         if (records is None) == (dataset_id is None):
             raise DataError("give exactly one of 'dataset_id' or 'instances'", field="dataset_id")
         if dataset_id is not None:
-            return self.datasets.instances(dataset_id, "dataset_id", caller.sees)
+            task, instances = self.datasets.items(dataset_id, "dataset_id", caller.sees)
+            self._task_given(task_name, task)
+            return task, instances
+        task = self.tasks.resolve(task_name)
         self.datasets.check_rows(len(records or []), "instances")
-        return parse_instances(records or [], "instances")
+        return task, parse_instances(records or [], "instances", task)
+
+    def _task_given(self, task_name: str | None, task: Task) -> None:
+        """A request's ``task`` beside data that has one must name that one."""
+        if task_name is not None and self.tasks.resolve(task_name).ref != task.ref:
+            raise DataError(f"the data's task is {task.ref}", field="task")
 
     def _resolve(
         self, ref: DistributionsRef, field_name: str, sees: str | None
-    ) -> tuple[list[str], np.ndarray]:
+    ) -> tuple[list[str], np.ndarray | None, Task | None]:
+        """A stored side's ids, rows and task; inline rows come back as None (checked once
+        the comparison's task is known)."""
         given = [
             n for n in ("dataset_id", "job_id", "distributions") if getattr(ref, n) is not None
         ]
@@ -194,16 +231,17 @@ class Submissions:
                 "give exactly one of dataset_id, job_id, distributions", field=field_name
             )
         if ref.distributions is not None:
-            rows = checked_rows(ref.distributions, f"{field_name}.distributions")
-            return [f"row-{i + 1}" for i in range(len(rows))], rows
+            return [f"row-{i + 1}" for i in range(len(ref.distributions))], None, None
         if ref.dataset_id is not None:
             where = f"{field_name}.dataset_id"
-            instances = self.datasets.instances(ref.dataset_id, where, sees)
+            own, instances = self.datasets.items(ref.dataset_id, where, sees)
             if any(i.human is None for i in instances):
                 raise DataError("dataset has items without a human distribution", field=where)
-            return [i.id for i in instances], np.array([i.human.probs for i in instances])
-        records = self.jobs.finished_mjd_records(ref.job_id or "", f"{field_name}.job_id", sees)
-        return [r["id"] for r in records], np.array([r["distribution"] for r in records])
+            probs = np.array([i.human.probs for i in instances])  # type: ignore[union-attr]
+            return [i.id for i in instances], probs, own
+        where = f"{field_name}.job_id"
+        own, records = self.jobs.finished_mjd_records(ref.job_id or "", where, sees)
+        return [r["id"] for r in records], np.array([r["distribution"] for r in records]), own
 
     def metrics(self, data: MetricsJobIn, caller: Caller) -> JobView:
         """An evaluation (report and ternary plot) of stored or inline distributions; the
@@ -212,14 +250,29 @@ class Submissions:
             check_bootstrap(data.bootstrap, data.seed)
         except DataError as exc:
             raise exc from None
-        human_ids, human = self._resolve(data.human, "human", caller.sees)
-        model_ids, model = self._resolve(data.model, "model", caller.sees)
+        refs = {"human": data.human, "model": data.model}
+        sides = {name: self._resolve(ref, name, caller.sees) for name, ref in refs.items()}
+        stored = [own for _, _, own in sides.values() if own is not None]
+        task = self.tasks.resolve(data.task) if data.task is not None else None
+        task = task or (stored[0] if stored else self.tasks.resolve(None))
+        rows = {}
+        for name, (_, probs, own) in sides.items():
+            if own is not None:
+                same_labels(task, own, name)
+            where = f"{name}.distributions"
+            rows[name] = (
+                probs
+                if probs is not None
+                else checked_rows(refs[name].distributions or [], where, task)
+            )
+        (human_ids, _, _), (model_ids, _, _) = sides["human"], sides["model"]
+        human, model = rows["human"], rows["model"]
         if human_ids[0].startswith("row-") or model_ids[0].startswith("row-"):
             same_length(human, model)
             model_ids = human_ids = [f"row-{i + 1}" for i in range(len(human))]
         elif set(human_ids) != set(model_ids):
             raise DataError("human and model cover different item ids", field="model")
-        spec = MetricsJobSpec(plot=data.plot, bootstrap=data.bootstrap, seed=data.seed)
+        spec = MetricsJobSpec(plot=data.plot, bootstrap=data.bootstrap, seed=data.seed, task=task)
         files = {
             layout.METRICS_HUMAN: distributions_file(human_ids, human),
             layout.METRICS_MODEL: distributions_file(model_ids, model),
@@ -234,6 +287,9 @@ class Submissions:
             check_base_model(train.base_model)
         except DataError as exc:
             raise exc.located("train.") from None
+        task = self._data_task(data.data, "data", caller.sees)
+        if data.dev is not None:
+            same_labels(task, self._data_task(data.dev, "dev", caller.sees), "dev")
         spec = TrainingJobSpec(
             data=data.data,
             dev=data.dev,
@@ -241,8 +297,22 @@ class Submissions:
             train=train,
             quantize=data.quantize,
             promote=data.promote,
+            task=task,
         )
         return self.queue_training(spec, caller.key_id)
+
+    def _data_task(self, ref: DataRef, field_name: str, sees: str | None) -> Task:
+        """The task of a training's data: a stored dataset's or an MJD job's own (vendored
+        datasets and anything the trainer's checks will refuse: NLI)."""
+        if sum(getattr(ref, name) is not None for name in DataRef.__struct_fields__) != 1:
+            return self.tasks.resolve(None)  # resolve() names the mistake
+        if ref.dataset_id is not None:
+            dataset = self.datasets.get(ref.dataset_id, sees, f"{field_name}.dataset_id")
+            return self.tasks.resolve(dataset.task, f"{field_name}.dataset_id")
+        if ref.mjd_job_id is not None:
+            where = f"{field_name}.mjd_job_id"
+            return self.jobs.finished_mjd_records(ref.mjd_job_id, where, sees)[0]
+        return self.tasks.resolve(None)
 
     def queue_training(self, spec: TrainingJobSpec, owner: str | None = None) -> JobView:
         """The training ``spec`` asks for, once its data, dev set and calibration pass the
@@ -251,8 +321,9 @@ class Submissions:
             raise DataError("must be at least 1", field="calibrate_on")
         folder = self.datasets.datasets_dir
         check_targets(
-            resolve(self.store, spec.data, "data", datasets_dir=folder), spec.calibrate_on
+            resolve(self.store, spec.data, "data", datasets_dir=folder, task=spec.task),
+            spec.calibrate_on,
         )
         if spec.dev is not None:
-            check_targets(resolve(self.store, spec.dev, "dev", datasets_dir=folder))
+            check_targets(resolve(self.store, spec.dev, "dev", datasets_dir=folder, task=spec.task))
         return self.jobs.submit(JobKind.TRAINING, spec, {}, owner=owner)

@@ -57,6 +57,8 @@ class Job:
     requeued: int
     error: str | None
     summary: dict[str, Any] | None
+    #: ``name@version`` of the job's task
+    task: str = "nli@1"
 
     @classmethod
     def of(cls, row: JobRow) -> Job:
@@ -72,6 +74,7 @@ class JobRepository(Repository):
         spec: dict[str, Any],
         priority: str = Priority.NORMAL,
         owner: str | None = None,
+        task: str = "nli@1",
     ) -> Job:
         row = JobRow(
             id=job_id,
@@ -79,6 +82,7 @@ class JobRepository(Repository):
             state=JobState.QUEUED,
             priority=Priority(priority),
             owner=owner,
+            task=task,
             spec=spec,
             created=time.time(),
             attempts=0,

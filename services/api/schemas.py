@@ -212,6 +212,12 @@ class MjdRecordOut(Struct):
     explanation_orders: list[list[int]]
     missing_mass: list[list[float]] | None
     spec: dict[str, Any]
+    #: the task (``name@version``), its labels in column order, its option-order policy and
+    #: the labels behind A, B, C, ... of each option order (absent in records from before)
+    task: str | None = None
+    labels: list[str] | None = None
+    option_policy: str | None = None
+    option_orders: list[list[str]] | None = None
 
 
 class ExplanationOut(Struct):
@@ -221,14 +227,16 @@ class ExplanationOut(Struct):
 
 class ExplainedRecordOut(Struct, omit_defaults=True):
     """One item with the LLM's explanations and what made them (template, model, decoding,
-    the labels given, the raw answers), as the job's ``explained.jsonl`` has it."""
+    the labels given, the raw answers), as the job's ``explained.jsonl`` has it: an NLI
+    item's ``premise`` and ``hypothesis``, another task's ``inputs`` by field name."""
 
     id: str
-    premise: str
-    hypothesis: str
     explanations: list[ExplanationOut]
     human: dict[str, Any] | None
     explanation_generation: dict[str, Any]
+    premise: str | None = None
+    hypothesis: str | None = None
+    inputs: dict[str, str] | None = None
     references: dict[str, Any] | None = None
     gold_label: str | None = None
 

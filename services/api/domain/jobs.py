@@ -175,7 +175,11 @@ class JobService:
             model = self.store.read_json(layout.JOBS, job_id, layout.TRAINING_REPORT)
             return JobResult(summary=summary, model=convert(model, ModelView))
         if job.kind == JobKind.EXPLANATION:
+            task = job_task(job)
             explained = layout.explained_records(self.store, job_id)
+            if task.name != NLI.name:  # the layout is flat: inputs beside the id
+                names = task.input_names
+                explained = [{**r, "inputs": {n: r[n] for n in names}} for r in explained]
             return JobResult(
                 summary=summary, explained=convert(explained, list[ExplainedRecordOut])
             )

@@ -1,4 +1,5 @@
-"""What a student is trained on and how: the training spec and soft-labelled pairs.
+"""What a student is trained on and how: the training spec and soft-labelled items of any
+task.
 
 Framework-free (no torch), so the API can check a training request before queueing it; the
 trainer's worker and ``mjd train`` run the training itself.
@@ -16,6 +17,7 @@ from shared.bounds import MAX_SEED
 from shared.encoding import DEFAULT_MAX_LENGTH
 from shared.errors import DataError
 from shared.schemas import Instance
+from shared.tasks import Task
 
 MAX_LENGTH_LIMIT = 512
 #: most epochs a training runs (so also the most epochs early stopping waits)
@@ -97,22 +99,37 @@ class TrainSpec:
             raise DataError(f"expected one of {', '.join(EARLY_STOPPING)}", field="early_stopping")
 
 
+#: the input fields of the rows of a SoftLabelled made without a task (NLI's)
+PAIR_FIELDS = ("premise", "hypothesis")
+
+
 @dataclass(frozen=True, slots=True)
 class SoftLabelled:
-    """Premise/hypothesis pairs with a target distribution each (E/N/C rows)."""
+    """Items as rows of their input texts (one per field of ``fields``, in that order) with
+    a target distribution each (rows in the task's label order)."""
 
     ids: list[str]
-    pairs: list[tuple[str, str]]
+    rows: list[tuple[str, ...]]
     targets: np.ndarray
+    fields: tuple[str, ...] = PAIR_FIELDS
 
     def __len__(self) -> int:
         return len(self.ids)
 
+    @property
+    def pairs(self) -> list[tuple[str, ...]]:
+        """The rows (NLI's premise/hypothesis pairs; the name from before any task)."""
+        return self.rows
+
     @classmethod
     def from_instances(
-        cls, instances: Sequence[Instance], targets: np.ndarray | None = None
+        cls,
+        instances: Sequence[Instance],
+        targets: np.ndarray | None = None,
+        task: Task | None = None,
     ) -> SoftLabelled:
-        """Targets default to the instances' human distributions."""
+        """Targets default to the instances' human distributions; the rows take ``task``'s
+        input fields (default: the first instance's fields, in their order)."""
         if targets is None:
             missing = [i.id for i in instances if i.human is None]
             if missing:
@@ -123,15 +140,50 @@ class SoftLabelled:
             targets = np.array([i.human.probs for i in instances])
         if len(instances) == 0:
             raise DataError("no items to train on", field="instances")
-        return cls(
-            [i.id for i in instances],
-            [(i.premise, i.hypothesis) for i in instances],
-            np.asarray(targets, dtype=np.float64),
-        )
+        fields = task.input_names if task is not None else tuple(instances[0].inputs)
+        rows = []
+        for index, instance in enumerate(instances):
+            absent = [name for name in fields if name not in instance.inputs]
+            if absent:
+                raise DataError(
+                    f"item {instance.id!r} has no {absent[0]!r}", field=f"instances[{index}]"
+                )
+            rows.append(tuple(instance.inputs[name] for name in fields))
+        targets = np.asarray(targets, dtype=np.float64)
+        if task is not None and (targets.ndim != 2 or targets.shape[1] != len(task.labels)):
+            raise DataError(
+                f"targets have {targets.shape[-1]} labels; task {task.ref} has "
+                f"{len(task.labels)} ({', '.join(task.label_names)})",
+                field="targets",
+            )
+        return cls([i.id for i in instances], rows, targets, fields)
+
+    def for_task(self, task: Task) -> SoftLabelled:
+        """These items with their rows in ``task``'s input order, checked against its input
+        fields and label count (a DataError naming the mismatch)."""
+        missing = [name for name in task.input_names if name not in self.fields]
+        if missing:
+            raise DataError(
+                f"the items have no {missing[0]!r}; task {task.ref} takes "
+                f"{', '.join(task.input_names)} (the items have {', '.join(self.fields)})",
+                field="instances",
+            )
+        if self.targets.shape[1] != len(task.labels):
+            raise DataError(
+                f"targets have {self.targets.shape[1]} labels; task {task.ref} has "
+                f"{len(task.labels)} ({', '.join(task.label_names)})",
+                field="targets",
+            )
+        columns = [self.fields.index(name) for name in task.input_names]
+        rows = [tuple(row[c] for c in columns) for row in self.rows]
+        return SoftLabelled(self.ids, rows, self.targets, task.input_names)
 
     def take(self, rows: np.ndarray) -> SoftLabelled:
         return SoftLabelled(
-            [self.ids[r] for r in rows], [self.pairs[r] for r in rows], self.targets[rows]
+            [self.ids[r] for r in rows],
+            [self.rows[r] for r in rows],
+            self.targets[rows],
+            self.fields,
         )
 
     def split(self, fraction: float, seed: int) -> tuple[SoftLabelled, SoftLabelled]:

@@ -9,37 +9,46 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from services.cli.args import (
     Commands,
     add_format_option,
     add_spec_option,
+    add_task_option,
     existing_file,
     input_file,
     positive_float,
     positive_int,
     spec_from_args,
+    task_from_args,
 )
 from services.cli.progress import ProgressBar
 from shared.errors import MjdError
 
 
-def _soft_labelled_data(args: argparse.Namespace, seed: int) -> tuple[object, dict[str, object]]:
+def _soft_labelled_data(
+    args: argparse.Namespace, seed: int
+) -> tuple[object, dict[str, object], object]:
     """Training targets from --data (human distributions) or --mjd (MJDs, optionally
-    calibrated with ``seed``), and the provenance recorded with the model."""
+    calibrated with ``seed``), the provenance recorded with the model, and the task (--task,
+    else the one --data names, else NLI)."""
     from services.cli.calibration import read_mjd_records
-    from shared.datasets import read_instances
+    from shared.datasets import read_dataset
     from shared.platform.settings import datasets_dir_from_env
     from shared.platform.targets import mjd_targets
     from shared.training import SoftLabelled
 
-    instances = read_instances(args.data, args.data_format, datasets_dir=datasets_dir_from_env())
+    dataset = read_dataset(
+        args.data, args.data_format, task=task_from_args(args), datasets_dir=datasets_dir_from_env()
+    )
+    task, instances = dataset.task, dataset.instances
     provenance: dict[str, object] = {"data": str(args.data)}
     if args.mjd is None:
         if args.calibrate_on:
             raise MjdError("--calibrate-on applies to --mjd targets only")
         provenance["targets"] = "human"
-        return SoftLabelled.from_instances(instances), provenance
+        return SoftLabelled.from_instances(instances, task=task), provenance, task
     records = {r.id: r for r in read_mjd_records(args.mjd)}
     unknown = sorted(set(records) - {i.id for i in instances})
     if unknown:
@@ -47,57 +56,76 @@ def _soft_labelled_data(args: argparse.Namespace, seed: int) -> tuple[object, di
     instances = [i for i in instances if i.id in records]
     targets = mjd_targets(instances, [records[i.id] for i in instances], args.calibrate_on, seed)
     provenance.update(targets="mjd", mjd=str(args.mjd), calibration=targets.calibration)
-    return targets.data, provenance
+    return targets.data.for_task(task), provenance, task
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from services.trainer.student import save_checkpoint
+    from services.trainer.student import save_check_items, save_checkpoint
     from services.trainer.training import train
-    from shared.datasets import read_instances
+    from shared.datasets import read_dataset
     from shared.platform.settings import datasets_dir_from_env
     from shared.training import SoftLabelled, TrainSpec
 
     spec = spec_from_args(TrainSpec, args)
-    data, provenance = _soft_labelled_data(args, spec.seed)
+    data, provenance, task = _soft_labelled_data(args, spec.seed)
     if args.dev:
-        dev = SoftLabelled.from_instances(
-            read_instances(args.dev, datasets_dir=datasets_dir_from_env())
-        )
+        dev_set = read_dataset(args.dev, task=task, datasets_dir=datasets_dir_from_env())
+        dev = SoftLabelled.from_instances(dev_set.instances, task=task)
         provenance["dev"] = str(args.dev)
     else:
         data, dev = data.split(spec.dev_fraction, spec.seed)
         provenance["dev"] = f"{spec.dev_fraction:.0%} of --data held out (seed {spec.seed})"
     provenance.update(items=len(data), dev_items=len(dev))
-    result = train(data, dev, spec, progress=ProgressBar("steps"))
+    result = train(data, dev, spec, progress=ProgressBar("steps"), task=task)
     calibration = provenance.get("calibration") or {}
     for warning in [*calibration.get("warnings", []), *result.warnings]:
         print(f"mjd: warning: {warning}", file=sys.stderr)
     save_checkpoint(result.student, result.tokenizer, Path(args.out), result.info(spec, provenance))
+    save_check_items(Path(args.out), dev.for_task(task))
     if args.output == "json":
         print(json.dumps(result.info(spec, provenance)))
     else:
-        print(f"checkpoint {args.out} (best epoch {result.best_epoch}, {result.seconds:.0f}s)")
+        print(
+            f"checkpoint {args.out} (task {task.ref}, {len(task.labels)} labels; best epoch "
+            f"{result.best_epoch}, {result.seconds:.0f}s)"
+        )
         print(f"dev set ({len(dev)} items):")
         print(result.dev_report.to_table() if result.dev_report else "")
     return 0
 
 
+def _check_items(args: argparse.Namespace, student: object) -> object:
+    """The items an export is checked on: --check (default: the vendored NLI dev set for an
+    NLI student, else the dev items its checkpoint kept), of the student's task."""
+    from services.trainer.student import load_check_items
+    from shared.datasets import read_dataset
+    from shared.platform.settings import datasets_dir_from_env
+    from shared.tasks import NLI
+    from shared.training import SoftLabelled
+
+    task = student.task  # type: ignore[attr-defined]
+    check = args.check
+    if check is None and task.ref != NLI.ref:
+        kept = load_check_items(args.checkpoint)
+        if kept is None:
+            raise MjdError(f"--check: give items of task {task.ref} to check the export on")
+        take = kept.take(list(range(min(len(kept), args.check_items))))
+        return take.for_task(task)
+    dataset = read_dataset(check or "dev", task=task, datasets_dir=datasets_dir_from_env())
+    return SoftLabelled.from_instances(dataset.instances[: args.check_items], task=task)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from services.trainer.export import export_student
     from services.trainer.student import load_checkpoint
-    from shared.datasets import read_instances
     from shared.platform.jobs import database, store
     from shared.platform.layout import MODEL_METADATA
     from shared.platform.registry import ModelRegistry, file_digests
-    from shared.platform.settings import datasets_dir_from_env
-    from shared.training import SoftLabelled
 
     if args.promote and not args.register:
         raise MjdError("--promote needs --register")
     student, tokenizer, info = load_checkpoint(args.checkpoint)
-    check = SoftLabelled.from_instances(
-        read_instances(args.check, datasets_dir=datasets_dir_from_env())[: args.check_items]
-    )
+    check = _check_items(args, student)
     registry = ModelRegistry(store(), database())
     if args.register:
         version = registry.claim_version()
@@ -109,16 +137,17 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.register:
         registry.publish(version, metadata)
         if args.promote:
-            registry.promote(version)
+            registry.promote(version, info["task"])
     else:
         metadata.update(version=version, created=time.time(), files=file_digests(folder))
         (folder / MODEL_METADATA).write_text(json.dumps(metadata, indent=2))
     if args.output == "json":
         print(json.dumps({"version": version, "folder": str(folder), **report}))
         return 0
-    print(f"exported {folder} (version {version}{', promoted' if args.promote else ''})")
+    promoted = f", promoted for {info['task']}" if args.promote else ""
+    print(f"exported {folder} (task {info['task']}, version {version}{promoted})")
     parity = report["parity"]
-    print(f"parity vs torch on {parity['items']} pairs: max |dp| {parity['max_abs_diff']:.2e}")
+    print(f"parity vs torch on {parity['items']} items: max |dp| {parity['max_abs_diff']:.2e}")
     if "int8" in report:
         print(f"int8 per-channel: max |dp| vs fp32 {report['int8']['max_abs_diff_vs_fp32']:.4f}")
     return 0
@@ -126,7 +155,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from services.predictor import LoadedModel
-    from shared.datasets import read_instances, write_jsonl
+    from shared.datasets import write_jsonl
     from shared.metrics import entropy
     from shared.platform.artifacts import MODELS
     from shared.platform.jobs import database, store
@@ -151,24 +180,54 @@ def cmd_predict(args: argparse.Namespace) -> int:
     model = LoadedModel.load(
         folder, provider=args.provider, variant=args.variant, max_batch=args.batch_size
     )
-    instances = read_instances(args.input, args.input_format, datasets_dir=datasets_dir_from_env())
+    instances = _predict_instances(args, model, datasets_dir_from_env())
     started = time.monotonic()
-    probabilities, truncated = model.predict([(i.premise, i.hypothesis) for i in instances])
+    probabilities, truncated = model.predict(
+        [tuple(i.inputs[name] for name in model.inputs) for i in instances]
+    )
     seconds = time.monotonic() - started
     entropies = entropy(probabilities)
+    labels = list(model.labels)
     write_jsonl(
         args.out,
         (
-            {"id": i.id, "distribution": p.tolist(), "entropy": float(h), "truncated": t}
+            {
+                "id": i.id,
+                "distribution": p.tolist(),
+                "labels": labels,
+                "entropy": float(h),
+                "truncated": t,
+            }
             for i, p, h, t in zip(instances, probabilities, entropies, truncated, strict=True)
         ),
     )
     print(
-        f"wrote {len(instances)} predictions to {args.out} (model {model.version} "
-        f"{model.variant} on {model.provider}; {len(instances) / seconds:.0f} pairs/s; "
-        f"{sum(truncated)} truncated)"
+        f"wrote {len(instances)} predictions to {args.out} (task {model.task}, "
+        f"{len(labels)} labels; model {model.version} {model.variant} on {model.provider}; "
+        f"{len(instances) / max(seconds, 1e-9):.0f} items/s; {sum(truncated)} truncated)"
     )
     return 0
+
+
+def _predict_instances(args: argparse.Namespace, model: Any, folder: Path) -> list[Any]:
+    """--input's instances, read as the model's task: --task, else the one the file names
+    (LeWiDi's), else the model's when it is a built-in task other than NLI (an NLI model
+    reads files as before tasks); each must have the model's inputs."""
+    from shared.datasets import read_dataset
+    from shared.tasks import BUILTIN, NLI
+
+    task = task_from_args(args)
+    builtin = BUILTIN.get(model.task.partition("@")[0])
+    if task is None and builtin is not None and model.task == builtin.ref != NLI.ref:
+        task = builtin
+    dataset = read_dataset(args.input, args.input_format, task=task, datasets_dir=folder)
+    missing = [field for field in model.inputs if field not in dataset.task.input_names]
+    if missing:
+        raise MjdError(
+            f"{args.input}: items of task {dataset.task.ref} have no {missing[0]!r}; the model "
+            f"predicts task {model.task} from {', '.join(model.inputs)} (give --task)"
+        )
+    return dataset.instances
 
 
 def register(commands: Commands, formats: tuple[str, ...]) -> None:
@@ -199,7 +258,7 @@ def register(commands: Commands, formats: tuple[str, ...]) -> None:
     add_spec_option(train, TrainSpec, "epochs", type=positive_int)
     add_spec_option(train, TrainSpec, "batch_size", type=positive_int)
     add_spec_option(train, TrainSpec, "learning_rate", type=positive_float)
-    add_spec_option(train, TrainSpec, "max_length", type=positive_int, help="tokens per pair")
+    add_spec_option(train, TrainSpec, "max_length", type=positive_int, help="tokens per item")
     add_spec_option(train, TrainSpec, "early_stopping", choices=EARLY_STOPPING)
     add_spec_option(train, TrainSpec, "patience", type=positive_int)
     add_spec_option(train, TrainSpec, "dev_fraction", type=positive_float)
@@ -207,6 +266,7 @@ def register(commands: Commands, formats: tuple[str, ...]) -> None:
     add_spec_option(
         train, TrainSpec, "base_model", help="local Hugging Face encoder folder (default MiniLM)"
     )
+    add_task_option(train)
     add_format_option(train)
     train.set_defaults(handler=cmd_train)
 
@@ -221,8 +281,9 @@ def register(commands: Commands, formats: tuple[str, ...]) -> None:
     export.add_argument(
         "--check",
         type=input_file,
-        default="dev",
-        help="real pairs for the parity and accuracy report (default: dev)",
+        default=None,
+        help="real items of the student's task for the parity and accuracy report (default: "
+        "dev for an NLI student, else the dev items its checkpoint kept)",
     )
     export.add_argument("--check-items", type=positive_int, default=256)
     export.add_argument("--no-int8", action="store_true", help="skip the int8 variant")
@@ -239,4 +300,5 @@ def register(commands: Commands, formats: tuple[str, ...]) -> None:
     predict.add_argument("--variant", choices=VARIANTS, default="fp32")
     predict.add_argument("--provider", choices=PROVIDERS, default="auto")
     predict.add_argument("--batch-size", type=positive_int, default=32)
+    add_task_option(predict)
     predict.set_defaults(handler=cmd_predict)

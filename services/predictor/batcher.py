@@ -1,11 +1,14 @@
-"""Real-time distribution predictions from the promoted ONNX student: the micro-batcher
-(TEI's queue) in front of the model repository (:mod:`services.predictor.repository`, which
-versions are served; :mod:`services.predictor.model` for one loaded version).
+"""Real-time distribution predictions from the promoted ONNX students (one per task): the
+micro-batcher (TEI's queue) in front of the model repository
+(:mod:`services.predictor.repository`, which versions are served;
+:mod:`services.predictor.model` for one loaded version).
 
-Requests are micro-batched: one asyncio task drains a queue into batches of at most
-``max_batch`` pairs (waiting up to ``max_wait_ms`` for a batch to fill; 0 runs whatever is
+A request is rows of its task's input texts (NLI's: premise/hypothesis pairs). Requests are
+micro-batched: one asyncio task drains a queue into batches of at most
+``max_batch`` rows (waiting up to ``max_wait_ms`` for a batch to fill; 0 runs whatever is
 queued at once, so batches grow exactly when the model is busy) and runs them on one
-inference thread. The queue is bounded in pairs, not requests (MJD_PREDICT_MAX_QUEUE; past it,
+inference thread (a batch that mixes tasks runs one model call per model). The queue is
+bounded in rows, not requests (MJD_PREDICT_MAX_QUEUE; past it,
 HTTP 429), and every request has a deadline (MJD_PREDICT_TIMEOUT_MS); a request past its
 deadline, or whose client has left, is dropped before inference, so abandoned work costs
 nothing. Each request keeps the model it was admitted with, so a reload fails no request.
@@ -57,11 +60,11 @@ class Prediction:
 
 @dataclass(slots=True)
 class _Request:
-    pairs: Sequence[tuple[str, str]]
+    pairs: Sequence[Sequence[str]]
     model: LoadedModel
     future: asyncio.Future[Prediction]
     queued: float = field(default_factory=time.perf_counter)
-    #: whether its pairs still count against the queue bound
+    #: whether its rows still count against the queue bound
     waiting: bool = True
 
 
@@ -91,8 +94,13 @@ class Predictor:
     def current(self, model: LoadedModel | None) -> None:
         self.models.current = model
 
-    async def reload(self) -> LoadedModel | None:
-        return await self.models.reload()
+    @property
+    def served(self) -> dict[str, LoadedModel]:
+        """The model served for each task (``name@version``)."""
+        return self.models.served
+
+    async def reload(self, task: str | None = None) -> LoadedModel | None:
+        return await self.models.reload(task)
 
     async def start(self) -> None:
         self.queue = queue = asyncio.Queue()
@@ -112,14 +120,16 @@ class Predictor:
 
     async def predict(
         self,
-        pairs: Sequence[tuple[str, str]],
+        pairs: Sequence[Sequence[str]],
         version: str | None = None,
         gone: Callable[[], Awaitable[object]] | None = None,
+        task: str | None = None,
     ) -> Prediction:
-        """The prediction of ``pairs``; dropped before inference when the deadline passes
-        (Overdue) or what ``gone()`` returns completes first (ClientGone: the client
-        disconnected)."""
-        model = await self.models.model_for(version)
+        """The prediction of ``pairs`` (rows of ``task``'s input texts; default NLI's
+        premise/hypothesis pairs) by the model served for ``task`` (or its pinned
+        ``version``); dropped before inference when the deadline passes (Overdue) or what
+        ``gone()`` returns completes first (ClientGone: the client disconnected)."""
+        model = await self.models.model_for(version, task)
         if self.queue is None:  # an app run without its lifespan: fail, never hang
             raise NoModel("the predictor is not started")
         if self.waiting_pairs + len(pairs) > self.settings.predict_max_queue:
@@ -150,7 +160,7 @@ class Predictor:
             self._release(request)
 
     def _release(self, request: _Request) -> None:
-        """Its pairs stop counting against the bound (taken into a batch, or dropped)."""
+        """Its rows stop counting against the bound (taken into a batch, or dropped)."""
         if request.waiting:
             request.waiting = False
             self.waiting_pairs -= len(request.pairs)

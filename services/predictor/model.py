@@ -19,8 +19,8 @@ import numpy as np
 
 from shared.encoding import encode_batch, length_chunks, load_tokenizer, pad_id, to_arrays
 from shared.errors import MjdError
-from shared.labels import NUM_LABELS
 from shared.platform.layout import INT8_FILE, MODEL_FILE, MODEL_METADATA, TOKENIZER_FILE
+from shared.tasks import NLI
 
 log = logging.getLogger(__name__)
 CUDA, CPU = "CUDAExecutionProvider", "CPUExecutionProvider"
@@ -47,6 +47,15 @@ def requested_providers(preference: str) -> list[str]:
     return [CUDA, CPU] if has_cuda else [CPU]
 
 
+def task_of(metadata: dict[str, Any]) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """The task ref, labels and input fields a model's metadata records (at its top, or in
+    its export report); a model from before tasks is NLI's."""
+    for where in (metadata, metadata.get("export") or {}):
+        if where.get("task"):
+            return str(where["task"]), tuple(where["labels"]), tuple(where["inputs"])
+    return NLI.ref, NLI.label_names, NLI.input_names
+
+
 @dataclass(slots=True)
 class LoadedModel:
     version: str
@@ -58,6 +67,11 @@ class LoadedModel:
     max_batch: int
     max_tokens: int
     max_length: int
+    #: the task it predicts (``name@version``), its labels (the output columns, K of them)
+    #: and its input fields (the texts of a row, in this order)
+    task: str = NLI.ref
+    labels: tuple[str, ...] = NLI.label_names
+    inputs: tuple[str, ...] = NLI.input_names
 
     @classmethod
     def load(
@@ -91,6 +105,12 @@ class LoadedModel:
         if provider == "cuda" and loaded != CUDA:
             raise MjdError(f"the CUDA provider did not load for {folder} (got {loaded})")
         max_length = int(metadata["spec"]["max_length"])
+        task, labels, inputs = task_of(metadata)
+        width = session.get_outputs()[0].shape[-1]
+        if isinstance(width, int) and width != len(labels):
+            raise MjdError(
+                f"{folder}: the model answers {width} labels, its metadata names {len(labels)}"
+            )
         return cls(
             version=str(metadata.get("version") or folder.name),
             variant=variant,
@@ -101,13 +121,17 @@ class LoadedModel:
             max_batch=max_batch,
             max_tokens=max_tokens,
             max_length=max_length,
+            task=task,
+            labels=labels,
+            inputs=inputs,
         )
 
-    def predict(self, pairs: Sequence[tuple[str, str]]) -> tuple[np.ndarray, list[bool]]:
-        """Probabilities [n, 3] (E/N/C) and, per pair, whether it was truncated; model
-        calls group pairs of similar length (see shared.encoding.length_chunks)."""
-        encodings = encode_batch(self.tokenizer, pairs)
-        probabilities = np.empty((len(pairs), NUM_LABELS), dtype=np.float64)
+    def predict(self, rows: Sequence[Sequence[str]]) -> tuple[np.ndarray, list[bool]]:
+        """Probabilities [n, K] (in the task's label order) and, per row of input texts (in
+        the order of ``inputs``), whether it was truncated; model calls group rows of
+        similar length (see shared.encoding.length_chunks)."""
+        encodings = encode_batch(self.tokenizer, rows)
+        probabilities = np.empty((len(rows), len(self.labels)), dtype=np.float64)
         padding = pad_id(self.tokenizer)
         lengths = [len(e.ids) for e in encodings]
         for rows in length_chunks(lengths, self.max_batch, self.max_tokens):
@@ -121,4 +145,6 @@ class LoadedModel:
             "variant": self.variant,
             "provider": self.provider,
             "max_length": self.max_length,
+            "task": self.task,
+            "labels": list(self.labels),
         }

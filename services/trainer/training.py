@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from services.trainer.student import Student, load_base
+from services.trainer.student import Student, load_base, task_record
 from shared.dcorr import distance_correlation
-from shared.encoding import encode_pairs
+from shared.encoding import encode_rows
 from shared.metrics import MetricReport, evaluate, kl_divergence
+from shared.tasks import NLI, Task
 from shared.training import SoftLabelled, TrainSpec, dev_set_warnings, is_better_epoch
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class TrainResult:
     def info(self, spec: TrainSpec, training_data: dict[str, Any]) -> dict[str, Any]:
         """What a model version records about its training (its metadata, less the export)."""
         return {
+            **task_record(self.student.task),
             "base_model": self.base_model,
             "training_data": training_data,
             "spec": asdict(spec),
@@ -59,21 +61,29 @@ def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Ten
     return -(targets * torch.log_softmax(logits, dim=-1)).sum(dim=-1).mean()
 
 
-def _tensors(student: Student, tokenizer: Any, pairs: Sequence[tuple[str, str]]) -> list:
-    encoded = encode_pairs(tokenizer, pairs, student.input_names)
+def _tensors(student: Student, tokenizer: Any, rows: Sequence[Sequence[str]]) -> list:
+    encoded = encode_rows(tokenizer, rows, student.input_names)
     return [torch.from_numpy(encoded.arrays[name]) for name in student.input_names]
 
 
 @torch.inference_mode()
 def predict_probabilities(
-    student: Student, tokenizer: Any, pairs: Sequence[tuple[str, str]], batch_size: int = 64
+    student: Student, tokenizer: Any, rows: Sequence[Sequence[str]], batch_size: int = 64
 ) -> np.ndarray:
+    """Distributions [n, K] for rows of the student's task's input texts."""
     student.eval()
-    rows = [
-        torch.softmax(student(*_tensors(student, tokenizer, pairs[i : i + batch_size])), -1)
-        for i in range(0, len(pairs), batch_size)
+    batches = [
+        torch.softmax(student(*_tensors(student, tokenizer, rows[i : i + batch_size])), -1)
+        for i in range(0, len(rows), batch_size)
     ]
-    return torch.cat(rows).double().numpy()
+    return torch.cat(batches).double().numpy()
+
+
+def evaluate_on(task: Task, targets: np.ndarray, predicted: np.ndarray) -> MetricReport:
+    """The metric suite for ``task`` (its labels; Manhattan and Wasserstein when ordinal)."""
+    return evaluate(
+        targets, predicted, labels=list(task.label_names), ordinal=task.ordinal, resamples=0
+    )
 
 
 def dev_score(metric: str, human: np.ndarray, model: np.ndarray) -> float:
@@ -120,7 +130,7 @@ def _train_epoch(
     losses = []
     for start in range(0, len(data), spec.batch_size):
         batch = data.take(order[start : start + spec.batch_size])
-        logits = student(*_tensors(student, tokenizer, batch.pairs))
+        logits = student(*_tensors(student, tokenizer, batch.rows))
         loss = soft_cross_entropy(logits, torch.from_numpy(batch.targets).float())
         optimisation.optimizer.zero_grad()
         loss.backward()
@@ -157,12 +167,15 @@ def train(
     dev: SoftLabelled,
     spec: TrainSpec,
     progress: Callable[[int, int], None] | None = None,
+    task: Task = NLI,
 ) -> TrainResult:
-    """Train from the base model; returns the student restored to its best dev epoch."""
+    """Train a student for ``task`` (its labels are the head's outputs, its input fields the
+    texts of a row) from the base model; returns it restored to its best dev epoch."""
     started = time.monotonic()
+    data, dev = data.for_task(task), dev.for_task(task)
     torch.manual_seed(spec.seed)
     rng = np.random.default_rng(spec.seed)
-    student, tokenizer, base_name = load_base(spec.base_model, spec.max_length)
+    student, tokenizer, base_name = load_base(spec.base_model, spec.max_length, task)
     optimisation = _optimisation(student, spec, len(data))
     result = TrainResult(student, tokenizer, base_name, warnings=dev_set_warnings(len(dev)))
     for warning in result.warnings:
@@ -173,7 +186,7 @@ def train(
         train_loss, step = _train_epoch(
             student, tokenizer, data, order, spec, optimisation, step, progress
         )
-        predicted = predict_probabilities(student, tokenizer, dev.pairs)
+        predicted = predict_probabilities(student, tokenizer, dev.rows)
         score = dev_score(spec.early_stopping, dev.targets, predicted)
         kl = float(kl_divergence(dev.targets, predicted).mean())
         result.history.append(
@@ -194,8 +207,8 @@ def train(
     if best.state is not None:
         student.load_state_dict(best.state)
     student.eval()
-    result.dev_report = evaluate(
-        dev.targets, predict_probabilities(student, tokenizer, dev.pairs), resamples=0
+    result.dev_report = evaluate_on(
+        task, dev.targets, predict_probabilities(student, tokenizer, dev.rows)
     )
     result.seconds = time.monotonic() - started
     return result

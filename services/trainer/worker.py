@@ -1,8 +1,9 @@
 """Celery worker of the training service (queue ``training``): distil, export, register.
 
-Run: ``celery -A services.trainer.worker worker -Q training``. One job trains a student on
-soft targets, exports it to ONNX (checked against torch), publishes it as a new model
-version and, when asked, promotes it (API servers then hot-reload it).
+Run: ``celery -A services.trainer.worker worker -Q training``. One job trains a student of
+its task (``job.task``: the head has its labels, a row its input fields) on soft targets,
+exports it to ONNX (checked against torch), publishes it as a new model version of that task
+and, when asked, promotes it for that task (API servers then hot-reload it).
 """
 
 from __future__ import annotations
@@ -41,19 +42,19 @@ def _version_for(job_id: str, registry: ModelRegistry) -> str:
 @job_task(app, JobKind.TRAINING)
 def train_job(task: Any, job_id: str, job: TrainingJobSpec) -> TrainingSummary:
     started = time.monotonic()
-    spec = job.train
+    spec, task = job.train, job.task
     check_base_model(spec.base_model)  # a job names bases; folders are the command line's
     folder = settings().datasets_dir
-    source = resolve(store(), job.data, datasets_dir=folder)
+    source = resolve(store(), job.data, datasets_dir=folder, task=task)
     targets = targets_of(source, job.calibrate_on, spec.seed)
     for warning in (targets.calibration or {}).get("warnings", []):
         log.warning(warning)  # train() logs its own (a small dev set)
     if job.dev is not None:
-        dev_source = resolve(store(), job.dev, "dev", datasets_dir=folder)
+        dev_source = resolve(store(), job.dev, "dev", datasets_dir=folder, task=task)
         data, dev = targets.data, targets_of(dev_source).data
     else:
         data, dev = targets.data.split(spec.dev_fraction, spec.seed)
-    result = train(data, dev, spec, progress_reporter(job_id))
+    result = train(data, dev, spec, progress_reporter(job_id), task)
     registry = ModelRegistry(store(), database())
     version = _version_for(job_id, registry)
     export = export_student(
@@ -72,7 +73,7 @@ def train_job(task: Any, job_id: str, job: TrainingJobSpec) -> TrainingSummary:
         version, {**result.info(spec, training_data), "job_id": job_id, "export": export}
     )
     if job.promote:
-        registry.promote(version)
+        registry.promote(version, task.ref)
     store().write_json(JOBS, job_id, TRAINING_REPORT, metadata)
     return TrainingSummary(
         job_id=job_id,

@@ -1,9 +1,12 @@
-"""The model registry: student versions in the artifact store, and which one is promoted.
+"""The model registry: student versions in the artifact store, and which one is promoted
+for each task.
 
 A version is ``models/v<N>/`` holding the ONNX files, the tokenizer and ``metadata.json``
-(base model, training data, spec, metrics, sha256 of every file, created). Its record in the
-job store is written last, so a folder without one is an unfinished version and is never
-listed. The job store also says which version was promoted last; servers poll it.
+(the task it predicts: ``task`` as ``name@version``, its ``labels`` and ``inputs``; base
+model, training data, spec, metrics, sha256 of every file, created). Versions from before
+tasks have none of these and are NLI's. Its record in the job store is written last, so a
+folder without one is an unfinished version and is never listed. The job store also says
+which version of each task was promoted last; servers poll it and serve one per task.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from shared.errors import NotFound
+from shared.errors import DataError, NotFound
 from shared.platform.artifacts import MODELS, ArtifactStore
 from shared.platform.db.database import Database
+from shared.platform.db.model_versions import record_task
 from shared.platform.layout import MODEL_METADATA
 
 VERSION_PATTERN = re.compile(r"^v[1-9][0-9]{0,8}$")
@@ -93,9 +97,13 @@ class ModelRegistry:
             raise UnknownVersion(version)
         return record
 
-    def versions(self) -> list[dict[str, Any]]:
-        """Published versions, newest first."""
-        return self.db.models.list_models()
+    def versions(self, task: str | None = None) -> list[dict[str, Any]]:
+        """Published versions (of the task ``name@version`` when given), newest first."""
+        return self.db.models.list_models(task)
+
+    def task_of(self, version: str) -> str:
+        """The task (``name@version``) a published version predicts."""
+        return record_task(self.get(version))
 
     def delete(self, version: str) -> None:
         """Forget a version and remove its files (the caller keeps the served one)."""
@@ -103,20 +111,31 @@ class ModelRegistry:
         self.db.models.delete_model(version)
         self.store.remove(MODELS, version)
 
-    def promote(self, version: str) -> dict[str, Any]:
-        self.get(version)  # must exist and be published
+    def promote(self, version: str, task: str | None = None) -> dict[str, Any]:
+        """Serve ``version`` for its own task; ``task`` (``name@version``, or a name), when
+        given, must be that task: a student of one task is never served for another."""
+        own = self.task_of(version)  # must exist and be published
+        if task is not None and task not in (own, own.partition("@")[0]):
+            raise DataError(
+                f"version {version} predicts task {own}; it cannot be promoted for {task}",
+                field="task",
+            )
         promoted = time.time()
         self.db.models.promote_model(version, promoted)
-        return {"version": version, "promoted": promoted}
+        return {"version": version, "promoted": promoted, "task": own}
 
-    def promoted(self) -> str | None:
-        found = self.db.models.promoted_model()
+    def promoted(self, task: str | None = None) -> str | None:
+        """The version served for ``task`` (``name@version``; default NLI's)."""
+        found = self.db.models.promoted_model(task)
         return found[0] if found else None
 
+    def promoted_versions(self) -> dict[str, str]:
+        """The version served for each task that has one (task ``name@version`` -> version)."""
+        return {task: found[0] for task, found in self.db.models.promoted_models().items()}
+
     def pointer_stamp(self) -> float:
-        """Changes whenever a version is promoted (cheap to poll)."""
-        found = self.db.models.promoted_model()
-        return found[1] if found else 0.0
+        """Changes whenever a version of any task is promoted (cheap to poll)."""
+        return self.db.models.last_promotion()
 
     def adopt_files(self) -> int:
         """Record the published versions whose folders the job store does not list (each

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, QueryParameter
 
 from services.api import urls
 from services.api.controllers import route
@@ -40,9 +42,16 @@ class ModelController(Controller):
         models.delete(version)
 
     @route(
-        post, urls.MODEL_PROMOTE, "promoteModel", "Serve this version", 400, 404, 500, 503,
+        post, urls.MODEL_PROMOTE, "promoteModel", "Serve this version", 400, 404, 422, 500, 503,
         scope=Scope.ADMIN,
     )  # fmt: skip
-    async def promote(self, version: FromPath[str], models: ModelsDep) -> Promotion:
-        """This replica switches before answering, others within MJD_MODEL_POLL_SECONDS."""
-        return await models.promote(version)
+    async def promote(
+        self,
+        version: FromPath[str],
+        models: ModelsDep,
+        task: Annotated[str | None, QueryParameter(max_length=80)] = None,
+    ) -> Promotion:
+        """For its own task (`task`, when given, must name it: a student of one task is
+        never served for another, 422); this replica switches before answering, others
+        within MJD_MODEL_POLL_SECONDS."""
+        return await models.promote(version, task)

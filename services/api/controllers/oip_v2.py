@@ -1,4 +1,5 @@
-"""Open Inference Protocol v2 routes, as KServe and Triton clients speak them: Triton's
+"""Open Inference Protocol v2 routes, as KServe and Triton clients speak them (one model per
+task, see :mod:`services.api.domain.oip`): Triton's
 binary tensor data extension, compressed request bodies, and every error as OIP's
 ``{"error": ...}`` in plain application/json (problem-detail fields beside it)."""
 
@@ -37,11 +38,9 @@ from services.api.problems import (
 )
 from shared.errors import DataError
 from shared.platform.auth import Scope
-from shared.platform.registry import ModelRegistry
 
 log = logging.getLogger(__name__)
 PredictionsDep = NamedDependency[Predictions]
-RegistryDep = NamedDependency[ModelRegistry]
 NOT_SERVING = "No model is served yet"
 SERVER_NOT_READY = {503: ResponseSpec(oip.Ready, description=NOT_SERVING)}
 MODEL_NOT_READY = {503: ResponseSpec(oip.ModelReady, description=NOT_SERVING)}
@@ -105,7 +104,8 @@ async def body_media(request: Request) -> None:
 
 
 def _ready_status(predictions: Predictions) -> tuple[bool, int]:
-    ready = predictions.predictor.current is not None
+    """The server is ready once a model (of any task) is loaded and served."""
+    ready = bool(predictions.predictor.served)
     return ready, 200 if ready else 503
 
 
@@ -162,7 +162,7 @@ class OipController(Controller):
         get, urls.OIP_READY, "oipReady", "Server readiness", scope=None, responses=SERVER_NOT_READY
     )
     def ready(self, predictions: PredictionsDep) -> Response[oip.Ready]:
-        """Ready once the promoted model is loaded and served."""
+        """Ready once a promoted model (of any task) is loaded and served."""
         ready, status = _ready_status(predictions)
         return Response(oip.Ready(ready=ready, error=_not_ready(ready)), status_code=status)
 
@@ -173,10 +173,11 @@ class OipController(Controller):
     def model_ready(
         self, name: FromPath[str], predictions: PredictionsDep
     ) -> Response[oip.ModelReady]:
-        """Ready once the promoted model is loaded and served."""
-        oip.check_model(name)
-        ready, status = _ready_status(predictions)
-        return Response(oip.ModelReady(name, ready, _not_ready(ready)), status_code=status)
+        """Ready once the model promoted for its task is loaded and served."""
+        ready = oip.model_ready(name, predictions)
+        return Response(
+            oip.ModelReady(name, ready, _not_ready(ready)), status_code=200 if ready else 503
+        )
 
     @oip_route(
         get, urls.OIP_VERSION_READY, "oipVersionReady", "Model version readiness", 400, 404,
@@ -187,27 +188,27 @@ class OipController(Controller):
     ) -> Response[oip.ModelReady]:
         """Ready when a request naming the version is served: the promoted version once
         loaded, or one pinned by MJD_PREDICT_PINNED; another published version is not."""
-        ready = oip.version_ready(name, version, predictions.predictor)
+        ready = oip.version_ready(name, version, predictions)
         error = None if ready else f"version {version} is neither served nor pinned"
         return Response(oip.ModelReady(name, ready, error), status_code=200 if ready else 503)
 
     @oip_route(
         get, urls.OIP_MODEL, "oipModelMetadata", "Model metadata", 400, 404, scope=Scope.PREDICT
     )
-    def model_metadata(self, name: FromPath[str], registry: RegistryDep) -> oip.ModelMetadata:
-        """Its versions, input and output tensors."""
-        oip.check_model(name)
-        return oip.metadata([m["version"] for m in registry.versions()])
+    def model_metadata(self, name: FromPath[str], predictions: PredictionsDep) -> oip.ModelMetadata:
+        """Its versions (those of its task), input tensors (the task's fields), output
+        tensors (probabilities [-1, K]) and `parameters.labels`."""
+        return oip.model_metadata(name, predictions)
 
     @oip_route(
         get, urls.OIP_VERSION, "oipVersionMetadata", "Model version metadata", 400, 404,
         scope=Scope.PREDICT,
     )  # fmt: skip
     def version_metadata(
-        self, name: FromPath[str], version: FromPath[str], registry: RegistryDep
+        self, name: FromPath[str], version: FromPath[str], predictions: PredictionsDep
     ) -> oip.ModelMetadata:
         """One published version's input and output tensors."""
-        return oip.version_metadata(name, version, registry)
+        return oip.version_metadata(name, version, predictions)
 
     @infer_route(urls.OIP_INFER, "oipInfer", "Inference")
     async def infer(
@@ -231,7 +232,7 @@ class OipController(Controller):
 async def _infer(
     name: str, version: str | None, predictions: Predictions, request: Request
 ) -> Response[Any]:
-    oip.check_model(name)  # an unknown model is 404 whatever the body
+    predictions.oip_task(name)  # an unknown model is 404 whatever the body
     body = oip_requests.read_request(
         await request.body(), request.headers, predictions.settings.max_body_bytes
     )

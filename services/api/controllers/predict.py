@@ -1,4 +1,4 @@
-"""Real-time predicted judgment distributions from the served student."""
+"""Real-time predicted judgment distributions from the served students (one per task)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,10 @@ class PredictController(Controller):
     async def predict(
         self, data: JSONBody[PredictIn], predictions: NamedDependency[Predictions], request: Request
     ) -> PredictOut:
-        """Judgment distributions (E/N/C order) for premise/hypothesis pairs; ``model`` may
-        name the promoted version or a pinned one."""
-        return await predictions.predict(data.instances, data.model, client_gone(request))
+        """Judgment distributions, in the task's label order (`labels`), for instances as
+        objects of the task's input fields (`task`, default `nli`: premise/hypothesis pairs,
+        E/N/C); `model` may name the version promoted for the task or a pinned one of it. A
+        missing field is named (`instances[0].Question2`)."""
+        return await predictions.predict(
+            data.instances, data.model, client_gone(request), data.task
+        )

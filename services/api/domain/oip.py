@@ -1,5 +1,8 @@
 """The Open Inference Protocol v2 (KServe, Triton): its bodies and the mapping of its
-tensors to and from the predictor. Errors are domain errors; the OIP controller answers
+tensors to and from the predictor. One model per task: ``mjd-student`` is NLI's (as before
+tasks), ``mjd-student-<task name>`` another's; its inputs are the task's input fields as
+BYTES tensors, its ``probabilities`` are [-1, K] and ``parameters.labels`` its labels, from
+the model served for it. Errors are domain errors; the OIP controller answers
 them as OIP's ``error`` body (DataError as 400)."""
 
 from __future__ import annotations
@@ -11,15 +14,14 @@ import numpy as np
 from litestar import Response
 from msgspec import Struct
 
-from services.api.domain.predictions import Disconnect, Predictions
-from services.predictor import Predictor
+from services.api.domain.predictions import Disconnect, Predictions, model_name
 from shared import oip_wire as wire
 from shared.errors import DataError, NotFound, echo
-from shared.labels import LABEL_NAMES
 from shared.metrics import entropy
+from shared.platform.db.model_versions import record_task
 from shared.platform.registry import ModelRegistry
+from shared.tasks import Task
 
-STUDENT = "mjd-student"  # the model name on the OIP v2 routes
 Datatype = Literal["BOOL", "UINT8", "INT32", "INT64", "FP16", "FP32", "FP64", "BYTES"]
 
 
@@ -102,55 +104,77 @@ class ModelReady(Struct, omit_defaults=True):
     error: str | None = None
 
 
-INPUTS = [TensorMeta("premise", "BYTES", [-1]), TensorMeta("hypothesis", "BYTES", [-1])]
-OUTPUTS = [
-    TensorMeta("probabilities", "FP32", [-1, len(LABEL_NAMES)]),
-    TensorMeta("entropy", "FP32", [-1]),
-    TensorMeta("truncated", "BOOL", [-1]),
-]
+#: the outputs of every model, in this order (probabilities has K columns: the task's labels)
+OUTPUT_TYPES: dict[str, Datatype] = {
+    "probabilities": "FP32",
+    "entropy": "FP32",
+    "truncated": "BOOL",
+}
 
 
 #: the media type of an answer with binary outputs (its JSON header comes first)
 BINARY_MEDIA = "application/octet-stream"
 
 
-def check_model(name: str) -> None:
-    if name != STUDENT:
-        raise NotFound(f"unknown model {echo(name)}; this server has {STUDENT!r}", field="name")
-
-
-def metadata(versions: list[str]) -> ModelMetadata:
+def metadata(task: Task, versions: list[str], predictions: Predictions) -> ModelMetadata:
+    """A task's model: its input fields as BYTES tensors and probabilities [-1, K], from
+    the model served for it (else from the task)."""
+    model = predictions.served_model(task.name)
+    inputs = model.inputs if model is not None else task.input_names
+    labels = model.labels if model is not None else task.label_names
     return ModelMetadata(
-        name=STUDENT,
+        name=model_name(task.name),
         versions=versions,
         platform="onnxruntime_onnx",
-        inputs=INPUTS,
-        outputs=OUTPUTS,
-        parameters={"labels": list(LABEL_NAMES)},
+        inputs=[TensorMeta(name, "BYTES", [-1]) for name in inputs],
+        outputs=[
+            TensorMeta(name, datatype, [-1, len(labels)] if name == "probabilities" else [-1])
+            for name, datatype in OUTPUT_TYPES.items()
+        ],
+        parameters={"labels": list(labels), "task": model.task if model else task.ref},
     )
 
 
-def version_metadata(name: str, version: str, registry: ModelRegistry) -> ModelMetadata:
-    """The metadata of one published version (404 for another)."""
-    check_model(name)
-    _published(version, registry)
-    return metadata([version])
+def model_metadata(name: str, predictions: Predictions) -> ModelMetadata:
+    """With the published versions of the model's task (any version of it), newest first."""
+    task = predictions.oip_task(name)
+    found = predictions.predictor.registry.versions()
+    named = [m["version"] for m in found if record_task(m).partition("@")[0] == task.name]
+    return metadata(task, named, predictions)
 
 
-def version_ready(name: str, version: str, predictor: Predictor) -> bool:
+def version_metadata(name: str, version: str, predictions: Predictions) -> ModelMetadata:
+    """The metadata of one published version of the model's task (404 for another)."""
+    task = predictions.oip_task(name)
+    _published(version, task, predictions.predictor.registry)
+    return metadata(task, [version], predictions)
+
+
+def model_ready(name: str, predictions: Predictions) -> bool:
+    """Whether a model is served for the task ``name`` stands for (404: no such task)."""
+    return predictions.served_model(predictions.oip_task(name).name) is not None
+
+
+def version_ready(name: str, version: str, predictions: Predictions) -> bool:
     """Whether a request naming ``version`` is served: the served version or a pinned one
-    (loaded by its first request). An unknown version is 404."""
-    check_model(name)
-    _published(version, predictor.registry)
-    served = predictor.current is not None and predictor.current.version == version
-    return served or version in predictor.settings.predict_pinned
+    (loaded by its first request). An unknown version, or one of another task, is 404."""
+    task = predictions.oip_task(name)
+    _published(version, task, predictions.predictor.registry)
+    model = predictions.served_model(task.name)
+    served = model is not None and model.version == version
+    return served or version in predictions.settings.predict_pinned
 
 
-def _published(version: str, registry: ModelRegistry) -> None:
+def _published(version: str, task: Task, registry: ModelRegistry) -> None:
     try:
-        registry.get(version)
+        own = registry.task_of(version)
     except DataError as exc:  # UnknownVersion, or a name no version can have
         raise NotFound(exc.message, field="version") from None
+    if own.partition("@")[0] != task.name:
+        raise NotFound(
+            f"version {version} is a model of task {own}, not of {model_name(task.name)!r}",
+            field="version",
+        )
 
 
 def _texts(body: InferIn, name: str) -> list[Any]:
@@ -184,8 +208,8 @@ def wanted_outputs(body: InferIn) -> list[tuple[str, bool]]:
     goes as binary data; an unknown or repeated name is 400."""
     default = _flag(body.parameters, "binary_data_output", "parameters.binary_data_output", False)
     if not body.outputs:
-        return [(t.name, default) for t in OUTPUTS]
-    names = [t.name for t in OUTPUTS]
+        return [(name, default) for name in OUTPUT_TYPES]
+    names = list(OUTPUT_TYPES)
     wanted: list[tuple[str, bool]] = []
     for index, output in enumerate(body.outputs):
         field_name = f"outputs[{index}]"
@@ -217,30 +241,31 @@ async def infer(
     body: InferIn,
     gone: Disconnect,
 ) -> Answer:
-    check_model(name)
-    premises, hypotheses = _texts(body, "premise"), _texts(body, "hypothesis")
-    if len(premises) != len(hypotheses):
-        raise DataError("premise and hypothesis differ in length", field="inputs")
+    task = predictions.oip_task(name)
+    model = predictions.served_model(task.name)
+    inputs = model.inputs if model is not None else task.input_names
+    columns = [_texts(body, field) for field in inputs]
+    if len({len(column) for column in columns}) > 1:
+        raise DataError(f"{', '.join(inputs)} differ in length", field="inputs")
     wanted = wanted_outputs(body)
-    pairs = predictions.checked_pairs(premises, hypotheses, ("premise[{}]", "hypothesis[{}]"))
-    result = await predictions.run(pairs, version, gone)
+    rows = predictions.checked_rows(columns, [f"{field}[{{}}]" for field in inputs])
+    result = await predictions.run(rows, version, gone, task.name)
     values = {
         "probabilities": result.probabilities.astype(np.float32),
         "entropy": entropy(result.probabilities).astype(np.float32),
         "truncated": np.asarray(result.truncated, dtype=bool),
     }
-    datatypes = {t.name: t.datatype for t in OUTPUTS}
     outputs, binary = [], []
     for output, as_binary in wanted:
         array = values[output]
-        tensor = TensorOut(output, datatypes[output], list(array.shape))
+        tensor = TensorOut(output, OUTPUT_TYPES[output], list(array.shape))
         if as_binary:
             binary.append(wire.tensor_bytes(array))
             tensor.parameters = {"binary_data_size": len(binary[-1])}
         else:
             tensor.data = array.ravel().tolist()
         outputs.append(tensor)
-    header = InferOut(STUDENT, result.model.version, body.id, outputs)
+    header = InferOut(model_name(task.name), result.model.version, body.id, outputs)
     return Answer(header, b"".join(binary))
 
 

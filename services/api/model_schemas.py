@@ -3,9 +3,9 @@ model's metadata is also a training job's result, in :mod:`services.api.schemas`
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Any
 
-from litestar.params import KwargDefinition
 from msgspec import Struct, field
 
 from shared.labels import LABEL_NAMES
@@ -23,41 +23,24 @@ class PairIn(Struct, forbid_unknown_fields=True):
     id: str | None = None
 
 
-_OPTIONAL_TEXT = {"oneOf": [{"type": "string"}, {"type": "null"}]}
-#: how the OpenAPI document shows an instance: NLI's pair, or any task's fields by name
-INSTANCE_SCHEMA = {
-    "anyOf": [
-        {
-            "title": "PairIn",
-            "description": "An NLI instance (the default task)",
-            "type": "object",
-            "properties": {
-                "premise": {"type": "string"},
-                "hypothesis": {"type": "string"},
-                "id": _OPTIONAL_TEXT,
-            },
-            "required": ["hypothesis", "premise"],
-            "additionalProperties": False,
-        },
-        {
-            "title": "TaskInstanceIn",
-            "description": "An instance of the request's task: each of its input fields (GET "
-            "/v1/tasks/{name}) as a non-empty string, and an optional id",
-            "type": "object",
-            "additionalProperties": _OPTIONAL_TEXT,
-        },
-    ]
-}
+@dataclass
+class PredictIn:
+    """The body of ``POST /v1/predict`` as the OpenAPI document shows it (what is read is
+    :class:`PredictRequest`): instances as objects of the task's input fields, and an
+    optional ``id`` each (NLI's: PairIn)."""
 
-
-class PredictIn(Struct, forbid_unknown_fields=True):
-    #: objects of the task's input fields (and an optional ``id``); checked against the
-    #: task by the domain (errors name ``instances[i].<field>``)
-    instances: Annotated[
-        list[dict[str, Any]], KwargDefinition(schema_extra={"items": INSTANCE_SCHEMA})
-    ]
+    instances: list[PairIn | dict[str, str | None]]
     model: str | None = None
     #: the task (``name`` or ``name@version``) whose promoted student answers; default nli
+    task: str | None = None
+
+
+class PredictRequest(Struct, forbid_unknown_fields=True):
+    """The body of ``POST /v1/predict`` as it is read; the domain checks each instance
+    against the task's fields (errors name ``instances[i].<field>``)."""
+
+    instances: list[dict[str, Any]]
+    model: str | None = None
     task: str | None = None
 
 

@@ -8,7 +8,7 @@ from litestar.params import JSONBody
 
 from services.api import urls
 from services.api.controllers import Accepted, Calling, Submit, accepted, route, submission
-from services.api.domain.submissions import checked_rows, same_length
+from services.api.domain.request_parts import checked_rows, same_length
 from services.api.problems import problem
 from services.api.schemas import MetricsIn, MetricsJobIn
 from shared.metrics import MetricReport, check_bootstrap, evaluate

@@ -31,6 +31,7 @@ def csv_rows(path: Path, task: Task = NLI) -> Iterator[tuple[int, dict[str, Any]
         number = 0  # rows read so far; the header is row 1
         try:
             columns = set(reader.fieldnames or [])
+            _check_label_columns(columns, probs, counts, task, path)
             number = 1
             for number, row in enumerate(reader, start=2):
                 record: dict[str, Any] = {k: v for k, v in row.items() if k in texts and v}
@@ -45,6 +46,24 @@ def csv_rows(path: Path, task: Task = NLI) -> Iterator[tuple[int, dict[str, Any]
             raise DataError(
                 f"not readable as CSV: {exc}", source=str(path), row=number + 1
             ) from None
+
+
+def _check_label_columns(
+    columns: set[str], probs: tuple[str, ...], counts: tuple[str, ...], task: Task, path: Path
+) -> None:
+    """A table with some of the task's label columns but not all of them is a mistake (a
+    misspelt or missing label), not a file without distributions."""
+    for names in (probs, counts):
+        have = [n for n in names if n in columns]
+        if have and len(have) < len(names) and not columns.issuperset(probs):
+            missing = [n for n in names if n not in columns]
+            raise DataError(
+                f"has label column(s) {', '.join(have)} but not {', '.join(missing)} "
+                f"(task {task.name}: one column per label, {', '.join(names)})",
+                source=str(path),
+                row=1,
+                field=missing[0],
+            )
 
 
 def _csv_number(text: str | None, column: str, row: int, path: Path) -> float:

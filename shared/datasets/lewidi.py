@@ -75,16 +75,24 @@ def soft_label_probs(soft_label: Any, task: Task) -> tuple[list[float], bool]:
     if not isinstance(soft_label, Mapping) or not soft_label:
         raise DataError("expected a mapping of label to probability", field="soft_label")
     shares = [0.0] * len(task.labels)
+    seen: dict[int, str] = {}
     binary = False
     for key, value in soft_label.items():
         try:
             column = task.index(str(key))
         except DataError as exc:
             raise DataError(exc.message, field=f"soft_label.{key}") from None
+        if column in seen:  # "1" and "1.0" are one label
+            raise DataError(f"the same label as key {seen[column]!r}", field=f"soft_label.{key}")
+        seen[column] = str(key)
         if isinstance(value, Mapping):
             binary = True
             value = value.get("1", value.get("1.0", 0.0))
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not 0 <= value < float("inf")
+        ):
             raise DataError(f"bad probability {value!r}", field=f"soft_label.{key}")
         shares[column] = float(value)
     total = sum(shares)
@@ -109,7 +117,7 @@ def item_inputs(value: Any, task: Task) -> dict[str, str]:
                 field="text",
             ) from None
     if isinstance(value, str):
-        value = {task.inputs[0].name: value}
+        value = _encoded_fields(value, task) or {task.inputs[0].name: value}
     if not isinstance(value, Mapping):
         raise DataError("expected a string or an object of input fields", field="text")
     inputs = {}
@@ -122,6 +130,21 @@ def item_inputs(value: Any, task: Task) -> dict[str, str]:
             raise DataError("must be a non-empty string", field=f"text.{name}")
         inputs[field.name] = text
     return inputs
+
+
+def _encoded_fields(value: str, task: Task) -> Mapping[str, Any] | None:
+    """A one-input task's text given as a JSON-encoded object holding its field, else None
+    (the text is then the input itself)."""
+    if not value.lstrip().startswith("{"):
+        return None
+    try:
+        decoded = json.loads(value)
+    except ValueError:
+        return None
+    field = task.inputs[0]
+    names = (field.name, *field.aliases)
+    found = isinstance(decoded, Mapping) and any(decoded.get(n) is not None for n in names)
+    return decoded if found else None
 
 
 def annotator_labels(record: Mapping[str, Any], task: Task) -> list[str | None]:
@@ -137,7 +160,8 @@ def annotator_labels(record: Mapping[str, Any], task: Task) -> list[str | None]:
         keys: list[Any] = list(range(len(annotators)))
     elif isinstance(given, Mapping):
         queues = {k: [s.strip() for s in str(v).split(",")] for k, v in given.items()}
-        keys = annotators
+        # without ``annotators``: each annotator's labels in the mapping's order
+        keys = annotators or [k for k, queue in queues.items() for _ in queue]
     else:
         return [None] * len(annotators)
     out: list[str | None] = []

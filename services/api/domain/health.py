@@ -28,7 +28,10 @@ class Readiness(Struct):
     status: str
     reason: str | None = None
     workers: dict[str, int] | None = None  # workers consuming each queue
+    #: NLI's served model (as before tasks)
     predictor: ServingView | None = None
+    #: the model served for each task (``name@version``), NLI's included
+    served: dict[str, ServingView] | None = None
 
 
 def readiness(
@@ -57,7 +60,13 @@ def readiness(
         return Readiness(
             status="unavailable", reason=f"no worker on queue(s): {', '.join(missing)}"
         )
-    return Readiness(status="ready", workers=consumers, predictor=serving_view(predictor.current))
+    served = {task: serving_view(model) for task, model in predictor.served.items()}
+    return Readiness(
+        status="ready",
+        workers=consumers,
+        predictor=serving_view(predictor.current),
+        served={task: view for task, view in served.items() if view is not None} or None,
+    )
 
 
 class CachedReadiness:

@@ -53,6 +53,10 @@ def test_each_task_is_answered_by_its_own_student_with_its_labels(served):
     assert listed["promoted"] == versions["nli"]
     assert listed["promoted_by_task"] == {BUILTIN[t].ref: v for t, v in versions.items()}
     assert sorted(s["task"] for s in listed["served"]) == sorted(BUILTIN[t].ref for t in TASKS)
+    ready = api.get("/readyz").json()["served"]
+    assert {task: view["version"] for task, view in ready.items()} == {
+        BUILTIN[t].ref: v for t, v in versions.items()
+    }
     for task, (_, k) in TASKS.items():
         answer = _predict(api, task, count=3)
         assert answer.status_code == 200, answer.text

@@ -8,18 +8,21 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from typing import Any
 
 from services.cli.args import (
     INPUT_HELP,
     Commands,
     add_format_option,
     add_spec_option,
+    add_task_option,
     existing_file,
     input_file,
     non_negative_int,
     positive_float,
     positive_int,
     spec_from_args,
+    task_from_args,
 )
 from services.cli.progress import ProgressBar
 
@@ -27,24 +30,34 @@ from services.cli.progress import ProgressBar
 def cmd_generate(args: argparse.Namespace) -> int:
     from services.generator.backends import create_backend
     from services.generator.engine import generate
-    from shared.datasets import read_instances, write_jsonl
+    from shared.datasets import read_dataset, write_jsonl
     from shared.method.runs import RunSpec
     from shared.platform.settings import datasets_dir_from_env
 
-    spec = spec_from_args(RunSpec, args)
-    instances = read_instances(args.input, args.input_format, datasets_dir=datasets_dir_from_env())
-    if args.limit:
-        instances = instances[: args.limit]
+    dataset = read_dataset(
+        args.input,
+        args.input_format,
+        task=task_from_args(args),
+        datasets_dir=datasets_dir_from_env(),
+    )
+    task = dataset.task
+    spec = spec_from_args(RunSpec, args).for_task(task)  # a bad --bias named before loading
+    instances = dataset.instances[: args.limit] if args.limit else dataset.instances
     started = time.monotonic()
     backend = create_backend(args.backend, args.model, **backend_options(args))
     loaded = time.monotonic()
-    records = generate(instances, backend, spec, progress=ProgressBar("prompts"))
+    records = generate(instances, backend, spec, task=task, progress=ProgressBar("prompts"))
     write_jsonl(args.out, (record.to_json() for record in records))
     print(
-        f"wrote {len(instances)} MJDs to {args.out} (model {backend.model_id}; "
+        f"wrote {len(instances)} MJDs to {args.out} ({task_words(task)}model {backend.model_id}; "
         f"load {loaded - started:.1f}s, generation {time.monotonic() - loaded:.1f}s)"
     )
     return 0
+
+
+def task_words(task: Any) -> str:
+    """What a command's last line says of its task: nothing for NLI, else its name and K."""
+    return "" if task.name == "nli" else f"task {task.ref}, {len(task.labels)} labels; "
 
 
 def backend_options(args: argparse.Namespace) -> dict[str, object]:
@@ -67,7 +80,7 @@ def backend_options(args: argparse.Namespace) -> dict[str, object]:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from services.generator.backends import create_backend
-    from shared.datasets import detect_format, read_instances, read_row_field, write_jsonl
+    from shared.datasets import detect_format, read_dataset, read_row_field, write_jsonl
     from shared.method.explanations import (
         Decoding,
         ExplainSpec,
@@ -91,27 +104,34 @@ def cmd_explain(args: argparse.Namespace) -> int:
             seed=args.seed,
         ),
     )
-    instances = read_instances(args.input, args.input_format, datasets_dir=datasets_dir_from_env())
+    dataset = read_dataset(
+        args.input,
+        args.input_format,
+        task=task_from_args(args),
+        datasets_dir=datasets_dir_from_env(),
+    )
+    task = dataset.task
     fmt = detect_format(args.input) if args.input_format == "auto" else args.input_format
     labels = (
-        labels_column(read_row_field(args.input, "labels"), str(args.input))
+        labels_column(read_row_field(args.input, "labels"), str(args.input), task)
         if fmt == "jsonl"
         else None
     )
-    if args.limit:
-        instances = instances[: args.limit]
-    given = plan(instances, spec, labels)
+    instances = dataset.instances[: args.limit] if args.limit else dataset.instances
+    given = plan(instances, spec, labels, task=task)
     started = time.monotonic()
     backend = create_backend(args.backend, args.model, **backend_options(args))
     loaded = time.monotonic()
-    records = list(explain_with(backend, instances, given, spec, progress=ProgressBar("prompts")))
+    records = list(
+        explain_with(backend, instances, given, spec, task=task, progress=ProgressBar("prompts"))
+    )
     write_jsonl(args.out, records)
     counts = tally(records)
     empty = counts["items_without_explanations"]
     print(
         f"wrote {len(records)} items with {counts['explanations']} explanations to {args.out}"
         + (f" ({empty} item(s) got none)" if empty else "")
-        + f" (model {backend.model_id}; load {loaded - started:.1f}s, "
+        + f" ({task_words(task)}model {backend.model_id}; load {loaded - started:.1f}s, "
         f"generation {time.monotonic() - loaded:.1f}s)"
     )
     return 0
@@ -129,6 +149,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         fit_bias=args.bias,
         seed=args.seed,
         datasets_dir=datasets_dir_from_env(),
+        task=task_from_args(args),
     )
     print(json.dumps(summary) if args.output == "json" else summary_table(summary))
     return 0
@@ -240,6 +261,7 @@ def _add_generate(commands: Commands, formats: tuple[str, ...]) -> None:
     add_spec_option(generate, RunSpec, "seed", type=int)
     add_backend_options(generate)
     generate.add_argument("--limit", type=positive_int, help="only the first N items")
+    add_task_option(generate)
     generate.set_defaults(handler=cmd_generate)
 
 
@@ -271,6 +293,7 @@ def _add_explain(commands: Commands, formats: tuple[str, ...]) -> None:
     _add_decoding_options(explain)
     add_backend_options(explain)
     explain.add_argument("--limit", type=positive_int, help="only the first N items")
+    add_task_option(explain)
     explain.set_defaults(handler=cmd_explain)
 
 
@@ -319,5 +342,6 @@ def _add_calibrate(commands: Commands) -> None:
     calibrate.add_argument("--bias", action="store_true", help="also fit a per-label bias")
     calibrate.add_argument("--out", help="write the recalibrated MJD records here")
     calibrate.add_argument("--seed", type=int, default=0, help="fold assignment seed")
+    add_task_option(calibrate)
     add_format_option(calibrate)
     calibrate.set_defaults(handler=cmd_calibrate)

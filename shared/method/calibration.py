@@ -21,6 +21,7 @@ from shared.method.aggregation import (
 )
 from shared.method.runs import MJDRecord
 from shared.metrics import evaluate
+from shared.tasks import NLI, Task
 
 
 def bound_warnings(fit: Calibration, what: str = "calibration") -> list[str]:
@@ -91,13 +92,23 @@ def calibrate(
     folds: int = 0,
     fit_bias: bool = False,
     seed: int = 0,
+    task: Task = NLI,
 ) -> Recalibration:
     """Fit on the records that have a human distribution and apply the fit to every record;
     with ``folds`` each labelled record is instead scored by the fit of the other folds. The
-    warnings say when a fit ends at a bound of its search."""
+    warnings say when a fit ends at a bound of its search. The records and the human
+    distributions are over ``task``'s labels (the metrics use its labels and scale)."""
     labelled = [i for i, r in enumerate(records) if r.id in human_by_id]
     if not labelled:
         raise DataError("no record has a human distribution", field="id")
+    k = len(task.labels)
+    wrong = next((records[i] for i in labelled if records[i].logits.shape[-1] != k), None)
+    if wrong is not None:
+        raise DataError(
+            f"record {wrong.id!r} has {wrong.logits.shape[-1]} label logits; task {task.ref} "
+            f"has {k} labels ({', '.join(task.label_names)})",
+            field="label_logits",
+        )
     logits = [records[i].logits for i in labelled]
     human = np.array([human_by_id[records[i].id] for i in labelled])
     before = np.array([records[i].distribution for i in labelled])
@@ -119,16 +130,17 @@ def calibrate(
         items=len(records),
         labelled=len(labelled),
         fit=overall,
-        before=_row(human, before),
-        after=_row(human, after),
+        before=_row(human, before, task),
+        after=_row(human, after, task),
         folds=fits,
         records=[_recalibrated(r, *calibrated[i]) for i, r in enumerate(records)],
         warnings=warnings,
     )
 
 
-def _row(human: np.ndarray, model: np.ndarray) -> dict[str, float | None]:
-    return evaluate(human, model, resamples=0).headline().as_dict()
+def _row(human: np.ndarray, model: np.ndarray, task: Task) -> dict[str, float | None]:
+    report = evaluate(human, model, labels=task.label_names, ordinal=task.ordinal, resamples=0)
+    return report.headline().as_dict()
 
 
 def _recalibrated(

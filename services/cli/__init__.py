@@ -12,7 +12,16 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from services.cli import database, evaluation, generation, keys, stack, students
+from services.cli import (
+    database,
+    evaluation,
+    export,
+    generation,
+    keys,
+    stack,
+    students,
+    tasks,
+)
 from services.cli.args import EXIT_USAGE, Parser
 from shared.errors import MjdError
 
@@ -24,9 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
     from shared.datasets import FORMATS
 
     formats = ("auto", *FORMATS)
-    parser = Parser(prog="mjd", description="Model judgment distributions for NLI.")
+    parser = Parser(
+        prog="mjd",
+        description="Model judgment distributions for NLI and other labelling tasks (mjd tasks).",
+    )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for group in (evaluation, generation, students, stack, database, keys):
+    for group in (evaluation, generation, export, students, tasks, stack, database, keys):
         group.register(commands, formats)
     return parser
 

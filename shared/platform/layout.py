@@ -36,8 +36,11 @@ EXPLANATION_RESULT = "explained.jsonl"
 METRICS_HUMAN = "human.jsonl"
 METRICS_MODEL = "model.jsonl"
 METRICS_REPORT = "report.json"
+#: the main plot: the ternary plot for 3 labels, the mean distributions for any other K
 METRICS_PLOT = "ternary.png"
 METRICS_ENTROPY_PLOT = "entropy.png"
+#: ordinal tasks: human vs model expected value per item
+METRICS_EXPECTED_PLOT = "expected.png"
 # training jobs
 TRAINING_REPORT = "report.json"
 #: the model version a training job claimed, reused when its task is redelivered

@@ -150,4 +150,6 @@ def task_from_args(args: argparse.Namespace) -> Any:
         return None
     if given.partition("@")[0] in BUILTIN:
         return find_task(given)
+    if not Path(given).suffix and not Path(given).exists():
+        return find_task(given)  # neither a built-in task nor a file: the error lists them
     return read_task_file(given)

@@ -146,3 +146,13 @@ def test_task_files_in_toml_and_json_are_the_same_task(tmp_path):
     with pytest.raises(DataError, match="built-in"):
         (tmp_path / "nli.json").write_text(json.dumps(stance(name="nli")))
         read_task_file(tmp_path / "nli.json")
+
+
+def test_an_unknown_task_name_on_the_cli_lists_the_known_ones(tmp_path, capsys):
+    from services.cli import main
+
+    data = tmp_path / "items.jsonl"
+    data.write_text('{"id": "1", "premise": "P.", "hypothesis": "H.", "probs": [1, 0, 0]}\n')
+    assert main(["baselines", "--data", str(data), "--task", "nope"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "unknown task 'nope'; known: convabuse, csc" in error

@@ -30,16 +30,10 @@ from services.cli.progress import ProgressBar
 def cmd_generate(args: argparse.Namespace) -> int:
     from services.generator.backends import create_backend
     from services.generator.engine import generate
-    from shared.datasets import read_dataset, write_jsonl
+    from shared.datasets import write_jsonl
     from shared.method.runs import RunSpec
-    from shared.platform.settings import datasets_dir_from_env
 
-    dataset = read_dataset(
-        args.input,
-        args.input_format,
-        task=task_from_args(args),
-        datasets_dir=datasets_dir_from_env(),
-    )
+    dataset = input_dataset(args)
     task = dataset.task
     spec = spec_from_args(RunSpec, args).for_task(task)  # a bad --bias named before loading
     instances = dataset.instances[: args.limit] if args.limit else dataset.instances
@@ -53,6 +47,19 @@ def cmd_generate(args: argparse.Namespace) -> int:
         f"load {loaded - started:.1f}s, generation {time.monotonic() - loaded:.1f}s)"
     )
     return 0
+
+
+def input_dataset(args: argparse.Namespace) -> Any:
+    """The ``--input`` file (or vendored name) read as ``--task``'s, or its own task."""
+    from shared.datasets import read_dataset
+    from shared.platform.settings import datasets_dir_from_env
+
+    return read_dataset(
+        args.input,
+        args.input_format,
+        task=task_from_args(args),
+        datasets_dir=datasets_dir_from_env(),
+    )
 
 
 def task_words(task: Any) -> str:
@@ -80,7 +87,7 @@ def backend_options(args: argparse.Namespace) -> dict[str, object]:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from services.generator.backends import create_backend
-    from shared.datasets import detect_format, read_dataset, read_row_field, write_jsonl
+    from shared.datasets import detect_format, read_row_field, write_jsonl
     from shared.method.explanations import (
         Decoding,
         ExplainSpec,
@@ -89,7 +96,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
         plan,
         tally,
     )
-    from shared.platform.settings import datasets_dir_from_env
 
     spec = ExplainSpec(
         mode=args.mode,
@@ -104,12 +110,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
             seed=args.seed,
         ),
     )
-    dataset = read_dataset(
-        args.input,
-        args.input_format,
-        task=task_from_args(args),
-        datasets_dir=datasets_dir_from_env(),
-    )
+    dataset = input_dataset(args)
     task = dataset.task
     fmt = detect_format(args.input) if args.input_format == "auto" else args.input_format
     labels = (

@@ -124,7 +124,7 @@ def test_a_user_task_from_a_file_end_to_end(tmp_path, capsys, tiny_llm):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--task", "nope"], "nope: no such file"),
+        (["--task", "nope"], "unknown task 'nope'; known: convabuse"),
         (["--task", "mp"], "field 'text.post'"),
         (["--task", str(FIXTURES / "float_keys.json")], "unknown field `2`"),
     ],

@@ -7,23 +7,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
-LEWIDI = ROOT.parent / "shared" / "data" / "lewidi"
+from tests.lewidi_data import LEWIDI_DIR, ROOT, needs_lewidi
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not LEWIDI.is_dir(), reason=f"the LeWiDi files are not at {LEWIDI}"),
-]
+pytestmark = [pytest.mark.slow, needs_lewidi]
+SCRIPT = ROOT / "benchmarks" / "tasks.py"
 
 
 def test_the_smoke_run_succeeds_and_reports_every_task(tmp_path):
     out = tmp_path / "tasks.json"
     subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "tasks.py"), "--smoke", "--out", str(out)],
+        [sys.executable, str(SCRIPT), "--smoke", "--out", str(out), "--lewidi", str(LEWIDI_DIR)],
         check=True,
         cwd=ROOT,
         capture_output=True,

@@ -6,21 +6,17 @@ file's ids and the labels. The LeWiDi files are read by path, never copied."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from services.cli import main
 from shared.datasets import read_dataset
+from tests.lewidi_data import lewidi_file, needs_lewidi
 
-LEWIDI = Path("/work/shared/data/lewidi/2025")
-TRAIN, DEV = LEWIDI / "Paraphrase_train.json", LEWIDI / "Paraphrase_dev.json"
+TRAIN, DEV = lewidi_file("2025/Paraphrase_train.json"), lewidi_file("2025/Paraphrase_dev.json")
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not TRAIN.is_file(), reason="the LeWiDi 2025 files are not here"),
-]
+pytestmark = [pytest.mark.slow, needs_lewidi]
 
 
 def test_train_export_predict_on_paraphrase(tmp_path, capsys):
